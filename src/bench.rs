@@ -1,0 +1,284 @@
+//! `liancun bench`: signed DingTalk callbacks per second and p99 latency on
+//! loopback, through the full path (verify → decode → parse → SQLite →
+//! reply) and through a bare axum handler that only checks the signature.
+//! Both run in this process with the same load generator, one after the other,
+//! so the ratio compares like with like on this machine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::platform::dingtalk::sign;
+
+const SECRET: &str = "bench-app-secret";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Seconds of load per server.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+}
+
+/// Figures of one load run.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    pub requests: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let db_path = dir.join("bench.db");
+    let settings = Settings::from_toml_overrides(&format!(
+        "database_url = \"sqlite://{}\"\nlog = \"warn\"\n[[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_secret = \"{SECRET}\"\nadmins = [\"admin\"]",
+        db_path.display()
+    ))?;
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let full = serve(app.router()).await?;
+    let bare = serve(bare_router()).await?;
+
+    for g in 0..GROUPS {
+        setup_group(full, g).await?;
+    }
+    println!(
+        "liancun bench: {} s per server, {} connections, {GROUPS} village groups, loopback, SQLite at {}",
+        args.seconds,
+        args.connections,
+        db_path.display()
+    );
+    let b = load(bare, &args, "bare").await?;
+    println!(
+        "bare  (signature check only): {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
+        b.per_second, b.p50_ms, b.p99_ms, b.requests
+    );
+    let f = load(full, &args, "full").await?;
+    println!(
+        "full  (verify→parse→SQLite→reply): {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
+        f.per_second, f.p50_ms, f.p99_ms, f.requests
+    );
+    println!(
+        "ratio full/bare = {:.2} (target ≥ 0.30); full p99 = {:.2} ms (target ≤ 10 ms)",
+        f.per_second / b.per_second,
+        f.p99_ms
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("liancun-bench-{}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn serve(router: Router) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("bench server stopped: {e}");
+        }
+    });
+    Ok(addr)
+}
+
+/// A handler that does only what every callback must: check the signature.
+fn bare_router() -> Router {
+    async fn handler(
+        Path(_bot): Path<String>,
+        headers: HeaderMap,
+        _body: Bytes,
+    ) -> (StatusCode, &'static str) {
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+        let now = chrono::Utc::now().timestamp_millis();
+        match sign::verify_callback(h("timestamp"), h("sign"), SECRET, now) {
+            Ok(()) => (StatusCode::OK, r#"{"msgtype":"empty"}"#),
+            Err(_) => (StatusCode::UNAUTHORIZED, "bad signature"),
+        }
+    }
+    Router::new().route("/webhook/dingtalk/{bot}", post(handler))
+}
+
+static MSG_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn callback_body(group: u64, sender: &str, nick: &str, admin: bool, text: &str, at: &[&str]) -> String {
+    let n = MSG_SEQ.fetch_add(1, Ordering::Relaxed);
+    let at_users: Vec<_> = at
+        .iter()
+        .map(|id| json!({"dingtalkId": format!("x{id}"), "staffId": id}))
+        .collect();
+    json!({
+        "msgId": format!("bench-{n}"), "msgtype": "text", "text": {"content": format!(" {text}")},
+        "conversationId": format!("cidBENCH{group}"), "conversationType": "2", "conversationTitle": format!("{group}村服务群"),
+        "senderId": format!("$:LWCP_v1:${sender}"), "senderStaffId": sender, "senderNick": nick,
+        "isAdmin": admin, "chatbotUserId": "botid", "atUsers": at_users,
+    })
+    .to_string()
+}
+
+struct Conn {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    addr: std::net::SocketAddr,
+}
+
+impl Conn {
+    async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Conn> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn { sender, addr })
+    }
+
+    async fn post(&mut self, body: String) -> anyhow::Result<(StatusCode, Bytes)> {
+        let ts = chrono::Utc::now().timestamp_millis().to_string();
+        let sig = sign::sign(&ts, SECRET);
+        let req = Request::post(format!("http://{}/webhook/dingtalk/bench", self.addr))
+            .header("content-type", "application/json")
+            .header("host", self.addr.to_string())
+            .header("timestamp", ts)
+            .header("sign", sig)
+            .body(Full::new(Bytes::from(body)))?;
+        self.sender.ready().await?;
+        let resp = self.sender.send_request(req).await?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        Ok((status, bytes))
+    }
+}
+
+/// Binds the bench group and sets up a team with a published plan.
+async fn setup_group(addr: std::net::SocketAddr, group: u64) -> anyhow::Result<()> {
+    let mut c = Conn::open(addr).await?;
+    let bind = format!("绑定 凤林镇 第{group}村");
+    // (sender, nick, group admin, text, @-ed ids, what the reply must say)
+    type Step<'a> = (&'a str, &'a str, bool, &'a str, &'a [&'a str], &'a str);
+    let steps: [Step; 4] = [
+        (
+            "admin",
+            "管理员",
+            true,
+            &bind,
+            &[],
+            "已绑定",
+        ),
+        (
+            "admin",
+            "管理员",
+            true,
+            "设团长 @张三",
+            &["zhangsan"],
+            "已设团长",
+        ),
+        (
+            "zhangsan",
+            "张三",
+            false,
+            "设团员 @李四 @王五",
+            &["lisi", "wangwu"],
+            "已设团员",
+        ),
+        (
+            "zhangsan",
+            "张三",
+            false,
+            "排清单\n1. 插花田政策处理 @李四 红\n2. 走访3组10户农户 @王五\n3. 古村落保护方案对接 橙\n4. 河道清理 @李四\n5. 医保代办 黄",
+            &["lisi", "wangwu"],
+            "已发布本周清单",
+        ),
+    ];
+    for (sender, nick, admin, text, at, expect) in steps {
+        let (status, body) = c.post(callback_body(group, sender, nick, admin, text, at)).await?;
+        let body = String::from_utf8_lossy(&body);
+        if status != StatusCode::OK || !body.contains(expect) {
+            bail!("bench setup step {text:?} failed: {status} {body}");
+        }
+    }
+    Ok(())
+}
+
+/// Village groups the load is spread over (a township's worth).
+const GROUPS: u64 = 100;
+
+/// The mix of commands a busy week sends: services, visits, ratings, lists.
+fn next_message(i: u64) -> String {
+    let g = (i / 10) % GROUPS;
+    match i % 10 {
+        0..=3 => callback_body(g, "lisi", "李四", false, &format!("服务 帮3组王大妈办理医保 第{i}次"), &[]),
+        4..=6 => callback_body(g, "wangwu", "王五", false, &format!("走访 张大爷家（3组） 反映路灯坏了{i}"), &[]),
+        7 | 8 => {
+            let v = format!("villager{}", i % 500);
+            callback_body(g, &v, "村民", false, "评价 5 服务很及时", &[])
+        }
+        _ => callback_body(g, "lisi", "李四", false, "清单", &[]),
+    }
+}
+
+async fn load(
+    addr: std::net::SocketAddr,
+    args: &BenchArgs,
+    label: &str,
+) -> anyhow::Result<Figures> {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut workers = Vec::with_capacity(args.connections);
+    let started = Instant::now();
+    for w in 0..args.connections {
+        let label = label.to_string();
+        workers.push(tokio::spawn(async move {
+            let mut c = Conn::open(addr).await?;
+            let mut lat = Vec::with_capacity(100_000);
+            let mut i = w as u64;
+            while Instant::now() < deadline {
+                let body = next_message(i);
+                i += 1;
+                let t = Instant::now();
+                let (status, _) = c.post(body).await?;
+                if status != StatusCode::OK {
+                    bail!("{label}: callback answered {status}");
+                }
+                lat.push(t.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.context("load worker panicked")??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        let idx = ((all.len() as f64 * p).ceil() as usize)
+            .saturating_sub(1)
+            .min(all.len().saturating_sub(1));
+        all.get(idx).map(|d| d.as_secs_f64() * 1e3).unwrap_or(0.0)
+    };
+    Ok(Figures {
+        requests: all.len() as u64,
+        per_second: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    })
+}

@@ -1,0 +1,280 @@
+//! One inbound message → state changes and a reply (the "domain service" layer;
+//! not called `service` because 服务 = service is a product noun).
+//!
+//! [`handle`] runs the whole turn in one write transaction: claim the message
+//! id (a repeat gets the saved reply and stores nothing), learn the group and
+//! sender, parse, authorize, dispatch, save the reply. A refusal or parse error
+//! is a normal reply; only a storage failure rolls the turn back.
+
+mod binding;
+mod people;
+mod records;
+mod tasks;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::command::{self, Command, CommandKind, ParseCtx, ParseError};
+use crate::config::Settings;
+use crate::domain::level::LevelLimits;
+use crate::domain::role::{self, Actor, Policy, TeamRole};
+use crate::domain::week::IsoWeek;
+use crate::platform::Inbound;
+use crate::reply::{self, Mention, Reply};
+use crate::store::groups::TeamRow;
+use crate::store::{self, Db, StoreError, StoreResult, Tx};
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// First delivery: handled; carries the command kind if one was recognised.
+    Handled(Option<CommandKind>),
+    /// Seen before: answered with the saved reply, nothing stored.
+    Duplicate,
+}
+
+/// The result of [`handle`].
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub reply: Reply,
+    pub outcome: Outcome,
+}
+
+/// Handles one message end to end. `Err` only when storage failed; then
+/// nothing of the turn was kept and the sender should be told to resend.
+pub async fn handle(
+    db: &Db,
+    settings: &Arc<Settings>,
+    default_tz: Tz,
+    now: DateTime<Utc>,
+    msg: Inbound,
+) -> Result<Handled, StoreError> {
+    let settings = Arc::clone(settings);
+    db.write(move |tx| {
+        Box::pin(async move {
+            let platform = msg.platform.as_str();
+            let now_ms = now.timestamp_millis();
+            if !store::inbound::claim(tx, platform, &msg.msg_id, now_ms).await? {
+                let saved = store::inbound::saved_reply(tx, platform, &msg.msg_id).await?;
+                let reply = saved
+                    .and_then(|s| serde_json::from_str::<Reply>(&s).ok())
+                    .unwrap_or_else(reply::duplicate_in_flight);
+                return Ok(Handled {
+                    reply,
+                    outcome: Outcome::Duplicate,
+                });
+            }
+            let (reply, kind) = turn(tx, &settings, default_tz, now, &msg).await?;
+            let json = serde_json::to_string(&reply)
+                .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
+            store::inbound::save_reply(tx, platform, &msg.msg_id, &json).await?;
+            Ok(Handled {
+                reply,
+                outcome: Outcome::Handled(kind),
+            })
+        })
+    })
+    .await
+}
+
+/// What every command handler gets to know about the turn.
+pub(crate) struct Turn<'a> {
+    pub msg: &'a Inbound,
+    pub now_ms: i64,
+    pub local_now: NaiveDateTime,
+    pub tz: Tz,
+    pub week: IsoWeek,
+    pub group_id: i64,
+    pub me: i64,
+    pub me_mention: Mention,
+    pub actor: Actor,
+}
+
+impl Turn<'_> {
+    pub fn week_str(&self) -> String {
+        self.week.to_string()
+    }
+
+    /// A local time as stored (UTC epoch ms).
+    pub fn to_ms(&self, local: NaiveDateTime) -> i64 {
+        crate::domain::week::local_to_utc(self.tz, local).timestamp_millis()
+    }
+
+    /// A stored instant as local time.
+    pub fn to_local(&self, ms: i64) -> NaiveDateTime {
+        crate::domain::week::utc_ms_to_local(self.tz, ms)
+    }
+}
+
+fn limits(team: &TeamRow) -> LevelLimits {
+    let d = |v: i64, default: u32| u32::try_from(v).ok().filter(|d| *d > 0).unwrap_or(default);
+    let def = LevelLimits::default();
+    LevelLimits {
+        red_days: d(team.red_days, def.red_days),
+        orange_days: d(team.orange_days, def.orange_days),
+        yellow_days: d(team.yellow_days, def.yellow_days),
+        green_days: d(team.green_days, def.green_days),
+    }
+}
+
+async fn turn(
+    tx: &mut Tx,
+    settings: &Settings,
+    default_tz: Tz,
+    now: DateTime<Utc>,
+    msg: &Inbound,
+) -> StoreResult<(Reply, Option<CommandKind>)> {
+    if !msg.is_group {
+        return Ok((reply::private_chat(), None));
+    }
+    let Some(text) = msg.text.as_deref() else {
+        return Ok((reply::unsupported_kind(), None));
+    };
+    let now_ms = now.timestamp_millis();
+    let platform = msg.platform.as_str();
+    let group = store::groups::upsert_group(
+        tx,
+        platform,
+        &msg.bot,
+        &msg.conversation_id,
+        &msg.conversation_title,
+        now_ms,
+    )
+    .await?;
+    let me = store::groups::upsert_person(tx, platform, &msg.sender.id, &msg.sender.name, now_ms)
+        .await?;
+    store::groups::touch_member(tx, group.id, me, now_ms).await?;
+
+    let team = match group.team_id {
+        Some(t) => Some(store::groups::team(tx, t).await?),
+        None => None,
+    };
+    let tz = team
+        .as_ref()
+        .and_then(|t| t.timezone.as_deref())
+        .and_then(|z| z.parse::<Tz>().ok())
+        .unwrap_or(default_tz);
+    let local_now = now.with_timezone(&tz).naive_local();
+    let bot = settings.bot(&msg.bot);
+    let bot_names: &[String] = bot.map(|b| b.display_names.as_slice()).unwrap_or(&[]);
+    let parsed = command::parse(
+        text,
+        &ParseCtx {
+            today: local_now.date(),
+            now: local_now,
+            bot_names,
+        },
+    );
+    let cmd = match parsed {
+        Ok(cmd) => cmd,
+        Err(ParseError::NotACommand | ParseError::Empty) => {
+            return Ok((Reply::text(reply::parse::not_a_command()), None));
+        }
+        Err(e) => {
+            let kind = e.kind();
+            return Ok((Reply::text(reply::parse::parse_error(&e)), kind));
+        }
+    };
+    let kind = cmd.kind();
+    if let Command::Help { topic } = &cmd {
+        let text = match topic {
+            Some(k) => reply::help::help_for(*k),
+            None => reply::help::help_all(),
+        };
+        return Ok((Reply::text(text), Some(kind)));
+    }
+
+    let role = match &team {
+        Some(t) => store::groups::role_of(tx, t.team_id, me)
+            .await?
+            .as_deref()
+            .and_then(TeamRole::from_db),
+        None => None,
+    };
+    let actor = Actor {
+        role,
+        group_admin: msg.sender.group_admin,
+        admin: bot.is_some_and(|b| b.admins.iter().any(|a| a == &msg.sender.id)),
+    };
+    let turn = Turn {
+        msg,
+        now_ms,
+        local_now,
+        tz,
+        week: IsoWeek::of(local_now.date()),
+        group_id: group.id,
+        me,
+        me_mention: Mention {
+            user_id: msg.sender.id.clone(),
+            name: msg.sender.name.clone(),
+        },
+        actor,
+    };
+
+    if team.is_none() && kind != CommandKind::Bind {
+        return Ok((reply::not_bound(), Some(kind)));
+    }
+    let policy = Policy {
+        members_may_plan: team.as_ref().is_some_and(|t| t.members_may_plan),
+    };
+    if let Err(who) = role::may(actor, kind, policy) {
+        let reply = if kind == CommandKind::Rate {
+            reply::own_team_rating()
+        } else {
+            reply::not_allowed(kind.words()[0], who)
+        };
+        return Ok((reply, Some(kind)));
+    }
+
+    let reply = match (cmd, team) {
+        (
+            Command::Bind {
+                township,
+                village,
+                team: team_name,
+            },
+            _,
+        ) => binding::bind(tx, &turn, &township, &village, team_name.as_deref()).await?,
+        (_, None) => reply::not_bound(),
+        (Command::SetRole { leader, names }, Some(team)) => {
+            binding::set_role(tx, &turn, &team, leader, &names).await?
+        }
+        (Command::Plan { tasks }, Some(team)) => tasks::add(tx, &turn, &team, tasks, true).await?,
+        (Command::AddTasks { tasks }, Some(team)) => {
+            tasks::add(tx, &turn, &team, tasks, false).await?
+        }
+        (Command::List, Some(team)) => tasks::list(tx, &turn, &team).await?,
+        (Command::Close { tasks, result }, Some(team)) => {
+            tasks::close(tx, &turn, &team, &tasks, &result).await?
+        }
+        (
+            Command::Postpone {
+                task,
+                deadline,
+                reason,
+            },
+            Some(team),
+        ) => tasks::postpone(tx, &turn, &team, task, deadline, &reason).await?,
+        (Command::Cancel { task, reason }, Some(team)) => {
+            tasks::cancel(tx, &turn, &team, task, &reason).await?
+        }
+        (Command::Request { text, level }, Some(team)) => {
+            tasks::request(tx, &turn, &team, &text, level).await?
+        }
+        (Command::Serve { task, text }, Some(team)) => {
+            records::serve(tx, &turn, &team, task, &text).await?
+        }
+        (Command::Visit { household, text }, Some(team)) => {
+            records::visit(tx, &turn, &team, &household, &text).await?
+        }
+        (Command::Rate { score, comment }, Some(team)) => {
+            records::rate(tx, &turn, &team, score, &comment).await?
+        }
+        (Command::Help { .. }, Some(_)) => {
+            unreachable!("help is answered before binding is checked")
+        }
+    };
+    Ok((reply, Some(kind)))
+}

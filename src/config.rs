@@ -1,0 +1,367 @@
+//! Layered, strict configuration.
+//!
+//! Order (later wins): the embedded `config/default.toml` → the file named by
+//! `LIANCUN_CONFIG` → environment variables (`LIANCUN_…`, `__` for nesting, plus
+//! `DATABASE_URL`). Unknown keys are refused by name. Secrets are wrapped in
+//! [`Secret`] so they never reach logs or `Debug` output, and may be given as
+//! `env:NAME` or `file:/path` so no secret needs to live in a checked-in file.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Deserializer};
+
+/// The checked-in defaults, embedded so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// A secret value. `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself; call only where it is used (signing, comparing).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Resolves `env:NAME` and `file:/path` references; anything else is literal.
+    fn resolve(raw: &str) -> Result<Self, String> {
+        if let Some(name) = raw.strip_prefix("env:") {
+            std::env::var(name).map(Self).map_err(|_| {
+                format!("environment variable {name} (named by env:{name}) is not set")
+            })
+        } else if let Some(path) = raw.strip_prefix("file:") {
+            std::fs::read_to_string(path)
+                .map(|s| Self(s.trim_end_matches(['\n', '\r']).to_string()))
+                .map_err(|e| format!("cannot read secret file {path}: {e}"))
+        } else {
+            Ok(Self(raw.to_string()))
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Secret::resolve(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    Dingtalk,
+    Wecom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BotMode {
+    #[default]
+    Http,
+    Stream,
+}
+
+/// Everything the service reads at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server binds.
+    pub listen: String,
+    /// `sqlite://path` (the embedded default) or `postgres://…`.
+    pub database_url: String,
+    /// Default time zone of groups whose township sets none.
+    pub timezone: String,
+    /// Bearer token of the city admin for `/api/v1`.
+    #[serde(default)]
+    pub admin_token: Option<Secret>,
+    /// Log filter, as `RUST_LOG` (which wins when set).
+    pub log: String,
+    pub dingtalk: DingtalkSettings,
+    pub wecom: WecomSettings,
+    #[serde(default)]
+    pub bots: Vec<BotSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DingtalkSettings {
+    pub api_base: String,
+    pub oapi_base: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WecomSettings {
+    pub api_base: String,
+}
+
+/// One chat bot: a DingTalk enterprise robot or a WeCom 智能机器人.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotSettings {
+    /// The `{bot}` in `/webhook/dingtalk/{bot}`.
+    pub name: String,
+    pub platform: PlatformKind,
+    /// The names people type after @ to address the bot (stripped from commands).
+    #[serde(default)]
+    pub display_names: Vec<String>,
+    /// Platform user ids that count as admins in this bot's groups.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    // DingTalk
+    #[serde(default)]
+    pub app_key: Option<String>,
+    #[serde(default)]
+    pub app_secret: Option<Secret>,
+    #[serde(default)]
+    pub robot_code: Option<String>,
+    #[serde(default)]
+    pub mode: BotMode,
+    // WeCom
+    #[serde(default)]
+    pub token: Option<Secret>,
+    #[serde(default)]
+    pub encoding_aes_key: Option<Secret>,
+    #[serde(default)]
+    pub receive_id: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layers from the real environment and validates the result.
+    pub fn load() -> anyhow::Result<Settings> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Ok(path) = std::env::var("LIANCUN_CONFIG") {
+            if !Path::new(&path).exists() {
+                bail!("LIANCUN_CONFIG names {path}, which does not exist");
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig
+            .merge(
+                Env::prefixed("LIANCUN_")
+                    // LIANCUN_CONFIG names the file; LIANCUN_TEST_* steer the
+                    // test suite; Kubernetes injects LIANCUN_PORT* and
+                    // LIANCUN_SERVICE_* for a Service named "liancun".
+                    .filter(|k| {
+                        let k = k.as_str();
+                        k != "config"
+                            && !k.starts_with("test_")
+                            && !k.starts_with("port")
+                            && !k.starts_with("service_")
+                    })
+                    .split("__"),
+            )
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        Self::from_figment(fig)
+    }
+
+    /// Defaults only, with overrides from a TOML string (tests, `demo`).
+    pub fn from_toml_overrides(toml: &str) -> anyhow::Result<Settings> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(toml)))
+    }
+
+    fn from_figment(fig: Figment) -> anyhow::Result<Settings> {
+        let s: Settings = fig.extract().map_err(|e| {
+            let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("invalid configuration: {}", all.join("; "))
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks what serde cannot: addresses, time zone, URL schemes, bots.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen.parse::<SocketAddr>().with_context(|| {
+            format!(
+                "listen = {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            )
+        })?;
+        self.tz()?;
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres:")
+            || self.database_url.starts_with("postgresql:"))
+        {
+            bail!(
+                "database_url must start with sqlite: or postgres:, got {:?}",
+                self.database_url
+            );
+        }
+        for base in [
+            &self.dingtalk.api_base,
+            &self.dingtalk.oapi_base,
+            &self.wecom.api_base,
+        ] {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                bail!("API base {base:?} must start with http:// or https://");
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for b in &self.bots {
+            if b.name.is_empty()
+                || !b
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bail!(
+                    "bot name {:?} must be non-empty ASCII letters, digits, - or _",
+                    b.name
+                );
+            }
+            if !names.insert(b.name.as_str()) {
+                bail!("bot name {:?} is used twice", b.name);
+            }
+            match b.platform {
+                PlatformKind::Dingtalk => {
+                    if b.app_secret.is_none() {
+                        bail!("bot {:?} (dingtalk) needs app_secret", b.name);
+                    }
+                    if b.mode == BotMode::Stream && b.app_key.is_none() {
+                        bail!("bot {:?} in stream mode needs app_key", b.name);
+                    }
+                }
+                PlatformKind::Wecom => {
+                    if b.token.is_none() {
+                        bail!("bot {:?} (wecom) needs token", b.name);
+                    }
+                    match &b.encoding_aes_key {
+                        Some(k) if k.expose().len() == 43 => {}
+                        _ => bail!(
+                            "bot {:?} (wecom) needs encoding_aes_key of 43 characters",
+                            b.name
+                        ),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The default time zone, parsed.
+    pub fn tz(&self) -> anyhow::Result<Tz> {
+        self.timezone.parse::<Tz>().map_err(|_| {
+            anyhow::anyhow!(
+                "timezone = {:?} is not an IANA time zone like Asia/Shanghai",
+                self.timezone
+            )
+        })
+    }
+
+    pub fn bot(&self, name: &str) -> Option<&BotSettings> {
+        self.bots.iter().find(|b| b.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_match_the_product_contract() {
+        let s = Settings::from_toml_overrides("").expect("defaults are valid");
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://data/liancun.db");
+        assert_eq!(s.timezone, "Asia/Shanghai");
+        assert_eq!(s.dingtalk.api_base, "https://api.dingtalk.com");
+        assert_eq!(s.dingtalk.oapi_base, "https://oapi.dingtalk.com");
+        assert_eq!(s.wecom.api_base, "https://qyapi.weixin.qq.com");
+        assert!(s.bots.is_empty());
+        assert!(s.admin_token.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let err = Settings::from_toml_overrides("lisen = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lisen"), "{err}");
+        let err = Settings::from_toml_overrides("[dingtalk]\napi_bse = \"http://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("api_bse"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let s = Settings::from_toml_overrides(
+            "admin_token = \"tok-very-secret\"\n[[bots]]\nname = \"js\"\nplatform = \"dingtalk\"\napp_secret = \"app-very-secret\"",
+        )
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("very-secret"), "{dbg}");
+        assert_eq!(
+            s.bots[0].app_secret.as_ref().unwrap().expose(),
+            "app-very-secret"
+        );
+    }
+
+    #[test]
+    fn secrets_resolve_from_env_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let s = Settings::from_toml_overrides(&format!(
+            "admin_token = \"file:{}\"\n[[bots]]\nname = \"js\"\nplatform = \"dingtalk\"\napp_secret = \"env:PATH\"",
+            f.display()
+        ))
+        .unwrap();
+        assert_eq!(s.admin_token.unwrap().expose(), "from-file");
+        assert_eq!(
+            s.bots[0].app_secret.as_ref().unwrap().expose(),
+            std::env::var("PATH").unwrap()
+        );
+        let err = Settings::from_toml_overrides("admin_token = \"env:LIANCUN_SURELY_UNSET_VAR\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("LIANCUN_SURELY_UNSET_VAR"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key() {
+        for (toml, needle) in [
+            ("listen = \"localhost\"", "listen"),
+            ("timezone = \"Mars/Olympus\"", "timezone"),
+            ("database_url = \"mysql://x\"", "database_url"),
+            (
+                "[[bots]]\nname = \"a\"\nplatform = \"dingtalk\"",
+                "app_secret",
+            ),
+            (
+                "[[bots]]\nname = \"a\"\nplatform = \"wecom\"\ntoken = \"t\"\nencoding_aes_key = \"short\"",
+                "encoding_aes_key",
+            ),
+            ("[[bots]]\nname = \"a\"\nplatform = \"qq\"", "qq"),
+        ] {
+            let err = Settings::from_toml_overrides(toml).unwrap_err().to_string();
+            assert!(err.contains(needle), "{toml:?} → {err}");
+        }
+    }
+
+    #[test]
+    fn production_example_is_valid() {
+        let example = include_str!("../config/production.example.toml");
+        // The example names its secrets as env: references; give them values here.
+        for v in ["JIANGSHAN_APP_SECRET"] {
+            // SAFETY: no other test reads or writes these variables.
+            unsafe { std::env::set_var(v, "x") };
+        }
+        Settings::from_toml_overrides(example).expect("production.example.toml is valid");
+    }
+}

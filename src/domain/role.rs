@@ -1,0 +1,228 @@
+//! Who may use which command (the PRODUCT.md table), as a pure function.
+
+use crate::command::CommandKind;
+
+/// A person's standing in the team bound to the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamRole {
+    Leader,
+    Member,
+}
+
+impl TeamRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Leader => "leader",
+            TeamRole::Member => "member",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<TeamRole> {
+        match s {
+            "leader" => Some(TeamRole::Leader),
+            "member" => Some(TeamRole::Member),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the permission check needs to know about the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Actor {
+    /// Role in the group's team, if any.
+    pub role: Option<TeamRole>,
+    /// A group admin of the chat platform (DingTalk `isAdmin`).
+    pub group_admin: bool,
+    /// Listed in the bot's `admins`: may use every command.
+    pub admin: bool,
+}
+
+impl Actor {
+    pub fn on_team(&self) -> bool {
+        self.role.is_some()
+    }
+}
+
+/// Who may use a command; the refusal reply names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhoMay {
+    Anyone,
+    Leader,
+    /// The leader, or members when the township allows it.
+    LeaderOrAllowedMembers,
+    LeaderOrMember,
+    /// The task's owner or the leader (checked again per task).
+    OwnerOrLeader,
+    /// Villagers: anyone not on the team.
+    Villagers,
+    GroupAdmin,
+    GroupAdminOrLeader,
+}
+
+/// Township switches that change the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    pub members_may_plan: bool,
+}
+
+/// Who may use `kind`, per PRODUCT.md.
+pub fn who_may(kind: CommandKind) -> WhoMay {
+    use CommandKind::*;
+    match kind {
+        Plan => WhoMay::LeaderOrAllowedMembers,
+        AddTasks | Serve | Visit => WhoMay::LeaderOrMember,
+        List | Request | Help => WhoMay::Anyone,
+        Close | Postpone => WhoMay::OwnerOrLeader,
+        Cancel => WhoMay::Leader,
+        Rate => WhoMay::Villagers,
+        Bind => WhoMay::GroupAdmin,
+        SetLeader | SetMember => WhoMay::GroupAdminOrLeader,
+    }
+}
+
+/// Whether `actor` may use `kind`. `Err` carries who may, for the refusal.
+/// For owner-or-leader commands this admits anyone on the team; the task
+/// check ([`may_touch_task`]) follows once the task is known.
+pub fn may(actor: Actor, kind: CommandKind, policy: Policy) -> Result<(), WhoMay> {
+    let who = who_may(kind);
+    if actor.admin {
+        return Ok(());
+    }
+    let leader = actor.role == Some(TeamRole::Leader);
+    let ok = match who {
+        WhoMay::Anyone => true,
+        WhoMay::Leader => leader,
+        WhoMay::LeaderOrAllowedMembers => {
+            leader || (policy.members_may_plan && actor.role == Some(TeamRole::Member))
+        }
+        WhoMay::LeaderOrMember | WhoMay::OwnerOrLeader => actor.on_team(),
+        WhoMay::Villagers => !actor.on_team(),
+        WhoMay::GroupAdmin => actor.group_admin,
+        WhoMay::GroupAdminOrLeader => actor.group_admin || leader,
+    };
+    if ok { Ok(()) } else { Err(who) }
+}
+
+/// Whether `actor` may close or postpone a task owned by `owners`.
+pub fn may_touch_task(actor: Actor, actor_id: i64, owners: &[i64]) -> bool {
+    actor.admin || actor.role == Some(TeamRole::Leader) || owners.contains(&actor_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CommandKind::*;
+
+    const LEADER: Actor = Actor {
+        role: Some(TeamRole::Leader),
+        group_admin: false,
+        admin: false,
+    };
+    const MEMBER: Actor = Actor {
+        role: Some(TeamRole::Member),
+        group_admin: false,
+        admin: false,
+    };
+    const VILLAGER: Actor = Actor {
+        role: None,
+        group_admin: false,
+        admin: false,
+    };
+    const GROUP_ADMIN: Actor = Actor {
+        role: None,
+        group_admin: true,
+        admin: false,
+    };
+    const ADMIN: Actor = Actor {
+        role: None,
+        group_admin: false,
+        admin: true,
+    };
+
+    #[test]
+    fn the_product_table() {
+        let strict = Policy {
+            members_may_plan: false,
+        };
+        // (actor, kind, allowed, why)
+        let cases = [
+            (LEADER, Plan, true, "leader publishes the plan"),
+            (
+                MEMBER,
+                Plan,
+                false,
+                "members may not publish unless the township allows",
+            ),
+            (VILLAGER, Plan, false, "villagers never publish"),
+            (MEMBER, AddTasks, true, "members add tasks"),
+            (VILLAGER, AddTasks, false, "villagers do not add tasks"),
+            (VILLAGER, List, true, "anyone sees the list"),
+            (MEMBER, Serve, true, "members record services"),
+            (VILLAGER, Serve, false, "villagers do not record services"),
+            (VILLAGER, Visit, false, "villagers do not record visits"),
+            (
+                MEMBER,
+                Close,
+                true,
+                "members pass the command check; task owner checked later",
+            ),
+            (VILLAGER, Close, false, "villagers do not close tasks"),
+            (MEMBER, Cancel, false, "only the leader cancels"),
+            (LEADER, Cancel, true, "the leader cancels"),
+            (VILLAGER, Rate, true, "villagers rate"),
+            (MEMBER, Rate, false, "members cannot rate their own team"),
+            (LEADER, Rate, false, "the leader cannot rate their own team"),
+            (
+                GROUP_ADMIN,
+                Rate,
+                true,
+                "a group admin off the team is a villager here",
+            ),
+            (VILLAGER, Request, true, "anyone raises a request"),
+            (VILLAGER, Bind, false, "binding needs a group admin"),
+            (LEADER, Bind, false, "a leader is not a group admin"),
+            (GROUP_ADMIN, Bind, true, "group admins bind"),
+            (LEADER, SetMember, true, "leaders set members"),
+            (MEMBER, SetLeader, false, "members do not set roles"),
+            (GROUP_ADMIN, SetLeader, true, "group admins set roles"),
+            (ADMIN, Cancel, true, "admins may use every command"),
+            (ADMIN, Bind, true, "admins may use every command"),
+            (VILLAGER, Help, true, "anyone gets help"),
+        ];
+        for (actor, kind, allowed, why) in cases {
+            assert_eq!(
+                may(actor, kind, strict).is_ok(),
+                allowed,
+                "{why}: {actor:?} {kind:?}"
+            );
+        }
+        assert!(
+            may(
+                MEMBER,
+                Plan,
+                Policy {
+                    members_may_plan: true
+                }
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn refusals_name_who_may() {
+        assert_eq!(may(MEMBER, Cancel, Policy::default()), Err(WhoMay::Leader));
+        assert_eq!(
+            may(VILLAGER, Bind, Policy::default()),
+            Err(WhoMay::GroupAdmin)
+        );
+        assert_eq!(may(MEMBER, Rate, Policy::default()), Err(WhoMay::Villagers));
+    }
+
+    #[test]
+    fn task_owner_or_leader() {
+        assert!(may_touch_task(MEMBER, 7, &[7, 8]));
+        assert!(!may_touch_task(MEMBER, 9, &[7, 8]));
+        assert!(may_touch_task(LEADER, 9, &[7]));
+        assert!(may_touch_task(ADMIN, 9, &[]));
+    }
+}

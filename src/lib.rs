@@ -1,0 +1,18 @@
+//! 联村助手 (liancun): the weekly rhythm of village service teams, run by chat.
+//!
+//! Layout: `http` and `platform` are transport; `command` and `domain` are pure;
+//! `bot` turns one inbound message into state changes and a reply; `store` is the
+//! only module with SQL; `reply` is the only module with Chinese sentences.
+
+pub mod app;
+pub mod bench;
+pub mod bot;
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod platform;
+pub mod reply;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,469 @@
+//! Every user-visible Chinese sentence the bot sends, one function per message.
+//!
+//! Replies are short enough to read on a phone: a first line that says what
+//! happened (with task numbers), then at most a few lines of detail. People are
+//! written as `@名字`; the platform adapter turns those into real mentions
+//! using [`Reply::mentions`].
+
+pub mod help;
+pub mod parse;
+
+use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::level::Level;
+use crate::domain::role::WhoMay;
+
+/// A person mentioned in a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    /// Platform user id (DingTalk staffId / WeCom userid).
+    pub user_id: String,
+    /// The name shown after @ in the text.
+    pub name: String,
+}
+
+/// A platform-neutral message from the bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub text: String,
+    #[serde(default)]
+    pub mentions: Vec<Mention>,
+}
+
+impl Reply {
+    pub fn text(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            mentions: Vec::new(),
+        }
+    }
+
+    pub fn with_mentions(text: impl Into<String>, mut mentions: Vec<Mention>) -> Reply {
+        mentions.dedup_by(|a, b| a.user_id == b.user_id);
+        Reply {
+            text: text.into(),
+            mentions,
+        }
+    }
+}
+
+/// How a task is shown in a list.
+#[derive(Debug, Clone)]
+pub struct TaskView {
+    pub no: i64,
+    pub text: String,
+    pub level: Level,
+    pub deadline: NaiveDateTime,
+    pub state: TaskState,
+    pub owners: Vec<Mention>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Open,
+    Overdue,
+    /// Closed; `true` if on time.
+    Closed(bool),
+    Cancelled,
+}
+
+/// Most tasks listed in one reply before "…还有 N 项".
+const MAX_LISTED: usize = 30;
+
+fn weekday(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "一",
+        Weekday::Tue => "二",
+        Weekday::Wed => "三",
+        Weekday::Thu => "四",
+        Weekday::Fri => "五",
+        Weekday::Sat => "六",
+        Weekday::Sun => "日",
+    }
+}
+
+/// `12月2日(周三)`, plus ` 18:00` when the deadline is not the end of the day.
+pub fn when(t: NaiveDateTime) -> String {
+    let d = t.date();
+    let mut s = format!("{}月{}日(周{})", d.month(), d.day(), weekday(d.weekday()));
+    if !(t.hour() == 23 && t.minute() == 59) {
+        s.push_str(&format!(" {:02}:{:02}", t.hour(), t.minute()));
+    }
+    s
+}
+
+fn level_tag(l: Level) -> String {
+    format!("【{}】", l.label())
+}
+
+fn ats(people: &[Mention]) -> String {
+    people
+        .iter()
+        .map(|m| format!("@{}", m.name))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn task_line(t: &TaskView) -> String {
+    let state = match t.state {
+        TaskState::Open => String::new(),
+        TaskState::Overdue => " ⚠️已逾期".to_string(),
+        TaskState::Closed(true) => " ✅已完成".to_string(),
+        TaskState::Closed(false) => " ✅已完成(逾期)".to_string(),
+        TaskState::Cancelled => " ❌已取消".to_string(),
+    };
+    let owners = if t.owners.is_empty() {
+        "待指派".to_string()
+    } else {
+        ats(&t.owners)
+    };
+    format!(
+        "#{} {}{} {} · {}截止{}",
+        t.no,
+        level_tag(t.level),
+        t.text,
+        owners,
+        when(t.deadline),
+        state
+    )
+}
+
+fn task_lines(tasks: &[TaskView]) -> String {
+    let mut lines: Vec<String> = tasks.iter().take(MAX_LISTED).map(task_line).collect();
+    if tasks.len() > MAX_LISTED {
+        lines.push(format!(
+            "…还有 {} 项，请在管理后台查看",
+            tasks.len() - MAX_LISTED
+        ));
+    }
+    lines.join("\n")
+}
+
+fn owners_of(tasks: &[TaskView]) -> Vec<Mention> {
+    tasks
+        .iter()
+        .flat_map(|t| t.owners.iter().cloned())
+        .collect()
+}
+
+// ── binding and roles ─────────────────────────────────────────────────────
+
+pub fn not_bound() -> Reply {
+    Reply::text(
+        "本群还没有绑定服务团。请群管理员发送：\n绑定 乡镇 村 [服务团名]\n例：绑定 凤林镇 南坞村 南坞服务团",
+    )
+}
+
+pub fn private_chat() -> Reply {
+    Reply::text("请在村服务团的群里 @我 使用命令。发送「帮助」查看命令列表。")
+}
+
+pub fn unsupported_kind() -> Reply {
+    Reply::text("目前只能识别文字消息。发送「帮助」查看命令列表。")
+}
+
+/// The team name used when 绑定 names none.
+pub fn default_team_name(village: &str) -> String {
+    format!("{village}服务团")
+}
+
+pub fn bound(township: &str, village: &str, team: &str, rebound: bool) -> Reply {
+    let head = if rebound { "已改绑" } else { "已绑定" };
+    Reply::text(format!(
+        "{head}：{township} {village} {team}。\n下一步：设团长 @姓名，设团员 @姓名 @姓名"
+    ))
+}
+
+pub fn roles_set(leader: bool, people: &[Mention], demoted: Option<&Mention>) -> Reply {
+    let role = if leader { "团长" } else { "团员" };
+    let mut text = format!("已设{role}：{}", ats(people));
+    if let Some(d) = demoted {
+        text.push_str(&format!("\n原团长 @{} 改为团员", d.name));
+    }
+    let mut m = people.to_vec();
+    m.extend(demoted.cloned());
+    Reply::with_mentions(text, m)
+}
+
+pub fn name_unknown(name: &str) -> Reply {
+    Reply::text(format!(
+        "找不到「@{name}」。请在 @ 时从成员列表中选择此人，或请他先在群里说一句话。"
+    ))
+}
+
+pub fn name_ambiguous(name: &str) -> Reply {
+    Reply::text(format!(
+        "群里有不止一位「{name}」，请在 @ 时从成员列表中选择。"
+    ))
+}
+
+pub fn not_on_team(name: &str) -> Reply {
+    Reply::text(format!(
+        "@{name} 还不是本服务团成员。请团长先发送：设团员 @{name}"
+    ))
+}
+
+// ── permissions ───────────────────────────────────────────────────────────
+
+fn who(w: WhoMay) -> &'static str {
+    match w {
+        WhoMay::Anyone => "所有人",
+        WhoMay::Leader => "团长",
+        WhoMay::LeaderOrAllowedMembers => "团长（乡镇允许时团员也可以）",
+        WhoMay::LeaderOrMember => "服务团成员（团长、团员）",
+        WhoMay::OwnerOrLeader => "事项负责人或团长",
+        WhoMay::Villagers => "村民（服务团以外的群成员）",
+        WhoMay::GroupAdmin => "群管理员",
+        WhoMay::GroupAdminOrLeader => "群管理员或团长",
+    }
+}
+
+pub fn not_allowed(command_word: &str, who_may: WhoMay) -> Reply {
+    Reply::text(format!(
+        "抱歉，「{command_word}」只有{}可以使用。",
+        who(who_may)
+    ))
+}
+
+pub fn own_team_rating() -> Reply {
+    Reply::text("服务团成员不能给本团评价，评价留给村民。")
+}
+
+pub fn not_task_owner(no: i64, owners: &[Mention]) -> Reply {
+    let who = if owners.is_empty() {
+        "团长".to_string()
+    } else {
+        format!("{} 或团长", ats(owners))
+    };
+    Reply::text(format!("#{no} 只能由 {who} 处理。"))
+}
+
+// ── plans and tasks ───────────────────────────────────────────────────────
+
+pub fn plan_exists(week: &str) -> Reply {
+    Reply::text(format!(
+        "本周清单（{week}）已发布过。追加事项请用：加清单\n例：加清单 3组路灯维修 @张三 周五 黄"
+    ))
+}
+
+pub fn plan_published(week: &str, tasks: &[TaskView]) -> Reply {
+    Reply::with_mentions(
+        format!(
+            "✅ 已发布本周清单（{week}），共 {} 项：\n{}",
+            tasks.len(),
+            task_lines(tasks)
+        ),
+        owners_of(tasks),
+    )
+}
+
+pub fn tasks_added(week: &str, tasks: &[TaskView]) -> Reply {
+    Reply::with_mentions(
+        format!(
+            "✅ 已加入本周清单（{week}）{} 项：\n{}",
+            tasks.len(),
+            task_lines(tasks)
+        ),
+        owners_of(tasks),
+    )
+}
+
+pub fn list(week: &str, tasks: &[TaskView], backlog: i64, plan_published: bool) -> Reply {
+    let done = tasks
+        .iter()
+        .filter(|t| matches!(t.state, TaskState::Closed(_)))
+        .count();
+    let live = tasks
+        .iter()
+        .filter(|t| t.state != TaskState::Cancelled)
+        .count();
+    let mut text = if tasks.is_empty() {
+        format!("本周（{week}）还没有清单事项。团长可发送：排清单")
+    } else {
+        format!(
+            "📋 本周清单（{week}）已完成 {done}/{live}：\n{}",
+            task_lines(tasks)
+        )
+    };
+    if !plan_published && !tasks.is_empty() {
+        text.push_str("\n（本周清单尚未由团长发布）");
+    }
+    if backlog > 0 {
+        text.push_str(&format!("\n往周还有 {backlog} 项未清零"));
+    }
+    Reply::text(text)
+}
+
+pub fn task_not_found(no: i64, week: &str) -> Reply {
+    Reply::text(format!(
+        "本周（{week}）没有 #{no}。发送「清单」查看本周事项编号。"
+    ))
+}
+
+pub fn task_not_open(no: i64, cancelled: bool) -> Reply {
+    let s = if cancelled { "已取消" } else { "已完成" };
+    Reply::text(format!("#{no} {s}，无需再处理。"))
+}
+
+pub fn closed(tasks: &[TaskView], result: &str) -> Reply {
+    let nos: Vec<String> = tasks.iter().map(|t| format!("#{}", t.no)).collect();
+    let late: Vec<String> = tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Closed(false))
+        .map(|t| format!("#{}", t.no))
+        .collect();
+    let mut text = format!("✅ 已销号 {}：{result}", nos.join(" "));
+    if !late.is_empty() {
+        text.push_str(&format!("\n其中 {} 超过截止时间完成", late.join(" ")));
+    }
+    Reply::text(text)
+}
+
+pub fn postponed(
+    no: i64,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    reason: &str,
+    times: usize,
+) -> Reply {
+    let mut text = format!(
+        "⏳ #{no} 已延期：{} → {}\n原因：{reason}",
+        when(from),
+        when(to)
+    );
+    if times > 1 {
+        text.push_str(&format!("（第 {times} 次延期）"));
+    }
+    Reply::text(text)
+}
+
+pub fn cancelled(no: i64, reason: &str) -> Reply {
+    Reply::text(format!("❌ #{no} 已取消。原因：{reason}"))
+}
+
+// ── services, visits, requests, ratings ───────────────────────────────────
+
+pub fn service_recorded(task_no: Option<i64>, my_count: i64, team_count: i64) -> Reply {
+    let tied = task_no
+        .map(|n| format!("（关联 #{n}）"))
+        .unwrap_or_default();
+    Reply::text(format!(
+        "📝 已记录服务{tied}。本周你已服务 {my_count} 次，全团 {team_count} 次。"
+    ))
+}
+
+pub fn visit_recorded(household: &str, my_count: i64, team_count: i64) -> Reply {
+    Reply::text(format!(
+        "🏠 已记录走访：{household}。本周你已走访 {my_count} 户次，全团 {team_count} 户次。"
+    ))
+}
+
+pub fn request_registered(no: i64, level: Level, leader: Option<&Mention>) -> Reply {
+    match leader {
+        Some(l) => Reply::with_mentions(
+            format!(
+                "📮 诉求已登记为 #{no} {}，请团长 @{} 指派处理。",
+                level_tag(level),
+                l.name
+            ),
+            vec![l.clone()],
+        ),
+        None => Reply::text(format!(
+            "📮 诉求已登记为 #{no} {}。本团还没有团长，请群管理员设团长。",
+            level_tag(level)
+        )),
+    }
+}
+
+/// A team's score is shown only once at least this many villagers rated.
+pub const MIN_RATERS: i64 = 3;
+
+pub fn rated(score: u8, replaced: bool, raters: i64, average: f64) -> Reply {
+    let head = if replaced {
+        "已更新你本周的评价"
+    } else {
+        "感谢评价"
+    };
+    let summary = if raters >= MIN_RATERS {
+        format!("本周 {raters} 位村民评价，平均 {average:.1} 分。")
+    } else {
+        format!("本周已有 {raters} 位村民评价，满 {MIN_RATERS} 位后公布平均分。")
+    };
+    Reply::text(format!("⭐ {head}：{score} 分。{summary}"))
+}
+
+// ── failures ──────────────────────────────────────────────────────────────
+
+pub fn try_again_later() -> Reply {
+    Reply::text("系统暂时出错，这条消息没有保存，请稍后重发。")
+}
+
+/// A repeat of a message whose first delivery left no reply to repeat.
+pub fn duplicate_in_flight() -> Reply {
+    Reply::text("这条消息已收到，正在处理。")
+}
+
+pub fn one_leader_only() -> Reply {
+    Reply::text("每个服务团只设一位团长，请只 @ 一个人。例：设团长 @张三")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, s)
+            .unwrap()
+    }
+
+    #[test]
+    fn dates_read_naturally() {
+        assert_eq!(when(at(2026, 12, 2, 23, 59, 59)), "12月2日(周三)");
+        assert_eq!(when(at(2026, 12, 6, 18, 0, 0)), "12月6日(周日) 18:00");
+    }
+
+    #[test]
+    fn task_lines_show_level_owner_deadline_state() {
+        let t = TaskView {
+            no: 1,
+            text: "苗青头村插花田政策处理".into(),
+            level: Level::Red,
+            deadline: at(2026, 12, 2, 23, 59, 59),
+            state: TaskState::Overdue,
+            owners: vec![Mention {
+                user_id: "zs".into(),
+                name: "张三".into(),
+            }],
+        };
+        assert_eq!(
+            task_line(&t),
+            "#1 【红】苗青头村插花田政策处理 @张三 · 12月2日(周三)截止 ⚠️已逾期"
+        );
+    }
+
+    #[test]
+    fn long_lists_are_cut_for_phones() {
+        let t = TaskView {
+            no: 1,
+            text: "x".into(),
+            level: Level::Green,
+            deadline: at(2026, 12, 2, 23, 59, 59),
+            state: TaskState::Open,
+            owners: vec![],
+        };
+        let many = vec![t; 45];
+        let r = list("2026-W49", &many, 0, true);
+        assert!(r.text.contains("还有 15 项"), "{}", r.text);
+        assert!(r.text.lines().count() <= MAX_LISTED + 3);
+    }
+
+    #[test]
+    fn rating_average_hidden_below_three_raters() {
+        assert!(!rated(5, false, 2, 5.0).text.contains("平均 5.0"));
+        assert!(rated(4, true, 3, 4.33).text.contains("平均 4.3 分"));
+    }
+}

@@ -1,0 +1,220 @@
+//! Groups, people, roles and the township → village → team hierarchy.
+
+use super::{StoreError, StoreResult, Tx};
+use crate::on_tx;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: i64,
+    pub team_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PersonRow {
+    pub id: i64,
+    pub platform_user_id: String,
+    pub display_name: String,
+}
+
+/// The team a group is bound to, with what the bot needs of its township.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TeamRow {
+    pub team_id: i64,
+    pub team_name: String,
+    pub village_id: i64,
+    pub village_name: String,
+    pub township_id: i64,
+    pub township_name: String,
+    pub timezone: Option<String>,
+    pub members_may_plan: bool,
+    pub red_days: i64,
+    pub orange_days: i64,
+    pub yellow_days: i64,
+    pub green_days: i64,
+}
+
+/// Records the group (first sight) or refreshes its title; returns its row.
+pub async fn upsert_group(
+    tx: &mut Tx,
+    platform: &str,
+    bot: &str,
+    conversation_id: &str,
+    title: &str,
+    now_ms: i64,
+) -> StoreResult<GroupRow> {
+    let row: GroupRow = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO chat_groups (platform, bot, conversation_id, title, created_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (platform, conversation_id) DO UPDATE SET bot = excluded.bot, \
+           title = CASE WHEN excluded.title = '' THEN chat_groups.title ELSE excluded.title END \
+         RETURNING id, team_id")
+        .bind(platform).bind(bot).bind(conversation_id).bind(title).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(row)
+}
+
+/// Records a person by platform id; a non-empty name refreshes the stored one.
+pub async fn upsert_person(
+    tx: &mut Tx,
+    platform: &str,
+    platform_user_id: &str,
+    display_name: &str,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO people (platform, platform_user_id, display_name, created_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = \
+           CASE WHEN excluded.display_name = '' THEN people.display_name ELSE excluded.display_name END \
+         RETURNING id")
+        .bind(platform).bind(platform_user_id).bind(display_name).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(id)
+}
+
+/// Notes that a person was seen in a group (how @names resolve later).
+pub async fn touch_member(
+    tx: &mut Tx,
+    group_id: i64,
+    person_id: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO group_members (group_id, person_id, last_seen_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (group_id, person_id) DO UPDATE SET last_seen_at = excluded.last_seen_at")
+        .bind(group_id).bind(person_id).bind(now_ms)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn person_by_platform_id(
+    tx: &mut Tx,
+    platform: &str,
+    platform_user_id: &str,
+) -> StoreResult<Option<PersonRow>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, platform_user_id, display_name FROM people WHERE platform = $1 AND platform_user_id = $2")
+        .bind(platform).bind(platform_user_id)
+        .fetch_optional(c).await?);
+    Ok(r)
+}
+
+pub async fn person(tx: &mut Tx, id: i64) -> StoreResult<PersonRow> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, platform_user_id, display_name FROM people WHERE id = $1")
+        .bind(id).fetch_one(c).await?);
+    Ok(r)
+}
+
+/// People seen in the group under `name`, plus the team's people of the
+/// group's team under that name (a member set up elsewhere counts too).
+pub async fn people_named_in_group(
+    tx: &mut Tx,
+    group_id: i64,
+    name: &str,
+) -> StoreResult<Vec<PersonRow>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT p.id, p.platform_user_id, p.display_name FROM people p \
+         WHERE p.display_name = $2 AND (\
+           p.id IN (SELECT person_id FROM group_members WHERE group_id = $1) OR \
+           p.id IN (SELECT r.person_id FROM team_roles r JOIN chat_groups g ON g.team_id = r.team_id WHERE g.id = $1)) \
+         ORDER BY p.id")
+        .bind(group_id).bind(name)
+        .fetch_all(c).await?);
+    Ok(r)
+}
+
+pub async fn team(tx: &mut Tx, team_id: i64) -> StoreResult<TeamRow> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT t.id AS team_id, t.name AS team_name, v.id AS village_id, v.name AS village_name, \
+                s.id AS township_id, s.name AS township_name, s.timezone, s.members_may_plan, \
+                s.red_days, s.orange_days, s.yellow_days, s.green_days \
+         FROM teams t JOIN villages v ON v.id = t.village_id JOIN townships s ON s.id = v.township_id \
+         WHERE t.id = $1")
+        .bind(team_id).fetch_one(c).await?);
+    Ok(r)
+}
+
+pub async fn role_of(tx: &mut Tx, team_id: i64, person_id: i64) -> StoreResult<Option<String>> {
+    let r: Option<(String,)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT role FROM team_roles WHERE team_id = $1 AND person_id = $2")
+        .bind(team_id).bind(person_id).fetch_optional(c).await?);
+    Ok(r.map(|(role,)| role))
+}
+
+/// The team's people with their roles, leader first.
+pub async fn team_people(tx: &mut Tx, team_id: i64) -> StoreResult<Vec<(PersonRow, String)>> {
+    let rows: Vec<(i64, String, String, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT p.id, p.platform_user_id, p.display_name, r.role FROM team_roles r \
+         JOIN people p ON p.id = r.person_id WHERE r.team_id = $1 \
+         ORDER BY CASE r.role WHEN 'leader' THEN 0 ELSE 1 END, r.since, p.id")
+        .bind(team_id).fetch_all(c).await?);
+    Ok(rows
+        .into_iter()
+        .map(|(id, platform_user_id, display_name, role)| {
+            (
+                PersonRow {
+                    id,
+                    platform_user_id,
+                    display_name,
+                },
+                role,
+            )
+        })
+        .collect())
+}
+
+/// Finds or creates township, village and team; binds the group to the team.
+/// Returns the team id and the team it was bound to before, if another.
+pub async fn bind_group(
+    tx: &mut Tx,
+    group_id: i64,
+    township: &str,
+    village: &str,
+    team: &str,
+    now_ms: i64,
+) -> StoreResult<(i64, Option<i64>)> {
+    let (township_id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO townships (name, created_at) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id")
+        .bind(township).bind(now_ms).fetch_one(c).await?);
+    let (village_id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO villages (township_id, name, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (township_id, name) DO UPDATE SET name = excluded.name RETURNING id")
+        .bind(township_id).bind(village).bind(now_ms).fetch_one(c).await?);
+    let (team_id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO teams (village_id, name, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (village_id, name) DO UPDATE SET name = excluded.name RETURNING id")
+        .bind(village_id).bind(team).bind(now_ms).fetch_one(c).await?);
+    let (before,): (Option<i64>,) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT team_id FROM chat_groups WHERE id = $1")
+        .bind(group_id).fetch_one(c).await?);
+    let n = on_tx!(tx, c => sqlx::query("UPDATE chat_groups SET team_id = $2 WHERE id = $1")
+        .bind(group_id).bind(team_id).execute(c).await?.rows_affected());
+    if n != 1 {
+        return Err(StoreError::NotFound);
+    }
+    Ok((team_id, before.filter(|b| *b != team_id)))
+}
+
+/// Gives `person_id` `role` in the team. A new leader demotes the old one to
+/// member (one leader per team). Returns the previous role, if any.
+pub async fn set_role(
+    tx: &mut Tx,
+    team_id: i64,
+    person_id: i64,
+    role: &str,
+    now_ms: i64,
+) -> StoreResult<Option<String>> {
+    let before = role_of(tx, team_id, person_id).await?;
+    if role == "leader" {
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE team_roles SET role = 'member' WHERE team_id = $1 AND role = 'leader' AND person_id <> $2")
+            .bind(team_id).bind(person_id).execute(c).await?.rows_affected());
+    }
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO team_roles (team_id, person_id, role, since) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (team_id, person_id) DO UPDATE SET role = excluded.role")
+        .bind(team_id).bind(person_id).bind(role).bind(now_ms).execute(c).await?.rows_affected());
+    Ok(before)
+}

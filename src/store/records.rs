@@ -1,0 +1,83 @@
+//! Services, household visits and villagers' requests.
+
+use super::{StoreResult, Tx};
+use crate::on_tx;
+
+pub async fn insert_service(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    task_id: Option<i64>,
+    person_id: i64,
+    text: &str,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO services (team_id, week, task_id, person_id, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(team_id).bind(week).bind(task_id).bind(person_id).bind(text).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(id)
+}
+
+pub async fn insert_visit(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    person_id: i64,
+    household: &str,
+    text: &str,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO visits (team_id, week, person_id, household, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(team_id).bind(week).bind(person_id).bind(household).bind(text).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(id)
+}
+
+pub async fn insert_request(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    person_id: i64,
+    text: &str,
+    task_id: i64,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO requests (team_id, week, person_id, text, task_id, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(team_id).bind(week).bind(person_id).bind(text).bind(task_id).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(id)
+}
+
+/// The week's counts of services and visits by the team, and this person's.
+pub async fn week_counts(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    person_id: i64,
+) -> StoreResult<WeekCounts> {
+    let (services, my_services): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN person_id = $3 THEN 1 ELSE 0 END), 0) \
+         FROM services WHERE team_id = $1 AND week = $2")
+        .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
+    let (visits, my_visits): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN person_id = $3 THEN 1 ELSE 0 END), 0) \
+         FROM visits WHERE team_id = $1 AND week = $2")
+        .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
+    Ok(WeekCounts {
+        services,
+        my_services,
+        visits,
+        my_visits,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekCounts {
+    pub services: i64,
+    pub my_services: i64,
+    pub visits: i64,
+    pub my_visits: i64,
+}

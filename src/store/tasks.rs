@@ -1,0 +1,206 @@
+//! Weekly plans and their tasks.
+
+use super::{StoreError, StoreResult, Tx};
+use crate::on_tx;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: i64,
+    pub no: i64,
+    pub text: String,
+    pub level: String,
+    pub deadline_at: i64,
+    pub state: String,
+    pub source: String,
+    pub closed_at: Option<i64>,
+    pub result: Option<String>,
+}
+
+/// A task with its owners (person id, platform id, name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskWithOwners {
+    pub task: TaskRow,
+    pub owners: Vec<(i64, String, String)>,
+}
+
+/// What to insert; `no` is assigned by [`insert_tasks`].
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub text: String,
+    pub level: &'static str,
+    pub deadline_at: i64,
+    pub source: &'static str,
+    pub owners: Vec<i64>,
+}
+
+pub async fn plan_published(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<bool> {
+    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id FROM plans WHERE team_id = $1 AND week = $2")
+        .bind(team_id).bind(week).fetch_optional(c).await?);
+    Ok(r.is_some())
+}
+
+/// Marks the week's plan as published. `Conflict` if it already was.
+pub async fn insert_plan(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    by: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO plans (team_id, week, published_by, published_at) VALUES ($1, $2, $3, $4)")
+        .bind(team_id).bind(week).bind(by).bind(now_ms).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Inserts tasks with the next free numbers of the week; returns their numbers.
+pub async fn insert_tasks(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    created_by: i64,
+    now_ms: i64,
+    tasks: &[NewTask],
+) -> StoreResult<Vec<(i64, i64)>> {
+    let (max,): (Option<i64>,) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT MAX(no) FROM tasks WHERE team_id = $1 AND week = $2")
+        .bind(team_id).bind(week).fetch_one(c).await?);
+    let mut out = Vec::with_capacity(tasks.len());
+    for (next, t) in (max.unwrap_or(0) + 1..).zip(tasks) {
+        let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+            "INSERT INTO tasks (team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id")
+            .bind(team_id).bind(week).bind(next).bind(&t.text).bind(t.level).bind(t.deadline_at)
+            .bind(t.source).bind(created_by).bind(now_ms)
+            .fetch_one(c).await?);
+        for owner in &t.owners {
+            on_tx!(tx, c => sqlx::query(
+                "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id).bind(owner).execute(c).await?.rows_affected());
+        }
+        out.push((id, next));
+    }
+    Ok(out)
+}
+
+const TASK_COLS: &str = "id, no, text, level, deadline_at, state, source, closed_at, result";
+
+/// The week's tasks with owners, by number.
+pub async fn week_tasks(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Vec<TaskWithOwners>> {
+    let tasks: Vec<TaskRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 ORDER BY no")))
+        .bind(team_id).bind(week).fetch_all(c).await?);
+    let owners: Vec<(i64, i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT o.task_id, p.id, p.platform_user_id, p.display_name FROM task_owners o \
+         JOIN tasks t ON t.id = o.task_id JOIN people p ON p.id = o.person_id \
+         WHERE t.team_id = $1 AND t.week = $2 ORDER BY o.task_id, p.id")
+        .bind(team_id).bind(week).fetch_all(c).await?);
+    Ok(tasks
+        .into_iter()
+        .map(|task| {
+            let owners = owners
+                .iter()
+                .filter(|(tid, ..)| *tid == task.id)
+                .map(|(_, pid, uid, name)| (*pid, uid.clone(), name.clone()))
+                .collect();
+            TaskWithOwners { task, owners }
+        })
+        .collect())
+}
+
+/// Task `#no` of the week, with its owners.
+pub async fn task_by_no(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    no: i64,
+) -> StoreResult<Option<TaskWithOwners>> {
+    let task: Option<TaskRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 AND no = $3")))
+        .bind(team_id).bind(week).bind(no).fetch_optional(c).await?);
+    let Some(task) = task else { return Ok(None) };
+    let owners: Vec<(i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT p.id, p.platform_user_id, p.display_name FROM task_owners o \
+         JOIN people p ON p.id = o.person_id WHERE o.task_id = $1 ORDER BY p.id")
+        .bind(task.id).fetch_all(c).await?);
+    Ok(Some(TaskWithOwners { task, owners }))
+}
+
+/// Closes an open task. `NotFound` if it is not open any more.
+pub async fn close(
+    tx: &mut Tx,
+    task_id: i64,
+    by: i64,
+    result: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE tasks SET state = 'closed', closed_at = $3, closed_by = $2, result = $4 \
+         WHERE id = $1 AND state = 'open'")
+        .bind(task_id).bind(by).bind(now_ms).bind(result).execute(c).await?.rows_affected());
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// Moves an open task's deadline and records why.
+pub async fn postpone(
+    tx: &mut Tx,
+    task_id: i64,
+    from_at: i64,
+    to_at: i64,
+    reason: &str,
+    by: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE tasks SET deadline_at = $2 WHERE id = $1 AND state = 'open'")
+        .bind(task_id).bind(to_at).execute(c).await?.rows_affected());
+    if n != 1 {
+        return Err(StoreError::NotFound);
+    }
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO task_postponements (task_id, from_at, to_at, reason, by_person, at) \
+         VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(task_id).bind(from_at).bind(to_at).bind(reason).bind(by).bind(now_ms)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// How often a task was postponed.
+pub async fn postponements(tx: &mut Tx, task_id: i64) -> StoreResult<Vec<(i64, i64, String)>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT from_at, to_at, reason FROM task_postponements WHERE task_id = $1 ORDER BY id")
+        .bind(task_id).fetch_all(c).await?);
+    Ok(r)
+}
+
+/// Cancels an open task with a reason.
+pub async fn cancel(
+    tx: &mut Tx,
+    task_id: i64,
+    reason: &str,
+    by: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE tasks SET state = 'cancelled', cancel_reason = $2, closed_by = $3, closed_at = $4 \
+         WHERE id = $1 AND state = 'open'")
+        .bind(task_id).bind(reason).bind(by).bind(now_ms).execute(c).await?.rows_affected());
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// Open tasks of weeks before `week` (the backlog that still needs clearing).
+pub async fn open_before(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<i64> {
+    let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open'")
+        .bind(team_id).bind(week).fetch_one(c).await?);
+    Ok(n)
+}

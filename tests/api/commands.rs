@@ -1,0 +1,210 @@
+//! A week in a village group, command by command, as the people type it.
+//! The clock stands at Wednesday 2026-12-02 10:00 (Asia/Shanghai), week 2026-W49.
+
+use crate::scenario;
+use crate::support::*;
+
+scenario! {
+    async fn the_leader_publishes_the_plan_from_the_product_example(app) {
+        app.setup_team().await;
+        let r = app.say(&ZHANGSAN, "排清单\n1. 苗青头村插花田政策处理 @李四 周四前 红\n2、走访3组10户农户 @李四 @王五 周日\n3) 南坞古村落保护项目方案对接 截止12月5日 橙").await;
+        assert!(r.starts_with("✅ 已发布本周清单（2026-W49），共 3 项"), "{r}");
+        assert!(r.contains("#1 【红】苗青头村插花田政策处理 @lisi01 · 12月3日(周四)截止"), "{r}");
+        assert!(r.contains("#2 【绿】走访3组10户农户 @lisi01 @wangwu01 · 12月6日(周日)截止"), "{r}");
+        assert!(r.contains("#3 【橙】南坞古村落保护项目方案对接 @zhangsan01 · 12月5日(周六)截止"), "no owner: the sender: {r}");
+        let c = app.counts().await;
+        assert_eq!((c["plans"], c["tasks"]), (1, 3));
+        // A second 排清单 in the same week is refused, pointing at 加清单.
+        let r = app.say(&ZHANGSAN, "排清单\n1. 别的事").await;
+        assert!(r.contains("已发布过") && r.contains("加清单"), "{r}");
+        assert_eq!(app.counts().await["tasks"], 3);
+    }
+}
+
+scenario! {
+    async fn default_deadlines_follow_the_level_and_stop_at_sunday(app) {
+        app.setup_team().await;
+        let r = app.say(&ZHANGSAN, "排清单\n1. 红色事项 红\n2. 橙色事项 橙\n3. 黄色事项 黄\n4. 普通事项").await;
+        // Wednesday: 红 1 day → Thursday; 橙 3 days → Saturday; 黄 5 and 绿 7 days → capped at Sunday.
+        assert!(r.contains("#1 【红】红色事项 @zhangsan01 · 12月3日(周四)截止"), "{r}");
+        assert!(r.contains("#2 【橙】橙色事项 @zhangsan01 · 12月5日(周六)截止"), "{r}");
+        assert!(r.contains("#3 【黄】黄色事项 @zhangsan01 · 12月6日(周日)截止"), "{r}");
+        assert!(r.contains("#4 【绿】普通事项 @zhangsan01 · 12月6日(周日)截止"), "{r}");
+    }
+}
+
+scenario! {
+    async fn a_bad_line_stores_nothing_and_says_what_was_wrong(app) {
+        app.setup_team().await;
+        let before = app.counts().await;
+        let r = app.say(&ZHANGSAN, "排清单\n1. 河道清理 @李四 周五\n2. 路灯维修 周一前").await;
+        assert!(r.contains('2') && r.contains("例"), "line number and an example: {r}");
+        let r2 = app.say(&ZHANGSAN, "排清单\n1. 河道清理 @赵六").await;
+        assert!(r2.contains("不是本服务团成员") || r2.contains("找不到"), "{r2}");
+        let after = app.counts().await;
+        assert_eq!((after["tasks"], after["plans"]), (before["tasks"], before["plans"]));
+    }
+}
+
+scenario! {
+    async fn who_may_publish_add_and_record(app) {
+        app.setup_team().await;
+        let r = app.say(&LISI, "排清单\n1. 河道清理").await;
+        assert!(r.contains("只有团长") && r.contains("可以使用"), "members may not publish by default: {r}");
+        let r = app.say(&VILLAGERS[0], "加清单 河道清理").await;
+        assert!(r.contains("只有服务团成员"), "{r}");
+        let r = app.say(&LISI, "加清单 河道清理 @王五 周五 黄").await;
+        assert!(r.contains("✅ 已加入本周清单（2026-W49）1 项") && r.contains("#1 【黄】河道清理 @wangwu01"), "{r}");
+        let r = app.say(&VILLAGERS[0], "服务 帮忙").await;
+        assert!(r.contains("只有服务团成员"), "{r}");
+        let r = app.say(&VILLAGERS[0], "走访 张大爷家").await;
+        assert!(r.contains("只有服务团成员"), "{r}");
+        assert_eq!(app.counts().await["services"], 0);
+    }
+}
+
+scenario! {
+    async fn services_and_visits_are_recorded_and_counted(app) {
+        app.setup_team().await;
+        app.say(&ZHANGSAN, "排清单\n1. 医保代办 @李四 黄").await;
+        let r = app.say(&LISI, "服务 #1 帮3组王大妈办理医保").await;
+        assert_eq!(r, "📝 已记录服务（关联 #1）。本周你已服务 1 次，全团 1 次。");
+        let r = app.say(&WANGWU, "聚服务 上门调解邻里纠纷").await;
+        assert_eq!(r, "📝 已记录服务。本周你已服务 1 次，全团 2 次。");
+        let r = app.say(&LISI, "服务 #9 不存在的事项").await;
+        assert!(r.contains("没有 #9"), "{r}");
+        let r = app.say(&WANGWU, "走访 张大爷家 反映3组路灯坏了").await;
+        assert_eq!(r, "🏠 已记录走访：张大爷家。本周你已走访 1 户次，全团 1 户次。");
+        let r = app.say(&LISI, "/visit 李奶奶家").await;
+        assert!(r.contains("全团 2 户次"), "{r}");
+        let c = app.counts().await;
+        assert_eq!((c["services"], c["visits"]), (2, 2));
+    }
+}
+
+scenario! {
+    async fn owners_and_the_leader_close_tasks_others_are_refused(app) {
+        app.setup_team().await;
+        app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周五 红\n2. 河道清理 @王五\n3. 路灯维修 @王五").await;
+        let r = app.say(&WANGWU, "完成 #1 已处理").await;
+        assert!(r.contains("#1 只能由 @李四 或团长 处理"), "{r}");
+        let r = app.say(&VILLAGERS[0], "完成 #1 已处理").await;
+        assert!(r.contains("只有事项负责人或团长可以使用"), "{r}");
+        let r = app.say(&LISI, "完成 #1 已协调到位，农户签字同意").await;
+        assert_eq!(r, "✅ 已销号 #1：已协调到位，农户签字同意");
+        let r = app.say(&LISI, "完成 #1 再来一次").await;
+        assert!(r.contains("#1 已完成，无需再处理"), "{r}");
+        // Several at once, all or nothing: #9 does not exist, so #2 stays open.
+        let r = app.say(&ZHANGSAN, "销号 #2 #9 都办好了").await;
+        assert!(r.contains("没有 #9"), "{r}");
+        let r = app.say(&ZHANGSAN, "销号 #2 #3 都办好了").await;
+        assert_eq!(r, "✅ 已销号 #2 #3：都办好了");
+        let list = app.say(&VILLAGERS[1], "清单").await;
+        assert!(list.starts_with("📋 本周清单（2026-W49）已完成 3/3"), "{list}");
+        assert!(list.contains("#1 【红】插花田政策处理 @李四 · 12月4日(周五)截止 ✅已完成"), "a list names people without pinging them: {list}");
+    }
+}
+
+scenario! {
+    async fn late_closing_and_overdue_are_shown(app) {
+        app.setup_team().await;
+        app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 今天 18:00 红\n2. 河道清理 @王五 今天 12:00").await;
+        app.clock.advance(chrono::Duration::hours(3)); // 13:00
+        let list = app.say(&LISI, "清单").await;
+        assert!(list.contains("#2 【绿】河道清理 @王五 · 12月2日(周三) 12:00截止 ⚠️已逾期"), "{list}");
+        let r = app.say(&WANGWU, "完成 #2 清理完毕").await;
+        assert!(r.contains("#2 超过截止时间完成"), "{r}");
+    }
+}
+
+scenario! {
+    async fn postpone_and_cancel(app) {
+        app.setup_team().await;
+        app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周四 红\n2. 河道清理 @王五").await;
+        let r = app.say(&LISI, "延期 #1 下周三 等待镇里批复").await;
+        assert_eq!(r, "⏳ #1 已延期：12月3日(周四) → 12月9日(周三)\n原因：等待镇里批复");
+        let r = app.say(&LISI, "延期 #1 12月10日 材料还没齐").await;
+        assert!(r.contains("（第 2 次延期）"), "{r}");
+        let r = app.say(&WANGWU, "延期 #1 周五 我来帮忙").await;
+        assert!(r.contains("只能由 @李四 或团长"), "{r}");
+        let r = app.say(&LISI, "取消 #2 重复").await;
+        assert!(r.contains("只有团长可以使用"), "{r}");
+        let r = app.say(&ZHANGSAN, "取消 #2 与镇里任务重复").await;
+        assert_eq!(r, "❌ #2 已取消。原因：与镇里任务重复");
+        let r = app.say(&ZHANGSAN, "完成 #2 其实做了").await;
+        assert!(r.contains("#2 已取消"), "{r}");
+        let list = app.say(&ZHANGSAN, "清单").await;
+        assert!(list.contains("已完成 0/1") && !list.contains("12月9日") && list.contains("12月10日(周四)截止"), "{list}");
+    }
+}
+
+scenario! {
+    async fn villagers_rate_once_a_week_and_the_average_waits_for_three(app) {
+        app.setup_team().await;
+        let r = app.say(&LISI, "评价 5 我们很好").await;
+        assert_eq!(r, "服务团成员不能给本团评价，评价留给村民。");
+        let r = app.say(&VILLAGERS[0], "评价 4 路灯修得快").await;
+        assert!(r.starts_with("⭐ 感谢评价：4 分。本周已有 1 位村民评价，满 3 位后公布平均分。"), "{r}");
+        let r = app.say(&VILLAGERS[0], "满意").await;
+        assert!(r.starts_with("⭐ 已更新你本周的评价：5 分"), "the latest counts: {r}");
+        app.say(&VILLAGERS[1], "基本满意").await;
+        let r = app.say(&VILLAGERS[2], "不满意 没人来").await;
+        assert!(r.contains("本周 3 位村民评价，平均 3.0 分"), "(5+3+1)/3: {r}");
+        assert_eq!(app.counts().await["ratings"], 3);
+    }
+}
+
+scenario! {
+    async fn a_villagers_request_becomes_a_task_for_the_leader(app) {
+        app.setup_team().await;
+        let r = app.say(&VILLAGERS[0], "诉求 3组路灯坏了好几天").await;
+        assert_eq!(r, "📮 诉求已登记为 #1 【黄】，请团长 @zhangsan01 指派处理。");
+        let r = app.say(&VILLAGERS[1], "反映 村口垃圾没人清 橙").await;
+        assert!(r.contains("#2 【橙】"), "{r}");
+        let list = app.say(&ZHANGSAN, "清单").await;
+        assert!(list.contains("#1 【黄】3组路灯坏了好几天 @张三 · 12月6日(周日)截止"), "{list}");
+        let c = app.counts().await;
+        assert_eq!((c["requests"], c["tasks"]), (2, 2));
+    }
+}
+
+scenario! {
+    async fn no_command_gets_a_hint_and_help_explains(app) {
+        app.setup_team().await;
+        let r = app.say(&VILLAGERS[0], "今天天气不错").await;
+        assert!(r.contains("帮助"), "{r}");
+        let all = app.say(&VILLAGERS[0], "帮助").await;
+        for word in ["排清单", "加清单", "清单", "服务", "走访", "完成", "延期", "取消", "评价", "诉求", "绑定", "设团长"] {
+            assert!(all.contains(word), "help lists {word}: {all}");
+        }
+        let one = app.say(&VILLAGERS[0], "帮助 完成").await;
+        assert!(one.contains("完成") && one.contains("例"), "{one}");
+        let q = app.say(&VILLAGERS[0], "？").await;
+        assert_eq!(q, all, "？ is help");
+    }
+}
+
+scenario! {
+    async fn full_width_and_mentions_of_the_bot_are_understood(app) {
+        app.setup_team().await;
+        app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周五 红").await;
+        let r = app.say(&LISI, "@联村助手\u{2005}完成＃１：已处理").await;
+        assert!(r.contains("已销号 #1"), "{r}");
+    }
+}
+
+scenario! {
+    async fn members_may_publish_when_the_township_allows(app) {
+        app.setup_team().await;
+        // Until the admin API lands, the township switch is set in the database.
+        app.db
+            .write(|tx| Box::pin(async move {
+                liancun::on_tx!(tx, c => sqlx::query("UPDATE townships SET members_may_plan = TRUE").execute(c).await.map(|_| ()))
+                    .map_err(liancun::store::StoreError::from)
+            }))
+            .await
+            .unwrap();
+        let r = app.say(&LISI, "排清单\n1. 河道清理").await;
+        assert!(r.contains("已发布本周清单"), "{r}");
+    }
+}

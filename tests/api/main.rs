@@ -1,0 +1,9 @@
+//! The integration suite: one binary, the real app on loopback, signed
+//! callbacks, a fixed clock. Every scenario runs on SQLite, and on PostgreSQL
+//! when `LIANCUN_TEST_PG` names a server (`.ci/run` sets it).
+
+mod support;
+
+mod binding;
+mod commands;
+mod webhook_dingtalk;

@@ -1,0 +1,378 @@
+//! `TestApp::spawn(Backend)`: the real app on port 0 with a fresh database,
+//! plus a chat driver that signs DingTalk callbacks like the platform does.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+use liancun::app::App;
+pub use liancun::clock::Clock;
+use liancun::clock::FixedClock;
+use liancun::config::Settings;
+use liancun::platform::dingtalk::sign;
+use liancun::store::{self, Db, StoreError};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-app-secret-0123456789";
+pub const BOT: &str = "jiangshan";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, if configured.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("LIANCUN_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A person in the test chat.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: &'static str,
+    pub nick: &'static str,
+    pub group_admin: bool,
+}
+
+pub const ADMIN: Person = Person {
+    id: "guanli01",
+    nick: "管理员",
+    group_admin: true,
+};
+pub const ZHANGSAN: Person = Person {
+    id: "zhangsan01",
+    nick: "张三",
+    group_admin: false,
+};
+pub const LISI: Person = Person {
+    id: "lisi01",
+    nick: "李四",
+    group_admin: false,
+};
+pub const WANGWU: Person = Person {
+    id: "wangwu01",
+    nick: "王五",
+    group_admin: false,
+};
+pub const ZHAOLIU: Person = Person {
+    id: "zhaoliu01",
+    nick: "赵六",
+    group_admin: false,
+};
+pub const VILLAGERS: [Person; 4] = [
+    Person {
+        id: "cunmin01",
+        nick: "村民甲",
+        group_admin: false,
+    },
+    Person {
+        id: "cunmin02",
+        nick: "村民乙",
+        group_admin: false,
+    },
+    Person {
+        id: "cunmin03",
+        nick: "村民丙",
+        group_admin: false,
+    },
+    Person {
+        id: "cunmin04",
+        nick: "村民丁",
+        group_admin: false,
+    },
+];
+/// Everyone the driver can put into atUsers when their name follows @.
+pub const ROSTER: [&Person; 5] = [&ADMIN, &ZHANGSAN, &LISI, &WANGWU, &ZHAOLIU];
+
+/// Wednesday 2026-12-02 10:00 in Asia/Shanghai.
+pub fn wednesday_10am() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 2, 2, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub client: reqwest::Client,
+    pub clock: FixedClock,
+    pub db: Db,
+    pub backend: Backend,
+    database_url: String,
+    conversation: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(1);
+
+fn settings_for(database_url: &str) -> Settings {
+    Settings::from_toml_overrides(&format!(
+        r#"
+database_url = "{database_url}"
+listen = "127.0.0.1:0"
+[[bots]]
+name = "{BOT}"
+platform = "dingtalk"
+display_names = ["联村助手"]
+app_secret = "{SECRET}"
+admins = ["city-admin"]
+"#
+    ))
+    .expect("test settings are valid")
+}
+
+impl TestApp {
+    /// Spawns the app on a fresh database; `None` when the backend is not
+    /// available here (PostgreSQL without LIANCUN_TEST_PG).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let (database_url, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                (url, Some(Arc::new(dir)))
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url()?;
+                (create_pg_database(&admin).await, None)
+            }
+        };
+        Some(Self::start(backend, database_url, dir, wednesday_10am()).await)
+    }
+
+    async fn start(
+        backend: Backend,
+        database_url: String,
+        dir: Option<Arc<tempfile::TempDir>>,
+        now: DateTime<Utc>,
+    ) -> TestApp {
+        let clock = FixedClock::at(now);
+        let app = App::build(settings_for(&database_url), Arc::new(clock.clone()))
+            .await
+            .expect("app builds");
+        let db = app.state.db.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(listener, async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            clock,
+            db,
+            backend,
+            database_url,
+            conversation: format!("cid{}", SEQ.fetch_add(1, Ordering::Relaxed)),
+            stop: Some(stop),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the app (graceful shutdown) and starts a new one on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let now = self.clock.now();
+        let mut next = Self::start(
+            self.backend,
+            self.database_url.clone(),
+            self._dir.clone(),
+            now,
+        )
+        .await;
+        next.conversation = self.conversation.clone();
+        next
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.expect("server task").expect("server stops cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Switches the chat driver to another group.
+    pub fn in_group(&mut self, conversation: &str) {
+        self.conversation = conversation.to_string();
+    }
+
+    /// A DingTalk callback body as the platform sends it.
+    pub fn body(&self, msg_id: &str, who: &Person, text: &str) -> Value {
+        let mut at_users = vec![json!({"dingtalkId": "$:LWCP_v1:$bot"})];
+        for p in ROSTER {
+            if text.contains(&format!("@{}", p.nick)) {
+                at_users
+                    .push(json!({"dingtalkId": format!("$:LWCP_v1:${}", p.id), "staffId": p.id}));
+            }
+        }
+        let now = self.clock.now_ms();
+        json!({
+            "msgtype": "text",
+            "text": {"content": format!(" {text}")},
+            "msgId": msg_id,
+            "createAt": now,
+            "conversationType": "2",
+            "conversationId": self.conversation,
+            "conversationTitle": "南坞村村务群",
+            "senderId": format!("$:LWCP_v1:${}", who.id),
+            "senderNick": who.nick,
+            "senderStaffId": who.id,
+            "senderCorpId": "dingCORP",
+            "chatbotUserId": "$:LWCP_v1:$bot",
+            "chatbotCorpId": "dingCORP",
+            "robotCode": "dingROBOT",
+            "isAdmin": who.group_admin,
+            "isInAtList": true,
+            "atUsers": at_users,
+            "sessionWebhook": "http://127.0.0.1:9/robot/sendBySession?session=x",
+            "sessionWebhookExpiredTime": now + 5_400_000,
+        })
+    }
+
+    /// Posts a raw callback with the given headers; returns (status, body).
+    pub async fn post_raw(
+        &self,
+        bot: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/webhook/dingtalk/{bot}")))
+            .body(body);
+        req = req.header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    }
+
+    /// Signed headers for now.
+    pub fn signed(&self) -> Vec<(&'static str, String)> {
+        let ts = self.clock.now_ms().to_string();
+        let sig = sign::sign(&ts, SECRET);
+        vec![("timestamp", ts), ("sign", sig)]
+    }
+
+    /// Sends a signed message with a given msgId; returns the reply JSON.
+    pub async fn send_with_id(&self, msg_id: &str, who: &Person, text: &str) -> Value {
+        let body = self.body(msg_id, who, text).to_string().into_bytes();
+        let (status, text) = self.post_raw(BOT, &self.signed(), body).await;
+        assert_eq!(status, 200, "callback refused: {text}");
+        serde_json::from_str(&text).expect("reply is JSON")
+    }
+
+    /// `who` says `text` in the group; returns the bot's reply text, with
+    /// mentions shown as @userId the way DingTalk receives them.
+    pub async fn say(&self, who: &Person, text: &str) -> String {
+        let id = format!("msg-{}", SEQ.fetch_add(1, Ordering::Relaxed));
+        let v = self.send_with_id(&id, who, text).await;
+        v["text"]["content"]
+            .as_str()
+            .expect("text reply")
+            .to_string()
+    }
+
+    pub async fn counts(&self) -> BTreeMap<&'static str, i64> {
+        self.db
+            .read(|tx| Box::pin(async move { store::table_counts(tx).await }))
+            .await
+            .map_err(|e: StoreError| e)
+            .expect("counts")
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The value of one counter line, 0 when absent.
+    pub async fn counter(&self, name: &str, labels: &str) -> f64 {
+        let m = self.metrics().await;
+        m.lines()
+            .filter(|l| l.starts_with(name) && l.contains(labels))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Binds the group and sets up 张三 as leader, 李四 and 王五 as members.
+    pub async fn setup_team(&self) {
+        assert!(
+            self.say(&ADMIN, "绑定 凤林镇 南坞村 南坞服务团")
+                .await
+                .contains("已绑定")
+        );
+        assert!(self.say(&ADMIN, "设团长 @张三").await.contains("已设团长"));
+        assert!(
+            self.say(&ZHANGSAN, "设团员 @李四 @王五")
+                .await
+                .contains("已设团员")
+        );
+    }
+}
+
+/// Creates a fresh database on the test PostgreSQL server; returns its URL.
+async fn create_pg_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("liancun_test_{}", fastrand::u64(..));
+    let mut c = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to LIANCUN_TEST_PG");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
+    format!("{base}/{name}")
+}
+
+/// Declares a scenario `async fn NAME(app: TestApp)` run on both backends.
+#[macro_export]
+macro_rules! scenario {
+    ($(#[$m:meta])* async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_mut)]
+            async fn run(mut $app: $crate::support::TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = $crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await.unwrap();
+                run(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                match $crate::support::TestApp::spawn($crate::support::Backend::Postgres).await {
+                    Some(app) => run(app).await,
+                    None => eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped"),
+                }
+            }
+        }
+    };
+}
