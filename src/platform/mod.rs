@@ -2,6 +2,7 @@
 //! [`Inbound`] messages and answers with [`crate::reply::Reply`].
 
 pub mod dingtalk;
+pub mod wecom;
 
 use serde::{Deserialize, Serialize};
 
