@@ -12,6 +12,7 @@ pub mod command;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod platform;
 pub mod reply;
 pub mod store;

@@ -1,0 +1,3 @@
+//! Scheduled work: the eight jobs of PRODUCT.md and their schedules.
+
+pub mod schedule;
