@@ -121,7 +121,14 @@ fn bare_router() -> Router {
 
 static MSG_SEQ: AtomicU64 = AtomicU64::new(0);
 
-fn callback_body(group: u64, sender: &str, nick: &str, admin: bool, text: &str, at: &[&str]) -> String {
+fn callback_body(
+    group: u64,
+    sender: &str,
+    nick: &str,
+    admin: bool,
+    text: &str,
+    at: &[&str],
+) -> String {
     let n = MSG_SEQ.fetch_add(1, Ordering::Relaxed);
     let at_users: Vec<_> = at
         .iter()
@@ -176,14 +183,7 @@ async fn setup_group(addr: std::net::SocketAddr, group: u64) -> anyhow::Result<(
     // (sender, nick, group admin, text, @-ed ids, what the reply must say)
     type Step<'a> = (&'a str, &'a str, bool, &'a str, &'a [&'a str], &'a str);
     let steps: [Step; 4] = [
-        (
-            "admin",
-            "管理员",
-            true,
-            &bind,
-            &[],
-            "已绑定",
-        ),
+        ("admin", "管理员", true, &bind, &[], "已绑定"),
         (
             "admin",
             "管理员",
@@ -210,7 +210,9 @@ async fn setup_group(addr: std::net::SocketAddr, group: u64) -> anyhow::Result<(
         ),
     ];
     for (sender, nick, admin, text, at, expect) in steps {
-        let (status, body) = c.post(callback_body(group, sender, nick, admin, text, at)).await?;
+        let (status, body) = c
+            .post(callback_body(group, sender, nick, admin, text, at))
+            .await?;
         let body = String::from_utf8_lossy(&body);
         if status != StatusCode::OK || !body.contains(expect) {
             bail!("bench setup step {text:?} failed: {status} {body}");
@@ -226,8 +228,22 @@ const GROUPS: u64 = 100;
 fn next_message(i: u64) -> String {
     let g = (i / 10) % GROUPS;
     match i % 10 {
-        0..=3 => callback_body(g, "lisi", "李四", false, &format!("服务 帮3组王大妈办理医保 第{i}次"), &[]),
-        4..=6 => callback_body(g, "wangwu", "王五", false, &format!("走访 张大爷家（3组） 反映路灯坏了{i}"), &[]),
+        0..=3 => callback_body(
+            g,
+            "lisi",
+            "李四",
+            false,
+            &format!("服务 帮3组王大妈办理医保 第{i}次"),
+            &[],
+        ),
+        4..=6 => callback_body(
+            g,
+            "wangwu",
+            "王五",
+            false,
+            &format!("走访 张大爷家（3组） 反映路灯坏了{i}"),
+            &[],
+        ),
         7 | 8 => {
             let v = format!("villager{}", i % 500);
             callback_body(g, &v, "村民", false, "评价 5 服务很及时", &[])

@@ -42,8 +42,22 @@ pub struct Handled {
     pub outcome: Outcome,
 }
 
+/// Why a turn did not commit.
+#[derive(Debug, thiserror::Error)]
+enum TurnError {
+    /// Another delivery of the same message was recorded first.
+    #[error("duplicate delivery")]
+    Duplicate,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Handles one message end to end. `Err` only when storage failed; then
 /// nothing of the turn was kept and the sender should be told to resend.
+///
+/// The message id is recorded last, with the reply, in the same transaction
+/// as the turn's changes: a repeat delivery finds it taken, rolls its own
+/// work back and answers with the saved reply.
 pub async fn handle(
     db: &Db,
     settings: &Arc<Settings>,
@@ -52,32 +66,50 @@ pub async fn handle(
     msg: Inbound,
 ) -> Result<Handled, StoreError> {
     let settings = Arc::clone(settings);
-    db.write(move |tx| {
-        Box::pin(async move {
-            let platform = msg.platform.as_str();
-            let now_ms = now.timestamp_millis();
-            if !store::inbound::claim(tx, platform, &msg.msg_id, now_ms).await? {
-                let saved = store::inbound::saved_reply(tx, platform, &msg.msg_id).await?;
-                let reply = saved
-                    .and_then(|s| serde_json::from_str::<Reply>(&s).ok())
-                    .unwrap_or_else(reply::duplicate_in_flight);
-                return Ok(Handled {
+    let platform = msg.platform.as_str();
+    let msg_id = msg.msg_id.clone();
+    let result = db
+        .write(move |tx| {
+            Box::pin(async move {
+                let (reply, kind) = turn(tx, &settings, default_tz, now, &msg).await?;
+                let json = serde_json::to_string(&reply)
+                    .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
+                if !store::inbound::record(tx, platform, &msg.msg_id, now.timestamp_millis(), &json)
+                    .await?
+                {
+                    return Err(TurnError::Duplicate);
+                }
+                Ok(Handled {
                     reply,
-                    outcome: Outcome::Duplicate,
-                });
-            }
-            let (reply, kind) = turn(tx, &settings, default_tz, now, &msg).await?;
-            let json = serde_json::to_string(&reply)
-                .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
-            store::inbound::save_reply(tx, platform, &msg.msg_id, &json).await?;
-            Ok(Handled {
-                reply,
-                outcome: Outcome::Handled(kind),
+                    outcome: Outcome::Handled(kind),
+                })
             })
         })
-    })
-    .await
+        .await;
+    match result {
+        Ok(h) => Ok(h),
+        Err(TurnError::Store(e)) => Err(e),
+        Err(TurnError::Duplicate) => {
+            let saved = db
+                .read(|tx| {
+                    Box::pin(
+                        async move { store::inbound::saved_reply(tx, platform, &msg_id).await },
+                    )
+                })
+                .await?;
+            let reply = saved
+                .and_then(|s| serde_json::from_str::<Reply>(&s).ok())
+                .unwrap_or_else(reply::duplicate_in_flight);
+            Ok(Handled {
+                reply,
+                outcome: Outcome::Duplicate,
+            })
+        }
+    }
 }
+
+/// How stale a "last seen in this group" may get before it is refreshed.
+const MEMBER_SEEN_REFRESH_MS: i64 = 6 * 3_600_000;
 
 /// What every command handler gets to know about the turn.
 pub(crate) struct Turn<'a> {
@@ -134,23 +166,41 @@ async fn turn(
     };
     let now_ms = now.timestamp_millis();
     let platform = msg.platform.as_str();
-    let group = store::groups::upsert_group(
-        tx,
-        platform,
-        &msg.bot,
-        &msg.conversation_id,
-        &msg.conversation_title,
-        now_ms,
-    )
-    .await?;
-    let me = store::groups::upsert_person(tx, platform, &msg.sender.id, &msg.sender.name, now_ms)
-        .await?;
-    store::groups::touch_member(tx, group.id, me, now_ms).await?;
-
-    let team = match group.team_id {
-        Some(t) => Some(store::groups::team(tx, t).await?),
-        None => None,
+    let sender = &msg.sender;
+    let ctx = store::groups::context(tx, platform, &msg.conversation_id, &sender.id).await?;
+    // Learn the group and the sender only when something is new or changed:
+    // most messages come from people the group already knows.
+    let (group_id, ctx) = match ctx {
+        Some(c) if msg.conversation_title.is_empty() || c.group_title == msg.conversation_title => {
+            (c.group_id, c)
+        }
+        _ => {
+            let g = store::groups::upsert_group(
+                tx,
+                platform,
+                &msg.bot,
+                &msg.conversation_id,
+                &msg.conversation_title,
+                now_ms,
+            )
+            .await?;
+            let c = store::groups::context(tx, platform, &msg.conversation_id, &sender.id)
+                .await?
+                .ok_or_else(|| StoreError::Other(anyhow::anyhow!("group {} vanished", g.id)))?;
+            (g.id, c)
+        }
     };
+    let me = match (ctx.person_id, ctx.person_name.as_deref()) {
+        (Some(id), Some(name)) if sender.name.is_empty() || name == sender.name => id,
+        _ => store::groups::upsert_person(tx, platform, &sender.id, &sender.name, now_ms).await?,
+    };
+    if ctx
+        .last_seen_at
+        .is_none_or(|seen| now_ms - seen > MEMBER_SEEN_REFRESH_MS)
+    {
+        store::groups::touch_member(tx, group_id, me, now_ms).await?;
+    }
+    let team = ctx.team();
     let tz = team
         .as_ref()
         .and_then(|t| t.timezone.as_deref())
@@ -186,13 +236,7 @@ async fn turn(
         return Ok((Reply::text(text), Some(kind)));
     }
 
-    let role = match &team {
-        Some(t) => store::groups::role_of(tx, t.team_id, me)
-            .await?
-            .as_deref()
-            .and_then(TeamRole::from_db),
-        None => None,
-    };
+    let role = ctx.role.as_deref().and_then(TeamRole::from_db);
     let actor = Actor {
         role,
         group_admin: msg.sender.group_admin,
@@ -204,7 +248,7 @@ async fn turn(
         local_now,
         tz,
         week: IsoWeek::of(local_now.date()),
-        group_id: group.id,
+        group_id,
         me,
         me_mention: Mention {
             user_id: msg.sender.id.clone(),

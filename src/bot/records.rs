@@ -61,16 +61,23 @@ pub async fn rate(
     comment: &str,
 ) -> StoreResult<Reply> {
     let week = turn.week_str();
-    let replaced = ratings::upsert(
+    let score = i64::from(score.get());
+    let before = ratings::summary(tx, team.team_id, &week, turn.me).await?;
+    ratings::upsert(
         tx,
         team.team_id,
         &week,
         turn.me,
-        i64::from(score.get()),
+        score,
         comment,
         turn.now_ms,
     )
     .await?;
-    let (n, avg) = ratings::summary(tx, team.team_id, &week).await?;
-    Ok(reply::rated(score.get(), replaced, n, avg))
+    let after = before.with_rating(score);
+    Ok(reply::rated(
+        score,
+        before.mine.is_some(),
+        after.raters,
+        after.average(),
+    ))
 }

@@ -108,8 +108,7 @@ pub async fn list(tx: &mut Tx, turn: &Turn<'_>, team: &TeamRow) -> StoreResult<R
     let week = turn.week_str();
     let tasks = store_tasks::week_tasks(tx, team.team_id, &week).await?;
     let views: Vec<TaskView> = tasks.iter().map(|t| view(turn, t)).collect();
-    let backlog = store_tasks::open_before(tx, team.team_id, &week).await?;
-    let published = store_tasks::plan_published(tx, team.team_id, &week).await?;
+    let (published, backlog) = store_tasks::plan_and_backlog(tx, team.team_id, &week).await?;
     Ok(reply::list(&week, &views, backlog, published))
 }
 

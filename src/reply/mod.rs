@@ -379,7 +379,7 @@ pub fn request_registered(no: i64, level: Level, leader: Option<&Mention>) -> Re
 /// A team's score is shown only once at least this many villagers rated.
 pub const MIN_RATERS: i64 = 3;
 
-pub fn rated(score: u8, replaced: bool, raters: i64, average: f64) -> Reply {
+pub fn rated(score: i64, replaced: bool, raters: i64, average: f64) -> Reply {
     let head = if replaced {
         "已更新你本周的评价"
     } else {

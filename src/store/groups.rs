@@ -218,3 +218,73 @@ pub async fn set_role(
         .bind(team_id).bind(person_id).bind(role).bind(now_ms).execute(c).await?.rows_affected());
     Ok(before)
 }
+
+/// Everything a turn needs to know about a group and its sender, in one query.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Context {
+    pub group_id: i64,
+    pub group_title: String,
+    pub team_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub person_name: Option<String>,
+    pub last_seen_at: Option<i64>,
+    pub role: Option<String>,
+    pub team_name: Option<String>,
+    pub village_id: Option<i64>,
+    pub village_name: Option<String>,
+    pub township_id: Option<i64>,
+    pub township_name: Option<String>,
+    pub timezone: Option<String>,
+    pub members_may_plan: Option<bool>,
+    pub red_days: Option<i64>,
+    pub orange_days: Option<i64>,
+    pub yellow_days: Option<i64>,
+    pub green_days: Option<i64>,
+}
+
+impl Context {
+    /// The bound team, if the group is bound.
+    pub fn team(&self) -> Option<TeamRow> {
+        Some(TeamRow {
+            team_id: self.team_id?,
+            team_name: self.team_name.clone()?,
+            village_id: self.village_id?,
+            village_name: self.village_name.clone()?,
+            township_id: self.township_id?,
+            township_name: self.township_name.clone()?,
+            timezone: self.timezone.clone(),
+            members_may_plan: self.members_may_plan?,
+            red_days: self.red_days?,
+            orange_days: self.orange_days?,
+            yellow_days: self.yellow_days?,
+            green_days: self.green_days?,
+        })
+    }
+}
+
+/// The group (by conversation), its team and township, and the sender as
+/// known there. `None` when the group was never seen.
+pub async fn context(
+    tx: &mut Tx,
+    platform: &str,
+    conversation_id: &str,
+    sender_id: &str,
+) -> StoreResult<Option<Context>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT g.id AS group_id, g.title AS group_title, g.team_id, \
+                p.id AS person_id, p.display_name AS person_name, m.last_seen_at, r.role, \
+                t.name AS team_name, v.id AS village_id, v.name AS village_name, \
+                s.id AS township_id, s.name AS township_name, s.timezone, s.members_may_plan, \
+                s.red_days, s.orange_days, s.yellow_days, s.green_days \
+         FROM chat_groups g \
+         LEFT JOIN people p ON p.platform = $1 AND p.platform_user_id = $3 \
+         LEFT JOIN group_members m ON m.group_id = g.id AND m.person_id = p.id \
+         LEFT JOIN team_roles r ON r.team_id = g.team_id AND r.person_id = p.id \
+         LEFT JOIN teams t ON t.id = g.team_id \
+         LEFT JOIN villages v ON v.id = t.village_id \
+         LEFT JOIN townships s ON s.id = v.township_id \
+         WHERE g.platform = $1 AND g.conversation_id = $2")
+        .bind(platform).bind(conversation_id).bind(sender_id)
+        .fetch_optional(c).await?);
+    Ok(r)
+}

@@ -3,13 +3,22 @@
 use super::{StoreResult, Tx};
 use crate::on_tx;
 
-/// Claims `(platform, msg_id)`. `true`: first delivery, go ahead.
-/// `false`: seen before; answer with [`saved_reply`].
-pub async fn claim(tx: &mut Tx, platform: &str, msg_id: &str, now_ms: i64) -> StoreResult<bool> {
+/// Records `(platform, msg_id)` as handled with its reply, last in a turn.
+/// `false`: another delivery of the same message got there first; the turn
+/// must be rolled back and answered with [`saved_reply`]. (On PostgreSQL a
+/// concurrent first delivery holds the key until it commits, so the second
+/// waits here and then sees the conflict.)
+pub async fn record(
+    tx: &mut Tx,
+    platform: &str,
+    msg_id: &str,
+    now_ms: i64,
+    reply_json: &str,
+) -> StoreResult<bool> {
     let r = on_tx!(tx, c => sqlx::query(
-        "INSERT INTO inbound_messages (platform, msg_id, received_at) VALUES ($1, $2, $3) \
+        "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (platform, msg_id) DO NOTHING")
-        .bind(platform).bind(msg_id).bind(now_ms)
+        .bind(platform).bind(msg_id).bind(now_ms).bind(reply_json)
         .execute(c).await?.rows_affected());
     Ok(r == 1)
 }
@@ -21,19 +30,6 @@ pub async fn saved_reply(tx: &mut Tx, platform: &str, msg_id: &str) -> StoreResu
         .bind(platform).bind(msg_id)
         .fetch_optional(c).await?);
     Ok(r.and_then(|(reply,)| reply))
-}
-
-pub async fn save_reply(
-    tx: &mut Tx,
-    platform: &str,
-    msg_id: &str,
-    reply_json: &str,
-) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
-        "UPDATE inbound_messages SET reply = $3 WHERE platform = $1 AND msg_id = $2")
-        .bind(platform).bind(msg_id).bind(reply_json)
-        .execute(c).await?.rows_affected());
-    Ok(())
 }
 
 /// How many messages are recorded (tests and metrics).

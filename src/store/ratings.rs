@@ -3,7 +3,7 @@
 use super::{StoreResult, Tx};
 use crate::on_tx;
 
-/// Stores a rating; returns whether it replaced an earlier one this week.
+/// Stores a rating (the latest counts).
 pub async fn upsert(
     tx: &mut Tx,
     team_id: i64,
@@ -12,28 +12,64 @@ pub async fn upsert(
     score: i64,
     comment: &str,
     now_ms: i64,
-) -> StoreResult<bool> {
-    let before: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT score FROM ratings WHERE team_id = $1 AND week = $2 AND person_id = $3")
-        .bind(team_id).bind(week).bind(person_id).fetch_optional(c).await?);
+) -> StoreResult<()> {
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO ratings (team_id, week, person_id, score, comment, at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (team_id, week, person_id) DO UPDATE SET score = excluded.score, \
            comment = excluded.comment, at = excluded.at")
         .bind(team_id).bind(week).bind(person_id).bind(score).bind(comment).bind(now_ms)
         .execute(c).await?.rows_affected());
-    Ok(before.is_some())
+    Ok(())
 }
 
-/// (number of raters, average score) for the team's week.
-pub async fn summary(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<(i64, f64)> {
-    let (n, sum): (i64, Option<i64>) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*), CAST(SUM(score) AS BIGINT) FROM ratings WHERE team_id = $1 AND week = $2")
-        .bind(team_id).bind(week).fetch_one(c).await?);
-    let avg = if n > 0 {
-        sum.unwrap_or(0) as f64 / n as f64
-    } else {
-        0.0
-    };
-    Ok((n, avg))
+/// The team's week of ratings, and this person's own score if they rated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub raters: i64,
+    pub sum: i64,
+    pub mine: Option<i64>,
+}
+
+impl Summary {
+    pub fn average(&self) -> f64 {
+        if self.raters > 0 {
+            self.sum as f64 / self.raters as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// The summary once `person` (re)rates with `score`.
+    pub fn with_rating(self, score: i64) -> Summary {
+        match self.mine {
+            Some(old) => Summary {
+                sum: self.sum - old + score,
+                mine: Some(score),
+                ..self
+            },
+            None => Summary {
+                raters: self.raters + 1,
+                sum: self.sum + score,
+                mine: Some(score),
+            },
+        }
+    }
+}
+
+pub async fn summary(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    person_id: i64,
+) -> StoreResult<Summary> {
+    let (raters, sum, mine): (i64, Option<i64>, Option<i64>) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(score) AS BIGINT), \
+                CAST(MAX(CASE WHEN person_id = $3 THEN score END) AS BIGINT) \
+         FROM ratings WHERE team_id = $1 AND week = $2")
+        .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
+    Ok(Summary {
+        raters,
+        sum: sum.unwrap_or(0),
+        mine,
+    })
 }

@@ -58,13 +58,12 @@ pub async fn week_counts(
     week: &str,
     person_id: i64,
 ) -> StoreResult<WeekCounts> {
-    let (services, my_services): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN person_id = $3 THEN 1 ELSE 0 END), 0) \
-         FROM services WHERE team_id = $1 AND week = $2")
-        .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
-    let (visits, my_visits): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN person_id = $3 THEN 1 ELSE 0 END), 0) \
-         FROM visits WHERE team_id = $1 AND week = $2")
+    let (services, my_services, visits, my_visits): (i64, i64, i64, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT \
+           (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2), \
+           (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2 AND person_id = $3), \
+           (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2), \
+           (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 AND person_id = $3)")
         .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
     Ok(WeekCounts {
         services,

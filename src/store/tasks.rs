@@ -197,10 +197,12 @@ pub async fn cancel(
     }
 }
 
-/// Open tasks of weeks before `week` (the backlog that still needs clearing).
-pub async fn open_before(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<i64> {
-    let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open'")
+/// Whether the week's plan is published, and how many tasks of weeks before
+/// it are still open (the backlog that still needs clearing).
+pub async fn plan_and_backlog(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<(bool, i64)> {
+    let (plans, backlog): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM plans WHERE team_id = $1 AND week = $2), \
+                (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open')")
         .bind(team_id).bind(week).fetch_one(c).await?);
-    Ok(n)
+    Ok((plans > 0, backlog))
 }

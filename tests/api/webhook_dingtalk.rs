@@ -128,3 +128,16 @@ scenario! {
         assert_eq!(app.counts().await["inbound_messages"], counts["inbound_messages"] + 1);
     }
 }
+
+scenario! {
+    async fn concurrent_repeats_of_one_message_store_it_once(app) {
+        app.setup_team().await;
+        let before = app.counts().await;
+        let sends = (0..6).map(|_| app.send_with_id("race-1", &LISI, "服务 帮王大妈办理医保"));
+        let replies = futures_util::future::join_all(sends).await;
+        assert!(replies.windows(2).all(|w| w[0] == w[1]), "every delivery gets the same answer: {replies:?}");
+        let after = app.counts().await;
+        assert_eq!(after["services"], before["services"] + 1);
+        assert_eq!(after["inbound_messages"], before["inbound_messages"] + 1);
+    }
+}
