@@ -11,6 +11,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod domain;
+pub mod fake;
 pub mod http;
 pub mod jobs;
 pub mod platform;

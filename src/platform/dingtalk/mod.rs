@@ -2,6 +2,7 @@
 //! synchronous reply body.
 
 pub mod inbound;
+pub mod send;
 pub mod sign;
 
 use serde_json::{Value, json};
