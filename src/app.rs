@@ -11,6 +11,11 @@ use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::domain::calendar::HolidayCalendar;
+use crate::jobs::JobCtx;
+use crate::jobs::scheduler::Scheduler;
+use crate::outbox::QuietHours;
+use crate::outbox::worker::{Worker, WorkerConfig};
 use crate::store::Db;
 use crate::telemetry;
 
@@ -22,6 +27,39 @@ pub struct AppState {
     pub clock: SharedClock,
     pub default_tz: Tz,
     pub metrics: PrometheusHandle,
+    pub jobs: JobCtx,
+    pub worker: Worker,
+}
+
+/// The bundled holiday calendar with the admins' corrections from the database.
+pub async fn load_calendar(db: &Db) -> anyhow::Result<HolidayCalendar> {
+    let mut cal = HolidayCalendar::bundled();
+    let years = db
+        .read(|tx| Box::pin(async move { crate::store::jobs::calendar_years(tx).await }))
+        .await?;
+    for (year, data) in years {
+        match toml::from_str::<crate::domain::calendar::YearData>(&data) {
+            Ok(y) => {
+                if let Err(e) = cal.set_year(i32::try_from(year).unwrap_or_default(), y) {
+                    tracing::error!(year, error = %e, "stored calendar correction is invalid; ignored");
+                }
+            }
+            Err(e) => {
+                tracing::error!(year, error = %e, "stored calendar correction does not parse; ignored")
+            }
+        }
+    }
+    Ok(cal)
+}
+
+/// Years around `now` that have no holiday data (plain weekends are used).
+pub fn calendar_gaps(cal: &HolidayCalendar, now: chrono::DateTime<chrono::Utc>) -> Vec<i32> {
+    use chrono::Datelike;
+    let y = now.year();
+    [y, y + 1]
+        .into_iter()
+        .filter(|y| !cal.has_year(*y))
+        .collect()
 }
 
 /// A built application, ready to serve.
@@ -35,15 +73,52 @@ impl App {
         let default_tz = settings.tz()?;
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
+        let calendar = load_calendar(&db).await?;
+        for year in calendar_gaps(&calendar, clock.now()) {
+            tracing::warn!(
+                year,
+                "no holiday data for this year: weekday jobs follow plain weekends until an admin adds the State Council notice"
+            );
+        }
+        let settings = Arc::new(settings);
+        let jobs = JobCtx {
+            db: db.clone(),
+            settings: Arc::clone(&settings),
+            default_tz,
+            calendar: Arc::new(std::sync::RwLock::new(calendar)),
+            quiet: QuietHours::default(),
+        };
+        let worker = Worker::new(
+            db.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&settings),
+            WorkerConfig {
+                concurrency: settings.outbox.concurrency,
+                lease_ms: settings.outbox.lease_secs * 1000,
+                poll: std::time::Duration::from_millis(settings.outbox.poll_ms),
+                ..WorkerConfig::default()
+            },
+        )?;
         Ok(App {
             state: AppState {
                 db,
-                settings: Arc::new(settings),
+                settings,
                 clock,
                 default_tz,
                 metrics: telemetry::metrics_handle(),
+                jobs,
+                worker,
             },
         })
+    }
+
+    /// The scheduler of this replica.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler {
+            ctx: self.state.jobs.clone(),
+            clock: Arc::clone(&self.state.clock),
+            worker: self.state.worker.id.clone(),
+        }
     }
 
     pub fn router(&self) -> Router {
@@ -59,10 +134,32 @@ impl App {
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr().context("listener has no address")?;
         tracing::info!(%addr, backend = ?self.state.db.backend(), "liancun listening");
-        axum::serve(listener, self.router())
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut background = tokio::task::JoinSet::new();
+        if self.state.settings.outbox.enabled {
+            background.spawn(self.state.worker.clone().run(stop_rx.clone()));
+        }
+        if self.state.settings.scheduler.enabled {
+            background.spawn(Arc::new(self.scheduler()).run(stop_rx.clone()));
+        }
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
             .await
-            .context("HTTP server failed")?;
+            .context("HTTP server failed");
+        // Drain: the worker finishes the sends in flight and gives back its
+        // leases; the scheduler finishes its tick. Bounded, so a hung
+        // platform cannot hold the shutdown forever.
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while background.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "background work did not stop within 30 s; leases will expire on their own"
+            );
+        }
+        served?;
         self.state.db.close().await;
         tracing::info!("liancun stopped");
         Ok(())

@@ -16,6 +16,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Deserializer};
 
+use crate::jobs::schedule::Schedule;
+
 /// The checked-in defaults, embedded so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -96,6 +98,82 @@ pub struct Settings {
     pub wecom: WecomSettings,
     #[serde(default)]
     pub bots: Vec<BotSettings>,
+    /// Default cron expressions of the scheduled jobs (townships may override).
+    pub schedule: ScheduleSettings,
+    pub scheduler: SchedulerSettings,
+    pub outbox: OutboxSettings,
+}
+
+/// The eight jobs' default schedules: cron with seconds first and named
+/// days of the week; "" disables a job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    #[serde(deserialize_with = "optional_schedule")]
+    pub plan_reminder: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub plan_missing: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub service_day: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub results_reminder: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub weekly_airing: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub clearance: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub overdue_scan: Option<Schedule>,
+    #[serde(deserialize_with = "optional_schedule")]
+    pub monthly_ranking: Option<Schedule>,
+}
+
+impl ScheduleSettings {
+    /// The default schedule of `job` (`None`: unknown job or disabled).
+    pub fn get(&self, job: &str) -> Option<&Schedule> {
+        match job {
+            "plan_reminder" => &self.plan_reminder,
+            "plan_missing" => &self.plan_missing,
+            "service_day" => &self.service_day,
+            "results_reminder" => &self.results_reminder,
+            "weekly_airing" => &self.weekly_airing,
+            "clearance" => &self.clearance,
+            "overdue_scan" => &self.overdue_scan,
+            "monthly_ranking" => &self.monthly_ranking,
+            _ => &None,
+        }
+        .as_ref()
+    }
+}
+
+fn optional_schedule<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Schedule>, D::Error> {
+    let raw = String::deserialize(d)?;
+    Schedule::parse_optional(&raw).map_err(serde::de::Error::custom)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Run the scheduler in this process.
+    pub enabled: bool,
+    /// Seconds between two looks at the clock.
+    pub tick_secs: u64,
+    /// A firing missed by less than this runs late once (after a restart); older ones are skipped.
+    pub grace_minutes: i64,
+    /// A fan-out to many groups is spread over this many seconds.
+    pub fanout_spread_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Run the outbox worker in this process.
+    pub enabled: bool,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// Seconds a claimed push is leased before another replica may take it.
+    pub lease_secs: i64,
+    /// Milliseconds between polls when nothing is due.
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +289,15 @@ impl Settings {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
                 bail!("API base {base:?} must start with http:// or https://");
             }
+        }
+        if self.scheduler.tick_secs == 0
+            || self.outbox.concurrency == 0
+            || self.outbox.lease_secs <= 0
+        {
+            bail!("scheduler.tick_secs, outbox.concurrency and outbox.lease_secs must be positive");
+        }
+        if self.scheduler.grace_minutes < 0 || self.scheduler.fanout_spread_secs < 0 {
+            bail!("scheduler.grace_minutes and scheduler.fanout_spread_secs cannot be negative");
         }
         let mut names = std::collections::HashSet::new();
         for b in &self.bots {
@@ -352,6 +439,27 @@ mod tests {
             let err = Settings::from_toml_overrides(toml).unwrap_err().to_string();
             assert!(err.contains(needle), "{toml:?} → {err}");
         }
+    }
+
+    #[test]
+    fn schedules_are_validated_at_load_and_can_be_disabled() {
+        let s = Settings::from_toml_overrides("[schedule]\nclearance = \"\"").unwrap();
+        assert!(s.schedule.get("clearance").is_none(), "\"\" disables");
+        assert_eq!(
+            s.schedule.get("plan_reminder").unwrap().expr(),
+            "0 30 8 * * Mon"
+        );
+        let err = Settings::from_toml_overrides("[schedule]\nplan_reminder = \"0 30 8 * * 1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("plan_reminder") && err.contains("Mon"),
+            "{err}"
+        );
+        let err = Settings::from_toml_overrides("[schedule]\nweekly = \"0 0 8 * * Mon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("weekly"), "unknown job refused by name: {err}");
     }
 
     #[test]

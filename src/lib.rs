@@ -14,6 +14,7 @@ pub mod domain;
 pub mod fake;
 pub mod http;
 pub mod jobs;
+pub mod outbox;
 pub mod platform;
 pub mod reply;
 pub mod store;

@@ -65,3 +65,16 @@ pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
         Help => "help",
     }
 }
+
+/// Pushes by outcome (`sent`, `retried`, `throttled`, `dead`, `unrecorded`).
+pub const PUSHES: &str = "liancun_pushes_total";
+/// Outbox rows by state, read at scrape time.
+pub const OUTBOX: &str = "liancun_outbox_rows";
+/// Scheduled firings by job and outcome (`done`, `failed`, `skipped`).
+pub const FIRINGS: &str = "liancun_job_firings_total";
+/// Seconds between a firing's slot and when it ran.
+pub const FIRING_LAG: &str = "liancun_job_firing_lag_seconds";
+
+pub fn push(outcome: &'static str) {
+    metrics::counter!(PUSHES, "outcome" => outcome).increment(1);
+}

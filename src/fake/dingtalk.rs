@@ -236,6 +236,7 @@ impl FakeDingtalk {
         Router::new()
             .route("/v1.0/oauth2/accessToken", post(oauth_token))
             .route("/v1.0/robot/groupMessages/send", post(group_send))
+            .route("/v1.0/robot/oToMessages/batchSend", post(group_send))
             .route("/robot/send", post(robot_send))
             .route("/robot/sendBySession", post(session_send))
             .with_state(self.clone())
@@ -418,8 +419,21 @@ fn parse_group_message(body: &[u8]) -> Result<GroupMessage, (&'static str, &'sta
     }
     let robot_code = non_empty(&req, "robotCode")
         .ok_or(("invalidParameter.robotCode.empty", "机器人robotCode为空"))?;
-    let conversation = non_empty(&req, "openConversationId")
-        .ok_or(("invalid.openConversationId", "无效的openConversationId"))?;
+    // groupMessages/send names a conversation; oToMessages/batchSend names
+    // users, recorded as "user:<id>,<id>".
+    let users: Option<Vec<&str>> = req
+        .get("userIds")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect());
+    let direct = users
+        .filter(|u| !u.is_empty())
+        .map(|u| format!("user:{}", u.join(",")));
+    let conversation = match direct {
+        Some(d) => d,
+        None => non_empty(&req, "openConversationId")
+            .ok_or(("invalid.openConversationId", "无效的openConversationId"))?
+            .to_owned(),
+    };
     let raw = str_field(&req, "msgParam").ok_or((
         "invalidParameter.msgParam.invalid",
         "msgParam必须是JSON格式",
@@ -470,7 +484,7 @@ fn parse_group_message(body: &[u8]) -> Result<GroupMessage, (&'static str, &'sta
     };
     Ok(GroupMessage {
         robot_code: robot_code.to_owned(),
-        conversation: conversation.to_owned(),
+        conversation,
         msgtype,
         title,
         text,
@@ -517,7 +531,10 @@ async fn group_send(State(fake): State<FakeDingtalk>, headers: HeaderMap, body: 
     // The budget is per robot *and group*: the 20-a-minute limit is documented
     // per group for robots, and a per-robot-code budget would make a city's
     // fan-out to hundreds of groups take hours, which no deployment sees.
-    if !st.admit(&format!("openapi:{}:{}", msg.robot_code, msg.conversation), now) {
+    if !st.admit(
+        &format!("openapi:{}:{}", msg.robot_code, msg.conversation),
+        now,
+    ) {
         // Code confirmed (official flow-control page); HTTP 403 secondary; message assumed.
         return st.api_refuse(
             "openapi",
@@ -526,8 +543,13 @@ async fn group_send(State(fake): State<FakeDingtalk>, headers: HeaderMap, body: 
             "当前应用调用该接口的频率超过限制，请求被限流",
         );
     }
+    let route = if msg.conversation.starts_with("user:") {
+        "direct"
+    } else {
+        "openapi"
+    };
     st.received.push(Received {
-        route: "openapi".into(),
+        route: route.into(),
         target: msg.conversation,
         robot: msg.robot_code,
         msgtype: msg.msgtype,

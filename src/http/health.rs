@@ -33,6 +33,23 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Outbox depth is read at scrape time, so every replica reports the shared truth.
+    let depth = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        state
+            .db
+            .read(|tx| Box::pin(async move { crate::store::outbox::depth(tx).await })),
+    )
+    .await;
+    match depth {
+        Ok(Ok((pending, sent, dead))) => {
+            for (s, n) in [("pending", pending), ("sent", sent), ("dead", dead)] {
+                metrics::gauge!(crate::telemetry::OUTBOX, "state" => s).set(n as f64);
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot read outbox depth for /metrics"),
+        Err(_) => tracing::warn!("outbox depth query timed out for /metrics"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -1,5 +1,6 @@
 //! HTTP transport: routing, extractors and status codes; no business rules.
 
+pub mod admin;
 pub mod error;
 pub mod health;
 pub mod webhook;
@@ -23,7 +24,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         // The webhook reads its body itself, bounded, to count and explain an
         // oversize body; the limit layer guards every other route.
-        .merge(health::router().layer(RequestBodyLimitLayer::new(MAX_BODY)))
+        .merge(
+            health::router()
+                .merge(admin::router())
+                .layer(RequestBodyLimitLayer::new(MAX_BODY)),
+        )
         .merge(webhook::router())
         .fallback(error::not_found)
         .with_state(state)

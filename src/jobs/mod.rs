@@ -1,3 +1,464 @@
-//! Scheduled work: the eight jobs of PRODUCT.md and their schedules.
+//! Scheduled work: the eight jobs of PRODUCT.md.
+//!
+//! Each job is one step, [`run`], over a scope (all townships, one township or
+//! one group) at a firing time. It runs in one write transaction that also
+//! writes every push it causes into the outbox under a key unique per
+//! (job, slot, group, part), so a re-run of the same firing writes nothing
+//! twice. The scheduler ([`scheduler`]), `POST /api/v1/jobs/{job}/run` and
+//! `liancun run-job` all call it.
 
 pub mod schedule;
+pub mod scheduler;
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::Settings;
+use crate::domain::calendar::{HolidayCalendar, ShiftRule};
+use crate::domain::level::Level;
+use crate::domain::week::IsoWeek;
+use crate::outbox::{self, Payload, QuietHours, Timing};
+use crate::reply::push::{self as say, Airing, NagTask};
+use crate::reply::{Mention, TaskState, TaskView};
+use crate::store::jobs::{self as q, ScopeTeam};
+use crate::store::tasks::TaskWithOwners;
+use crate::store::{Db, StoreError, StoreResult, Tx, groups};
+
+/// The jobs, in the order of the week.
+pub const JOBS: [&str; 8] = [
+    "plan_reminder",
+    "plan_missing",
+    "service_day",
+    "results_reminder",
+    "weekly_airing",
+    "clearance",
+    "overdue_scan",
+    "monthly_ranking",
+];
+
+/// How a job moves when its day is a holiday (PRODUCT.md: later for Monday
+/// and Tuesday jobs, earlier for Friday jobs; the rest keep their day).
+pub fn shift_rule(job: &str) -> ShiftRule {
+    match job {
+        "plan_reminder" | "plan_missing" | "service_day" => ShiftRule::Later,
+        "results_reminder" | "weekly_airing" => ShiftRule::Earlier,
+        _ => ShiftRule::None,
+    }
+}
+
+/// What a job runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Township(i64),
+    Group(i64),
+}
+
+impl Scope {
+    /// The key under which firings of this scope are claimed.
+    pub fn key(&self) -> String {
+        match self {
+            Scope::All => "all".into(),
+            Scope::Township(id) => format!("township:{id}"),
+            Scope::Group(id) => format!("group:{id}"),
+        }
+    }
+}
+
+/// What jobs share.
+#[derive(Clone)]
+pub struct JobCtx {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub default_tz: Tz,
+    pub calendar: Arc<RwLock<HolidayCalendar>>,
+    pub quiet: QuietHours,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct JobReport {
+    pub teams: usize,
+    pub enqueued: usize,
+}
+
+/// Runs `job` over `scope` for the firing at `fire_at`. `manual`: asked for
+/// by a person (admin API, CLI): no quiet hours, no spreading, and its own
+/// dedupe key so it never collides with the scheduled firing.
+pub async fn run(
+    ctx: &JobCtx,
+    job: &str,
+    scope: Scope,
+    fire_at: DateTime<Utc>,
+    manual: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<JobReport> {
+    if !JOBS.contains(&job) {
+        anyhow::bail!("unknown job {job:?}; jobs are {}", JOBS.join(", "));
+    }
+    let ctx2 = ctx.clone();
+    let job = job.to_string();
+    let report = ctx
+        .db
+        .write(move |tx| {
+            Box::pin(async move { run_in(tx, &ctx2, &job, scope, fire_at, manual, now).await })
+        })
+        .await?;
+    Ok(report)
+}
+
+/// [`run`] inside the caller's transaction (the scheduler claims the firing
+/// in the same one).
+pub async fn run_in(
+    tx: &mut Tx,
+    ctx: &JobCtx,
+    job: &str,
+    scope: Scope,
+    fire_at: DateTime<Utc>,
+    manual: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<JobReport> {
+    let teams: Vec<(ScopeTeam, Option<i64>)> = match scope {
+        Scope::All => q::teams(tx, None)
+            .await?
+            .into_iter()
+            .map(|t| (t, None))
+            .collect(),
+        Scope::Township(id) => q::teams(tx, Some(id))
+            .await?
+            .into_iter()
+            .map(|t| (t, None))
+            .collect(),
+        Scope::Group(g) => q::team_of_group(tx, g)
+            .await?
+            .into_iter()
+            .map(|t| (t, Some(g)))
+            .collect(),
+    };
+    let key = if manual {
+        format!("manual:{job}:{}:{}", scope.key(), now.timestamp_millis())
+    } else {
+        format!("job:{job}:{}", fire_at.timestamp_millis())
+    };
+    let mut report = JobReport {
+        teams: teams.len(),
+        enqueued: 0,
+    };
+    let mut missing_by_township: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (team, only_group) in &teams {
+        let tz = team
+            .timezone
+            .as_deref()
+            .and_then(|z| z.parse::<Tz>().ok())
+            .unwrap_or(ctx.default_tz);
+        let local = fire_at.with_timezone(&tz).naive_local();
+        let env = TeamEnv {
+            tz,
+            week: IsoWeek::of(local.date()),
+            day: local.date().to_string(),
+            fire_ms: fire_at.timestamp_millis(),
+        };
+        let timing = Timing {
+            at_ms: if manual {
+                now.timestamp_millis()
+            } else {
+                fire_at.timestamp_millis()
+            },
+            spread_ms: if manual {
+                0
+            } else {
+                ctx.settings.scheduler.fanout_spread_secs * 1000
+            },
+            quiet: if manual { None } else { Some((tz, ctx.quiet)) },
+        };
+        let Some((payload, escalate)) = compose(tx, job, team, &env, manual, ctx.quiet).await?
+        else {
+            continue;
+        };
+        if job == "plan_missing" {
+            missing_by_township
+                .entry(team.township_id)
+                .or_default()
+                .push(format!("{} {}", team.village_name, team.team_name));
+        }
+        for g in q::team_groups(tx, team.team_id).await? {
+            if only_group.is_some_and(|og| og != g.group_id) {
+                continue;
+            }
+            let robot_code = ctx.settings.bot(&g.bot).and_then(|b| b.robot_code.clone());
+            report.enqueued += outbox::enqueue_group(
+                tx,
+                &g,
+                robot_code.as_deref(),
+                &key,
+                &payload,
+                timing,
+                now.timestamp_millis(),
+            )
+            .await?;
+        }
+        if let Some(admin_msg) = escalate {
+            report.enqueued += notify_admins(
+                tx,
+                ctx,
+                team.township_id,
+                &format!("{key}:t{}", team.team_id),
+                &admin_msg,
+                timing,
+                now,
+            )
+            .await?;
+        }
+    }
+    for (township, teams) in missing_by_township {
+        let week = IsoWeek::of(fire_at.with_timezone(&ctx.default_tz).date_naive()).to_string();
+        let p = Payload {
+            title: "清单未发布".into(),
+            markdown: false,
+            reply: say::plan_missing_admin(&week, &teams),
+        };
+        let timing = Timing {
+            at_ms: now.timestamp_millis().max(fire_at.timestamp_millis()),
+            spread_ms: 0,
+            quiet: None,
+        };
+        report.enqueued +=
+            notify_admins(tx, ctx, township, &format!("{key}:admins"), &p, timing, now).await?;
+    }
+    Ok(report)
+}
+
+struct TeamEnv {
+    tz: Tz,
+    week: IsoWeek,
+    /// The local day of the firing, for nag limits.
+    day: String,
+    fire_ms: i64,
+}
+
+/// Sends `payload` 1:1 to the township's admins, through a bot of their platform
+/// that serves the township.
+async fn notify_admins(
+    tx: &mut Tx,
+    ctx: &JobCtx,
+    township_id: i64,
+    key: &str,
+    payload: &Payload,
+    timing: Timing,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let mut n = 0;
+    for (person_id, platform, _, _) in q::township_admins(tx, township_id).await? {
+        let Some(bot) = ctx.settings.bots.iter().find(|b| {
+            let p = match b.platform {
+                crate::config::PlatformKind::Dingtalk => "dingtalk",
+                crate::config::PlatformKind::Wecom => "wecom",
+            };
+            p == platform
+        }) else {
+            tracing::warn!(person_id, %platform, "no bot of the township admin's platform: admin not notified");
+            continue;
+        };
+        n += outbox::enqueue_person(
+            tx,
+            person_id,
+            &bot.name,
+            key,
+            payload,
+            timing,
+            now.timestamp_millis(),
+        )
+        .await?;
+    }
+    Ok(n)
+}
+
+fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64) -> TaskView {
+    TaskView {
+        no: t.task.no,
+        text: t.task.text.clone(),
+        level: Level::from_str_db(&t.task.level).unwrap_or(Level::Green),
+        deadline: crate::domain::week::utc_ms_to_local(tz, t.task.deadline_at),
+        state: if t.task.deadline_at < now_ms {
+            TaskState::Overdue
+        } else {
+            TaskState::Open
+        },
+        owners: t
+            .owners
+            .iter()
+            .map(|(_, uid, name)| Mention {
+                user_id: uid.clone(),
+                name: name.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Tasks with the owners not yet nagged about them today.
+async fn nag_tasks(
+    tx: &mut Tx,
+    tasks: &[TaskWithOwners],
+    env: &TeamEnv,
+) -> StoreResult<Vec<NagTask>> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let mut nag = Vec::new();
+        for (pid, uid, name) in &t.owners {
+            if q::nag(tx, *pid, t.task.id, &env.day).await? {
+                nag.push(Mention {
+                    user_id: uid.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
+        out.push(NagTask {
+            task: view(t, env.tz, env.fire_ms),
+            nag,
+        });
+    }
+    Ok(out)
+}
+
+async fn leader(tx: &mut Tx, team_id: i64) -> StoreResult<Option<Mention>> {
+    Ok(groups::team_people(tx, team_id)
+        .await?
+        .into_iter()
+        .find(|(_, role)| role == "leader")
+        .map(|(p, _)| Mention {
+            user_id: p.platform_user_id,
+            name: p.display_name,
+        }))
+}
+
+fn text(title: &str, reply: crate::reply::Reply) -> Payload {
+    Payload {
+        title: title.into(),
+        markdown: false,
+        reply,
+    }
+}
+
+/// The message a job posts to a team's groups (`None`: nothing to say), and
+/// what to tell the township admins.
+async fn compose(
+    tx: &mut Tx,
+    job: &str,
+    team: &ScopeTeam,
+    env: &TeamEnv,
+    manual: bool,
+    quiet: QuietHours,
+) -> StoreResult<Option<(Payload, Option<Payload>)>> {
+    let week = env.week.to_string();
+    Ok(match job {
+        "plan_reminder" => {
+            if crate::store::tasks::plan_published(tx, team.team_id, &week).await? {
+                None
+            } else {
+                let l = leader(tx, team.team_id).await?;
+                Some((
+                    text("排清单提醒", say::plan_reminder(&week, l.as_ref())),
+                    None,
+                ))
+            }
+        }
+        "plan_missing" => {
+            if crate::store::tasks::plan_published(tx, team.team_id, &week).await? {
+                None
+            } else {
+                let l = leader(tx, team.team_id).await?;
+                Some((
+                    text("清单未发布", say::plan_missing(&week, l.as_ref())),
+                    None,
+                ))
+            }
+        }
+        "service_day" => {
+            let open: Vec<TaskWithOwners> = q::open_tasks(tx, team.team_id, &week).await?;
+            let views: Vec<TaskView> = open.iter().map(|t| view(t, env.tz, env.fire_ms)).collect();
+            (!views.is_empty()).then(|| (text("周二聚服务", say::service_day(&week, &views)), None))
+        }
+        "results_reminder" => {
+            let open = q::open_tasks(tx, team.team_id, &week).await?;
+            if open.is_empty() {
+                None
+            } else {
+                let nags = nag_tasks(tx, &open, env).await?;
+                Some((text("周五晒成效", say::results_reminder(&nags)), None))
+            }
+        }
+        "weekly_airing" => {
+            let s = q::week_stats(tx, team.team_id, &week).await?;
+            let rating = (s.raters >= crate::reply::MIN_RATERS)
+                .then(|| (s.raters, s.rating_sum as f64 / s.raters as f64));
+            let airing = Airing {
+                team: format!("{} {}", team.village_name, team.team_name),
+                week: week.clone(),
+                total: s.total,
+                closed: s.closed,
+                on_time: s.on_time,
+                services: s.services,
+                visits: s.visits,
+                requests: s.requests,
+                open_requests: s.open_requests,
+                rating,
+            };
+            Some((
+                Payload {
+                    title: say::airing_title(&airing.team),
+                    markdown: true,
+                    reply: say::weekly_airing(&airing),
+                },
+                None,
+            ))
+        }
+        "clearance" => {
+            let open = q::open_tasks(tx, team.team_id, &week).await?;
+            let nags = nag_tasks(tx, &open, env).await?;
+            Some((text("周日必清零", say::clearance(&nags)), None))
+        }
+        "overdue_scan" => {
+            // Scheduled scans keep quiet at night; the 07:30 scan catches up.
+            let local = crate::domain::week::utc_ms_to_local(env.tz, env.fire_ms);
+            if !manual && quiet.contains(local.time()) {
+                return Ok(None);
+            }
+            let open = q::open_tasks(tx, team.team_id, &week).await?;
+            let mut overdue = Vec::new();
+            for t in open
+                .into_iter()
+                .filter(|t| t.task.deadline_at < env.fire_ms)
+            {
+                if q::overdue_alert(tx, t.task.id, &env.day).await? {
+                    overdue.push(t);
+                }
+            }
+            if overdue.is_empty() {
+                None
+            } else {
+                let nags = nag_tasks(tx, &overdue, env).await?;
+                let escalated: Vec<TaskView> = nags
+                    .iter()
+                    .filter(|n| n.task.level.escalates())
+                    .map(|n| n.task.clone())
+                    .collect();
+                let admin = (!escalated.is_empty()).then(|| {
+                    text(
+                        "逾期事项",
+                        say::overdue_admin(
+                            &format!("{} {}", team.village_name, team.team_name),
+                            &escalated,
+                        ),
+                    )
+                });
+                Some((text("逾期提醒", say::overdue(&nags)), admin))
+            }
+        }
+        // The monthly ranking's slot fires and is recorded now; what it posts
+        // (the outcome-based ranking and pioneers) is the ranking issue's work.
+        "monthly_ranking" => None,
+        _ => return Err(StoreError::Other(anyhow::anyhow!("unknown job {job}"))),
+    })
+}

@@ -7,6 +7,7 @@
 
 pub mod help;
 pub mod parse;
+pub mod push;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
@@ -129,7 +130,7 @@ fn task_line(t: &TaskView) -> String {
     )
 }
 
-fn task_lines(tasks: &[TaskView]) -> String {
+pub(crate) fn task_lines(tasks: &[TaskView]) -> String {
     let mut lines: Vec<String> = tasks.iter().take(MAX_LISTED).map(task_line).collect();
     if tasks.len() > MAX_LISTED {
         lines.push(format!(

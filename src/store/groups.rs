@@ -288,3 +288,63 @@ pub async fn context(
         .fetch_optional(c).await?);
     Ok(r)
 }
+
+/// Where a group's pushes go.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PushTarget {
+    pub group_id: i64,
+    pub platform: String,
+    pub bot: String,
+    pub conversation_id: String,
+    pub push_webhook_token: Option<String>,
+    pub push_webhook_secret: Option<String>,
+}
+
+pub async fn push_target(tx: &mut Tx, group_id: i64) -> StoreResult<Option<PushTarget>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id AS group_id, platform, bot, conversation_id, push_webhook_token, push_webhook_secret \
+         FROM chat_groups WHERE id = $1")
+        .bind(group_id).fetch_optional(c).await?);
+    Ok(r)
+}
+
+/// Sets or clears a group's custom push robot (secrets are never read back
+/// through the API).
+pub async fn set_push_webhook(
+    tx: &mut Tx,
+    group_id: i64,
+    token: Option<&str>,
+    secret: Option<&str>,
+) -> StoreResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE chat_groups SET push_webhook_token = $2, push_webhook_secret = $3 WHERE id = $1")
+        .bind(group_id).bind(token).bind(secret).execute(c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// The township of this name's id, if any.
+pub async fn township_exists(tx: &mut Tx, id: i64) -> StoreResult<bool> {
+    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as("SELECT id FROM townships WHERE id = $1")
+        .bind(id).fetch_optional(c).await?);
+    Ok(r.is_some())
+}
+
+/// A group for the admin API (secrets never leave the store).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct GroupInfo {
+    pub id: i64,
+    pub platform: String,
+    pub bot: String,
+    pub conversation_id: String,
+    pub title: String,
+    pub team_id: Option<i64>,
+    pub has_push_robot: bool,
+}
+
+pub async fn group_info(tx: &mut Tx, id: i64) -> StoreResult<Option<GroupInfo>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, platform, bot, conversation_id, title, team_id, \
+                (push_webhook_token IS NOT NULL) AS has_push_robot FROM chat_groups WHERE id = $1")
+        .bind(id).fetch_optional(c).await?);
+    Ok(r)
+}

@@ -17,6 +17,8 @@
 
 pub mod groups;
 pub mod inbound;
+pub mod jobs;
+pub mod outbox;
 pub mod ratings;
 pub mod records;
 pub mod tasks;

@@ -102,6 +102,13 @@ pub enum Route {
     },
     /// A callback's sessionWebhook (full URL), valid until expires_ms.
     Session { url: String, expires_ms: i64 },
+    /// Enterprise robot 1:1 messages via OpenAPI: POST
+    /// {api_base}/v1.0/robot/oToMessages/batchSend with {"robotCode","userIds","msgKey","msgParam"}
+    /// (how a township admin is notified outside any group).
+    Direct {
+        robot_code: String,
+        user_ids: Vec<String>,
+    },
 }
 
 impl fmt::Debug for Route {
@@ -125,6 +132,14 @@ impl fmt::Debug for Route {
                 .field("url", &"<redacted>")
                 .field("expires_ms", expires_ms)
                 .finish(),
+            Route::Direct {
+                robot_code,
+                user_ids,
+            } => f
+                .debug_struct("Direct")
+                .field("robot_code", robot_code)
+                .field("user_ids", user_ids)
+                .finish(),
         }
     }
 }
@@ -134,6 +149,7 @@ impl Route {
     pub fn kind(&self) -> &'static str {
         match self {
             Route::OpenApi { .. } => "openapi",
+            Route::Direct { .. } => "direct",
             Route::RobotWebhook { .. } => "robot",
             Route::Session { .. } => "session",
         }
@@ -142,7 +158,7 @@ impl Route {
     /// The text budget (bytes) for one message on this route; see the consts above.
     pub fn text_budget(&self) -> usize {
         match self {
-            Route::OpenApi { .. } => OPENAPI_TEXT_BUDGET,
+            Route::OpenApi { .. } | Route::Direct { .. } => OPENAPI_TEXT_BUDGET,
             Route::RobotWebhook { .. } | Route::Session { .. } => WEBHOOK_TEXT_BUDGET,
         }
     }
@@ -277,7 +293,19 @@ impl DingtalkSender {
                 robot_code,
                 open_conversation_id,
             } => {
-                self.send_openapi(robot_code, open_conversation_id, msg)
+                let target = json!({
+                    "openConversationId": open_conversation_id,
+                    "robotCode": robot_code,
+                });
+                self.send_openapi("/v1.0/robot/groupMessages/send", target, msg)
+                    .await
+            }
+            Route::Direct {
+                robot_code,
+                user_ids,
+            } => {
+                let target = json!({ "userIds": user_ids, "robotCode": robot_code });
+                self.send_openapi("/v1.0/robot/oToMessages/batchSend", target, msg)
                     .await
             }
             Route::RobotWebhook {
@@ -320,10 +348,12 @@ impl DingtalkSender {
         result
     }
 
+    /// Sends `msg` to an OpenAPI robot endpoint at `path`; `target` holds the
+    /// addressing fields of the body (conversation or user ids, robot code).
     async fn send_openapi(
         &self,
-        robot_code: &str,
-        open_conversation_id: &str,
+        path: &str,
+        target: Value,
         msg: &OutMessage,
     ) -> Result<(), SendError> {
         let (msg_key, param) = if msg.markdown {
@@ -334,20 +364,21 @@ impl DingtalkSender {
         } else {
             ("sampleText", json!({ "content": msg.text }))
         };
-        let body = json!({
+        let mut body = json!({
             "msgKey": msg_key,
             "msgParam": param.to_string(),
-            "openConversationId": open_conversation_id,
-            "robotCode": robot_code,
         });
+        if let (Some(b), Value::Object(t)) = (body.as_object_mut(), target) {
+            b.extend(t);
+        }
         let token = self.access_token(None).await?;
-        match self.post_group_message(&token, &body).await {
+        match self.post_group_message(path, &token, &body).await {
             ApiVerdict::Ok => Ok(()),
             ApiVerdict::Err(e) => Err(e),
             ApiVerdict::TokenInvalid(_) => {
                 tracing::info!("dingtalk access token refused; refreshing once");
                 let fresh = self.access_token(Some(&token)).await?;
-                match self.post_group_message(&fresh, &body).await {
+                match self.post_group_message(path, &fresh, &body).await {
                     ApiVerdict::Ok => Ok(()),
                     ApiVerdict::Err(e) | ApiVerdict::TokenInvalid(e) => Err(e),
                 }
@@ -355,8 +386,8 @@ impl DingtalkSender {
         }
     }
 
-    async fn post_group_message(&self, token: &str, body: &Value) -> ApiVerdict {
-        let url = format!("{}/v1.0/robot/groupMessages/send", self.api_base);
+    async fn post_group_message(&self, path: &str, token: &str, body: &Value) -> ApiVerdict {
+        let url = format!("{}{path}", self.api_base);
         let sent = self
             .client
             .post(url)

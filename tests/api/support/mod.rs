@@ -116,6 +116,10 @@ fn settings_for(database_url: &str) -> Settings {
         r#"
 database_url = "{database_url}"
 listen = "127.0.0.1:0"
+[scheduler]
+enabled = false
+[outbox]
+enabled = false
 [[bots]]
 name = "{BOT}"
 platform = "dingtalk"

@@ -1,0 +1,425 @@
+//! Sends what the outbox holds: lease due rows, send, record the outcome.
+//!
+//! [`Worker::deliver_due`] is the step the tests call; [`Worker::run`] loops
+//! it. Within a step, sends run concurrently (up to `concurrency`) and new
+//! rows are claimed as soon as slots free up, so a fan-out to thousands of
+//! groups keeps the pipe full instead of waiting for the slowest of a batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::Payload;
+use crate::clock::SharedClock;
+use crate::config::{PlatformKind, Settings};
+use crate::platform::dingtalk::send::{
+    DingtalkSender, OutMessage, Route, SendError, THROTTLE_PAUSE,
+};
+use crate::store::outbox::{self, Claimed};
+use crate::store::{Db, StoreError, groups};
+use crate::telemetry;
+
+/// Tuning of the worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// How long a claimed row is ours before another replica may take it.
+    pub lease_ms: i64,
+    /// Spacing between two sends of one robot (20 a minute = 3 s).
+    pub spacing_ms: i64,
+    /// Pause between polls when nothing is due.
+    pub poll: Duration,
+    /// Attempts before a temporary failure becomes a dead letter.
+    pub max_attempts: i64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 32,
+            lease_ms: 60_000,
+            spacing_ms: 3_000,
+            poll: Duration::from_millis(500),
+            max_attempts: 20,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    pub sent: u64,
+    pub retried: u64,
+    pub throttled: u64,
+    pub dead: u64,
+}
+
+impl Delivered {
+    pub fn total(&self) -> u64 {
+        self.sent + self.retried + self.throttled + self.dead
+    }
+
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Retried => self.retried += 1,
+            Outcome::Throttled => self.throttled += 1,
+            Outcome::Dead => self.dead += 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Retried,
+    Throttled,
+    Dead,
+}
+
+/// The outbox worker of one replica.
+#[derive(Clone)]
+pub struct Worker {
+    db: Db,
+    clock: SharedClock,
+    settings: Arc<Settings>,
+    dingtalk: Arc<HashMap<String, DingtalkSender>>,
+    /// Identifies this replica's leases.
+    pub id: String,
+    pub config: WorkerConfig,
+}
+
+impl Worker {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        settings: Arc<Settings>,
+        config: WorkerConfig,
+    ) -> anyhow::Result<Worker> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("liancun/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client")?;
+        let dingtalk = settings
+            .bots
+            .iter()
+            .filter(|b| b.platform == PlatformKind::Dingtalk)
+            .map(|b| {
+                let sender = DingtalkSender::new(
+                    client.clone(),
+                    &settings.dingtalk.api_base,
+                    &settings.dingtalk.oapi_base,
+                    b.app_key.clone(),
+                    b.app_secret.as_ref().map(|s| s.expose().to_string()),
+                );
+                (b.name.clone(), sender)
+            })
+            .collect();
+        let id = format!("{}-{:08x}", hostname(), fastrand::u32(..));
+        Ok(Worker {
+            db,
+            clock,
+            settings,
+            dingtalk: Arc::new(dingtalk),
+            id,
+            config,
+        })
+    }
+
+    /// Sends everything due now, then returns. Claims more as sends finish.
+    pub async fn deliver_due(&self) -> anyhow::Result<Delivered> {
+        let sem = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut done = Delivered::default();
+        loop {
+            while let Some(r) = tasks.try_join_next() {
+                done.add(r.context("a send task panicked")?);
+            }
+            let first = Arc::clone(&sem)
+                .acquire_owned()
+                .await
+                .context("semaphore closed")?;
+            let free = sem.available_permits() + 1;
+            let claimed = self.claim(free).await?;
+            if claimed.is_empty() {
+                drop(first);
+                break;
+            }
+            let mut first = Some(first);
+            for row in claimed {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => Arc::clone(&sem)
+                        .acquire_owned()
+                        .await
+                        .context("semaphore closed")?,
+                };
+                let me = self.clone();
+                tasks.spawn(async move {
+                    let outcome = me.send_one(row).await;
+                    drop(permit);
+                    outcome
+                });
+            }
+        }
+        while let Some(r) = tasks.join_next().await {
+            done.add(r.context("a send task panicked")?);
+        }
+        Ok(done)
+    }
+
+    /// Loops [`Self::deliver_due`] until `shutdown`, then gives back leases.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.deliver_due().await {
+                Ok(d) if d.total() > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox step failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = shutdown.changed() => break,
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        let id = self.id.clone();
+        match self
+            .db
+            .write(move |tx| Box::pin(async move { outbox::release(tx, &id).await }))
+            .await
+        {
+            Ok(n) => tracing::info!(released = n, "outbox worker stopped"),
+            Err(e) => tracing::error!(error = %e, "cannot release outbox leases"),
+        }
+    }
+
+    async fn claim(&self, limit: usize) -> Result<Vec<Claimed>, StoreError> {
+        let now = self.clock.now_ms();
+        let backend = self.db.backend();
+        let (worker, lease, spacing) = (
+            self.id.clone(),
+            self.config.lease_ms,
+            self.config.spacing_ms,
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    outbox::claim_due(tx, backend, now, &worker, lease, spacing, limit).await
+                })
+            })
+            .await
+    }
+
+    /// Sends one claimed row and records what happened. Never fails: every
+    /// outcome is written back (or, if even that fails, the lease expires and
+    /// the row is tried again).
+    async fn send_one(&self, row: Claimed) -> Outcome {
+        let now = self.clock.now_ms();
+        let result = self.try_send(&row, now).await;
+        let (outcome, update) = match result {
+            Ok(()) => (Outcome::Sent, Update::Sent),
+            Err(SendError::Throttled { code, message }) => {
+                let until = now + i64::try_from(THROTTLE_PAUSE.as_millis()).unwrap_or(600_000);
+                (
+                    Outcome::Throttled,
+                    Update::Throttled {
+                        until,
+                        error: format!("{code}: {message}"),
+                    },
+                )
+            }
+            Err(SendError::Retry { code, message })
+                if row.attempts + 1 < self.config.max_attempts =>
+            {
+                let next = now + backoff_ms(row.attempts);
+                (
+                    Outcome::Retried,
+                    Update::Retry {
+                        next,
+                        error: format!("{code}: {message}"),
+                    },
+                )
+            }
+            Err(e) => (
+                Outcome::Dead,
+                Update::Dead {
+                    error: format!("{}: {e}", e.code()),
+                },
+            ),
+        };
+        let (id, robot_key) = (row.id, row.robot_key.clone());
+        let at = self.clock.now_ms();
+        let recorded = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    match update {
+                        Update::Sent => outbox::mark_sent(tx, id, at).await,
+                        Update::Retry { next, error } => {
+                            outbox::reschedule(tx, id, next, &error).await
+                        }
+                        Update::Throttled { until, error } => {
+                            outbox::pause_robot(tx, &robot_key, until).await?;
+                            outbox::reschedule(tx, id, until, &error).await
+                        }
+                        Update::Dead { error } => outbox::kill(tx, id, &error).await,
+                    }
+                })
+            })
+            .await;
+        if let Err(e) = recorded {
+            // The platform has the message but we could not say so: the lease
+            // runs out and the row is sent again. Counted, never silent.
+            tracing::error!(error = %e, outbox_id = row.id, "cannot record a push outcome");
+            telemetry::push("unrecorded");
+        }
+        telemetry::push(match outcome {
+            Outcome::Sent => "sent",
+            Outcome::Retried => "retried",
+            Outcome::Throttled => "throttled",
+            Outcome::Dead => "dead",
+        });
+        outcome
+    }
+
+    async fn try_send(&self, row: &Claimed, now: i64) -> Result<(), SendError> {
+        let payload: Payload =
+            serde_json::from_str(&row.message).map_err(|e| SendError::Fatal {
+                code: "bad_payload".into(),
+                message: e.to_string(),
+            })?;
+        let bot = self
+            .settings
+            .bot(&row.bot)
+            .ok_or_else(|| SendError::Fatal {
+                code: "unknown_bot".into(),
+                message: format!("bot {} is not configured", row.bot),
+            })?;
+        match bot.platform {
+            PlatformKind::Dingtalk => {
+                let route = self.route(row, bot.robot_code.as_deref()).await?;
+                let sender = self
+                    .dingtalk
+                    .get(&row.bot)
+                    .ok_or_else(|| SendError::Fatal {
+                        code: "unknown_bot".into(),
+                        message: format!("no DingTalk sender for {}", row.bot),
+                    })?;
+                let (text, ids) = crate::platform::dingtalk::render_text(&payload.reply);
+                let msg = OutMessage {
+                    title: payload.title.clone(),
+                    text,
+                    markdown: payload.markdown,
+                    at_user_ids: ids,
+                    at_mobiles: Vec::new(),
+                };
+                sender.send(&route, &msg, now).await
+            }
+            PlatformKind::Wecom => Err(SendError::Fatal {
+                code: "unsupported".into(),
+                message: "WeCom pushes are not configured for this bot".into(),
+            }),
+        }
+    }
+
+    /// Where a row goes, read at send time so a changed push robot applies.
+    async fn route(&self, row: &Claimed, robot_code: Option<&str>) -> Result<Route, SendError> {
+        let store_err = |e: StoreError| SendError::Retry {
+            code: "store".into(),
+            message: e.to_string(),
+        };
+        let no_robot = || SendError::Fatal {
+            code: "no_route".into(),
+            message: format!(
+                "bot {} has no robot_code and the group no push robot",
+                row.bot
+            ),
+        };
+        if let Some(gid) = row.group_id {
+            let t = self
+                .db
+                .read(move |tx| Box::pin(async move { groups::push_target(tx, gid).await }))
+                .await
+                .map_err(store_err)?
+                .ok_or_else(|| SendError::Fatal {
+                    code: "no_group".into(),
+                    message: format!("group {gid} is gone"),
+                })?;
+            return match (t.push_webhook_token, robot_code) {
+                (Some(token), _) => Ok(Route::RobotWebhook {
+                    access_token: token,
+                    secret: t.push_webhook_secret,
+                }),
+                (None, Some(code)) => Ok(Route::OpenApi {
+                    robot_code: code.to_string(),
+                    open_conversation_id: t.conversation_id,
+                }),
+                (None, None) => Err(no_robot()),
+            };
+        }
+        if let Some(pid) = row.person_id {
+            let p = self
+                .db
+                .read(move |tx| Box::pin(async move { groups::person(tx, pid).await }))
+                .await
+                .map_err(store_err)?;
+            let code = robot_code.ok_or_else(no_robot)?;
+            return Ok(Route::Direct {
+                robot_code: code.to_string(),
+                user_ids: vec![p.platform_user_id],
+            });
+        }
+        Err(SendError::Fatal {
+            code: "no_target".into(),
+            message: "push has neither group nor person".into(),
+        })
+    }
+}
+
+enum Update {
+    Sent,
+    Retry { next: i64, error: String },
+    Throttled { until: i64, error: String },
+    Dead { error: String },
+}
+
+/// Exponential backoff with jitter: 5 s, 10 s, 20 s … capped at 10 minutes.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    let base = 5_000i64.saturating_mul(1i64 << attempts.clamp(0, 10));
+    let capped = base.min(600_000);
+    let jitter = fastrand::i64(0..=capped / 5);
+    capped - capped / 10 + jitter
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "liancun".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps_with_jitter() {
+        for a in 0..30 {
+            let b = backoff_ms(a);
+            let base = (5_000i64 << a.min(10)).min(600_000);
+            assert!(
+                b >= base * 9 / 10 && b <= base * 11 / 10,
+                "attempt {a}: {b}"
+            );
+        }
+    }
+}
