@@ -6,4 +6,6 @@ mod support;
 
 mod binding;
 mod commands;
+mod outbox;
+mod scheduler;
 mod webhook_dingtalk;

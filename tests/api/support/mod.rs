@@ -8,10 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
-use liancun::app::App;
+use liancun::app::{App, AppState};
 pub use liancun::clock::Clock;
 use liancun::clock::FixedClock;
 use liancun::config::Settings;
+use liancun::fake::dingtalk::FakeDingtalk;
+use liancun::jobs::scheduler::{Firing, Scheduler};
+use liancun::outbox::worker::Delivered;
 use liancun::platform::dingtalk::sign;
 use liancun::store::{self, Db, StoreError};
 use serde_json::{Value, json};
@@ -19,6 +22,9 @@ use tokio::sync::oneshot;
 
 pub const SECRET: &str = "test-app-secret-0123456789";
 pub const BOT: &str = "jiangshan";
+pub const APP_KEY: &str = "dingtestappkey";
+pub const ROBOT_CODE: &str = "dingtestrobot";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -101,6 +107,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: FixedClock,
     pub db: Db,
+    pub state: AppState,
+    pub fake: FakeDingtalk,
     pub backend: Backend,
     database_url: String,
     conversation: String,
@@ -111,20 +119,27 @@ pub struct TestApp {
 
 static SEQ: AtomicU64 = AtomicU64::new(1);
 
-fn settings_for(database_url: &str) -> Settings {
+fn settings_for(database_url: &str, fake: &str) -> Settings {
     Settings::from_toml_overrides(&format!(
         r#"
 database_url = "{database_url}"
 listen = "127.0.0.1:0"
+admin_token = "{ADMIN_TOKEN}"
+[dingtalk]
+api_base = "{fake}"
+oapi_base = "{fake}"
 [scheduler]
 enabled = false
+fanout_spread_secs = 0
 [outbox]
 enabled = false
 [[bots]]
 name = "{BOT}"
 platform = "dingtalk"
 display_names = ["联村助手"]
+app_key = "{APP_KEY}"
 app_secret = "{SECRET}"
+robot_code = "{ROBOT_CODE}"
 admins = ["city-admin"]
 "#
     ))
@@ -156,10 +171,17 @@ impl TestApp {
         now: DateTime<Utc>,
     ) -> TestApp {
         let clock = FixedClock::at(now);
-        let app = App::build(settings_for(&database_url), Arc::new(clock.clone()))
-            .await
-            .expect("app builds");
+        let fake = FakeDingtalk::new(APP_KEY, SECRET);
+        fake.set_now_ms(now.timestamp_millis());
+        let fake_addr = fake.spawn().await.expect("fake DingTalk listens");
+        let app = App::build(
+            settings_for(&database_url, &format!("http://{fake_addr}")),
+            Arc::new(clock.clone()),
+        )
+        .await
+        .expect("app builds");
         let db = app.state.db.clone();
+        let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -171,6 +193,8 @@ impl TestApp {
             client: reqwest::Client::new(),
             clock,
             db,
+            state,
+            fake,
             backend,
             database_url,
             conversation: format!("cid{}", SEQ.fetch_add(1, Ordering::Relaxed)),
@@ -318,6 +342,107 @@ impl TestApp {
             .filter(|l| l.starts_with(name) && l.contains(labels))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
+    }
+
+    /// Sets the app's and the fake platform's clocks to a local
+    /// (Asia/Shanghai) time.
+    pub fn set_local(&self, y: i32, m: u32, d: u32, h: u32, min: u32) {
+        let t = chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .single()
+            .expect("a valid local time")
+            .with_timezone(&Utc);
+        self.clock.set(t);
+        self.fake.set_now_ms(t.timestamp_millis());
+    }
+
+    /// Moves both clocks forward.
+    pub fn advance(&self, d: chrono::Duration) {
+        self.clock.advance(d);
+        self.fake.set_now_ms(self.clock.now_ms());
+    }
+
+    /// One scheduler tick (a replica named `worker`).
+    pub async fn tick_as(&self, worker: &str) -> Vec<Firing> {
+        Scheduler {
+            ctx: self.state.jobs.clone(),
+            clock: self.state.clock.clone(),
+            worker: worker.into(),
+        }
+        .tick()
+        .await
+        .expect("tick")
+    }
+
+    pub async fn tick(&self) -> Vec<Firing> {
+        self.tick_as("test-replica").await
+    }
+
+    /// One outbox step: send everything due now.
+    pub async fn deliver(&self) -> Delivered {
+        self.state.worker.deliver_due().await.expect("deliver")
+    }
+
+    /// An admin API call; returns (status, JSON or null).
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.admin_with(method, path, body, Some(ADMIN_TOKEN)).await
+    }
+
+    pub async fn admin_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("admin request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The fake DingTalk's base URL.
+    pub fn fake_base(&self) -> String {
+        self.state.settings.dingtalk.api_base.clone()
+    }
+
+    /// The conversation id of a group.
+    pub async fn conversation_of(&self, group_id: i64) -> String {
+        self.db
+            .read(move |tx| {
+                Box::pin(async move {
+                    liancun::on_tx!(tx, c => sqlx::query_as::<_, (String,)>("SELECT conversation_id FROM chat_groups WHERE id = $1")
+                        .bind(group_id).fetch_one(c).await)
+                        .map(|(id,)| id)
+                        .map_err(StoreError::from)
+                })
+            })
+            .await
+            .expect("group exists")
+    }
+
+    /// The id of this test's group (after it has spoken once).
+    pub async fn group_id(&self) -> i64 {
+        let conv = self.conversation.clone();
+        self.db
+            .read(move |tx| {
+                Box::pin(async move {
+                    liancun::on_tx!(tx, c => sqlx::query_as::<_, (i64,)>("SELECT id FROM chat_groups WHERE conversation_id = $1")
+                        .bind(&conv).fetch_one(c).await)
+                        .map(|(id,)| id)
+                        .map_err(StoreError::from)
+                })
+            })
+            .await
+            .expect("group exists")
     }
 
     /// Binds the group and sets up 张三 as leader, 李四 and 王五 as members.
