@@ -231,20 +231,7 @@ impl Settings {
             fig = fig.merge(Toml::file_exact(path));
         }
         fig = fig
-            .merge(
-                Env::prefixed("LIANCUN_")
-                    // LIANCUN_CONFIG names the file; LIANCUN_TEST_* steer the
-                    // test suite; Kubernetes injects LIANCUN_PORT* and
-                    // LIANCUN_SERVICE_* for a Service named "liancun".
-                    .filter(|k| {
-                        let k = k.as_str();
-                        k != "config"
-                            && !k.starts_with("test_")
-                            && !k.starts_with("port")
-                            && !k.starts_with("service_")
-                    })
-                    .split("__"),
-            )
+            .merge(env_layer())
             .merge(Env::raw().only(&["DATABASE_URL"]));
         Self::from_figment(fig)
     }
@@ -262,7 +249,25 @@ impl Settings {
         s.validate()?;
         Ok(s)
     }
+}
 
+/// `LIANCUN_…` variables, `__` for nesting.
+fn env_layer() -> Env {
+    Env::prefixed("LIANCUN_")
+        // LIANCUN_CONFIG names the file; LIANCUN_TEST_* steer the
+        // test suite; Kubernetes injects LIANCUN_PORT* and
+        // LIANCUN_SERVICE_* for a Service named "liancun".
+        .filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            k != "config"
+                && !k.starts_with("test_")
+                && !k.starts_with("port")
+                && !k.starts_with("service_")
+        })
+        .split("__")
+}
+
+impl Settings {
     /// Checks what serde cannot: addresses, time zone, URL schemes, bots.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen.parse::<SocketAddr>().with_context(|| {
@@ -460,6 +465,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("weekly"), "unknown job refused by name: {err}");
+    }
+
+    #[test]
+    fn the_environment_layer_skips_the_config_file_variable_and_kubernetes_links() {
+        // Env layering uses the real process environment; run it in a child
+        // figment with a jailed environment instead of touching ours.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LIANCUN_CONFIG", "/nonexistent-is-fine-here");
+            jail.set_env("LIANCUN_PORT_8080_TCP", "tcp://10.0.0.1:8080");
+            jail.set_env("LIANCUN_SERVICE_HOST", "10.0.0.1");
+            jail.set_env("LIANCUN_TEST_PG", "postgres://x");
+            jail.set_env("LIANCUN_LISTEN", "127.0.0.1:9999");
+            jail.set_env("LIANCUN_OUTBOX__CONCURRENCY", "7");
+            let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(env_layer());
+            let s = Settings::from_figment(fig).map_err(|e| e.to_string())?;
+            assert_eq!(s.listen, "127.0.0.1:9999");
+            assert_eq!(s.outbox.concurrency, 7);
+            jail.set_env("LIANCUN_LISEN", "x");
+            let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(env_layer());
+            let err = Settings::from_figment(fig).unwrap_err().to_string();
+            assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -30,6 +30,22 @@ enum Cmd {
     Migrate,
     /// Load and validate the configuration, print a summary (secrets hidden), exit.
     CheckConfig,
+    /// Run a scheduled job now (as POST /api/v1/jobs/{job}/run does), enqueue
+    /// its pushes and deliver them; quiet hours do not apply to what a person asks for.
+    RunJob {
+        /// One of plan_reminder, plan_missing, service_day, results_reminder,
+        /// weekly_airing, clearance, overdue_scan, monthly_ranking.
+        job: String,
+        /// Only this township (id).
+        #[arg(long, conflicts_with = "group")]
+        township: Option<i64>,
+        /// Only this group (id).
+        #[arg(long)]
+        group: Option<i64>,
+        /// Enqueue only; leave sending to the running service.
+        #[arg(long)]
+        no_send: bool,
+    },
     /// Measure signed callbacks per second and p99 on loopback: the full path
     /// (SQLite) against a bare signature-checking handler.
     Bench(liancun::bench::BenchArgs),
@@ -97,6 +113,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for b in &settings.bots {
                 println!("bot {:<12} {:?} ({:?} mode)", b.name, b.platform, b.mode);
             }
+            Ok(())
+        }
+        Cmd::RunJob {
+            job,
+            township,
+            group,
+            no_send,
+        } => {
+            let settings = Settings::load()?;
+            telemetry::init_logging(&settings.log);
+            let app = App::build(settings, Arc::new(SystemClock)).await?;
+            let scope = match (township, group) {
+                (Some(t), _) => liancun::jobs::Scope::Township(t),
+                (None, Some(g)) => liancun::jobs::Scope::Group(g),
+                (None, None) => liancun::jobs::Scope::All,
+            };
+            let now = chrono::Utc::now();
+            let report = liancun::jobs::run(&app.state.jobs, &job, scope, now, true, now).await?;
+            println!(
+                "{job}: {} team(s), {} push(es) enqueued",
+                report.teams, report.enqueued
+            );
+            if !no_send {
+                let d = app.state.worker.deliver_due().await?;
+                println!(
+                    "sent {}, retrying later {}, throttled {}, dead letters {}",
+                    d.sent, d.retried, d.throttled, d.dead
+                );
+            }
+            app.state.db.close().await;
             Ok(())
         }
         Cmd::Bench(args) => liancun::bench::run(args).await,

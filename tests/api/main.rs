@@ -6,6 +6,7 @@ mod support;
 
 mod binding;
 mod commands;
+mod faults;
 mod outbox;
 mod scheduler;
 mod webhook_dingtalk;

@@ -462,7 +462,7 @@ impl TestApp {
 }
 
 /// Creates a fresh database on the test PostgreSQL server; returns its URL.
-async fn create_pg_database(admin_url: &str) -> String {
+pub async fn create_pg_database(admin_url: &str) -> String {
     use sqlx::Connection;
     let name = format!("liancun_test_{}", fastrand::u64(..));
     let mut c = sqlx::PgConnection::connect(admin_url)
