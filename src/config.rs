@@ -468,6 +468,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own signature
     fn the_environment_layer_skips_the_config_file_variable_and_kubernetes_links() {
         // Env layering uses the real process environment; run it in a child
         // figment with a jailed environment instead of touching ours.
