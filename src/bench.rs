@@ -27,8 +27,31 @@ use crate::platform::dingtalk::sign;
 
 const SECRET: &str = "bench-app-secret";
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchKind {
+    /// Signed callbacks through the full path vs a bare signature check.
+    Callbacks,
+    /// A reminder fanned out to thousands of groups through a slow fake DingTalk.
+    Fanout,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum, default_value = "callbacks")]
+    pub kind: BenchKind,
+    /// Fan-out: groups to push to.
+    #[arg(long, default_value_t = 20_000)]
+    pub groups: usize,
+    /// Fan-out: latency the fake platform adds to every answer, in ms.
+    #[arg(long, default_value_t = 50)]
+    pub latency_ms: u64,
+    /// Fan-out: sends in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Fan-out: database (default: a temporary SQLite file).
+    #[arg(long)]
+    pub database_url: Option<String>,
     /// Seconds of load per server.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
@@ -47,6 +70,159 @@ pub struct Figures {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.kind {
+        BenchKind::Callbacks => callbacks(args).await,
+        BenchKind::Fanout => fanout(args).await,
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
+    use crate::clock::Clock;
+    use crate::fake::dingtalk::FakeDingtalk;
+    let dir = tempfile_dir()?;
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("fanout.db").display()));
+    let fake = FakeDingtalk::new("bench-key", SECRET);
+    fake.set_latency(Duration::from_millis(args.latency_ms));
+    let fake_addr = fake.spawn().await?;
+    let settings = Settings::from_toml_overrides(&format!(
+        "database_url = \"{url}\"\nlog = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
+         [scheduler]\nenabled = false\nfanout_spread_secs = 0\n[outbox]\nenabled = false\nconcurrency = {}\n\
+         [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_key = \"bench-key\"\napp_secret = \"{SECRET}\"\nrobot_code = \"benchrobot\"",
+        args.concurrency
+    ))?;
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let db = app.state.db.clone();
+    let now = SystemClock.now_ms();
+    // Set up the groups straight in the store (the callback path is measured by the other bench).
+    let t = Instant::now();
+    for chunk in (0..args.groups).collect::<Vec<_>>().chunks(2_000) {
+        let chunk = chunk.to_vec();
+        db.write(move |tx| {
+            Box::pin(async move {
+                for g in chunk {
+                    let grp = crate::store::groups::upsert_group(
+                        tx,
+                        "dingtalk",
+                        "bench",
+                        &format!("cidFAN{g}"),
+                        "村务群",
+                        now,
+                    )
+                    .await?;
+                    crate::store::groups::bind_group(
+                        tx,
+                        grp.id,
+                        &format!("镇{}", g / 300),
+                        &format!("第{g}村"),
+                        "服务团",
+                        now,
+                    )
+                    .await?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
+        })
+        .await?;
+    }
+    println!(
+        "liancun bench fanout: {} groups, fake DingTalk latency {} ms, {} sends in flight, {}",
+        args.groups,
+        args.latency_ms,
+        args.concurrency,
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    println!(
+        "setup:   {} groups bound in {:.1} s",
+        args.groups,
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let started = chrono::Utc::now();
+    let report = crate::jobs::run(
+        &app.state.jobs,
+        "plan_reminder",
+        crate::jobs::Scope::All,
+        started,
+        true,
+        started,
+    )
+    .await?;
+    let enqueue = t.elapsed().as_secs_f64();
+    println!(
+        "enqueue: {} pushes in {:.2} s ({:.0}/s)",
+        report.enqueued,
+        enqueue,
+        report.enqueued as f64 / enqueue
+    );
+
+    let t = Instant::now();
+    let mut sent = 0;
+    let mut other = 0;
+    while sent < report.enqueued as u64 {
+        let d = app.state.worker.deliver_due().await?;
+        sent += d.sent;
+        other += d.retried + d.throttled + d.dead;
+        if d.total() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if t.elapsed() > Duration::from_secs(600) {
+            bail!("drain did not finish in 10 minutes ({sent} sent)");
+        }
+    }
+    let drain = t.elapsed().as_secs_f64();
+    let bound = args.groups as f64 * (args.latency_ms as f64 / 1000.0) / args.concurrency as f64;
+    let received = fake.received();
+    let distinct: std::collections::HashSet<&str> =
+        received.iter().map(|r| r.target.as_str()).collect();
+    let duplicates = received.len() - distinct.len();
+    let throttles = fake.rejected().len();
+    println!(
+        "drain:   {} sent in {:.2} s ({:.0}/s); bound {} × {} ms / {} in flight = {:.2} s",
+        sent,
+        drain,
+        sent as f64 / drain,
+        args.groups,
+        args.latency_ms,
+        args.concurrency,
+        bound
+    );
+    println!(
+        "ratio to the concurrency/latency bound = {:.2} (target ≥ 0.9)",
+        bound / drain
+    );
+    println!(
+        "duplicates {duplicates}, throttle or error responses {throttles}, retried/throttled/dead {other}, peak RSS {:.0} MiB",
+        peak_rss_mib()
+    );
+    app.state.db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let db_path = dir.join("bench.db");
     let settings = Settings::from_toml_overrides(&format!(

@@ -131,41 +131,36 @@ impl Worker {
         })
     }
 
-    /// Sends everything due now, then returns. Claims more as sends finish.
+    /// Sends everything due now, then returns. Claims a batch ahead of the
+    /// free send slots, so a slot that frees up starts its next send at once
+    /// instead of waiting for a claim (a batch is sent well within its lease).
     pub async fn deliver_due(&self) -> anyhow::Result<Delivered> {
-        let sem = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let concurrency = self.config.concurrency.max(1);
+        let sem = Arc::new(Semaphore::new(concurrency));
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut queue: std::collections::VecDeque<Claimed> = std::collections::VecDeque::new();
         let mut done = Delivered::default();
         loop {
             while let Some(r) = tasks.try_join_next() {
                 done.add(r.context("a send task panicked")?);
             }
-            let first = Arc::clone(&sem)
+            if queue.is_empty() {
+                queue.extend(self.claim(concurrency).await?);
+                if queue.is_empty() {
+                    break;
+                }
+            }
+            let permit = Arc::clone(&sem)
                 .acquire_owned()
                 .await
                 .context("semaphore closed")?;
-            let free = sem.available_permits() + 1;
-            let claimed = self.claim(free).await?;
-            if claimed.is_empty() {
-                drop(first);
-                break;
-            }
-            let mut first = Some(first);
-            for row in claimed {
-                let permit = match first.take() {
-                    Some(p) => p,
-                    None => Arc::clone(&sem)
-                        .acquire_owned()
-                        .await
-                        .context("semaphore closed")?,
-                };
-                let me = self.clone();
-                tasks.spawn(async move {
-                    let outcome = me.send_one(row).await;
-                    drop(permit);
-                    outcome
-                });
-            }
+            let Some(row) = queue.pop_front() else { break };
+            let me = self.clone();
+            tasks.spawn(async move {
+                let outcome = me.send_one(row).await;
+                drop(permit);
+                outcome
+            });
         }
         while let Some(r) = tasks.join_next().await {
             done.add(r.context("a send task panicked")?);
