@@ -9,8 +9,11 @@ use chrono_tz::Tz;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
+use crate::bot::{self, Outcome};
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::platform::Inbound;
+use crate::reply::{self, Reply};
 use crate::store::Db;
 use crate::telemetry;
 
@@ -22,6 +25,63 @@ pub struct AppState {
     pub clock: SharedClock,
     pub default_tz: Tz,
     pub metrics: PrometheusHandle,
+}
+
+/// What became of one message handed to the bot by a transport.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub reply: Reply,
+    /// A repeat delivery: the saved reply, nothing new stored.
+    pub duplicate: bool,
+    /// Storage failed; the reply asks the sender to try again.
+    pub failed: bool,
+}
+
+/// Runs one message through [`bot::handle`] with the state's clock, and
+/// counts it under `platform` (the transport's metric label). Shared by the
+/// WeCom callback and the DingTalk Stream client so both count alike.
+pub async fn answer(state: &AppState, platform: &'static str, inbound: Inbound) -> Answer {
+    use tracing::Instrument;
+    let span = tracing::info_span!("callback", platform, msg_id = %inbound.msg_id,
+        conversation = %inbound.conversation_id);
+    let handled = bot::handle(
+        &state.db,
+        &state.settings,
+        state.default_tz,
+        state.clock.now(),
+        inbound,
+    )
+    .instrument(span)
+    .await;
+    match handled {
+        Ok(h) => {
+            let duplicate = match h.outcome {
+                Outcome::Duplicate => {
+                    telemetry::callback(platform, "duplicate");
+                    true
+                }
+                Outcome::Handled(kind) => {
+                    telemetry::callback(platform, "ok");
+                    telemetry::command(kind.map(telemetry::kind_label).unwrap_or("none"));
+                    false
+                }
+            };
+            Answer {
+                reply: h.reply,
+                duplicate,
+                failed: false,
+            }
+        }
+        Err(e) => {
+            tracing::error!(platform, error = %e, "handling a message failed; nothing was stored");
+            telemetry::callback(platform, "error");
+            Answer {
+                reply: reply::try_again_later(),
+                duplicate: false,
+                failed: true,
+            }
+        }
+    }
 }
 
 /// A built application, ready to serve.

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod health;
 pub mod webhook;
+pub mod wecom;
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         // oversize body; the limit layer guards every other route.
         .merge(health::router().layer(RequestBodyLimitLayer::new(MAX_BODY)))
         .merge(webhook::router())
+        .merge(wecom::router())
         .fallback(error::not_found)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
