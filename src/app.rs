@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::bot::{self, Outcome};
 use crate::clock::SharedClock;
-use crate::config::Settings;
+use crate::config::{BotMode, PlatformKind, Settings};
 use crate::platform::Inbound;
 use crate::reply::{self, Reply};
 use crate::store::Db;
@@ -110,8 +110,9 @@ impl App {
         crate::http::router(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes the
-    /// requests in flight and closes the database.
+    /// Serves on `listener`, and runs one DingTalk Stream client per bot in
+    /// stream mode, until `shutdown` resolves; then finishes the requests and
+    /// stream messages in flight and closes the database.
     pub async fn run_until_stopped(
         self,
         listener: TcpListener,
@@ -119,10 +120,39 @@ impl App {
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr().context("listener has no address")?;
         tracing::info!(%addr, backend = ?self.state.db.backend(), "liancun listening");
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
+        // One signal for the server and the stream clients. If the server
+        // fails, the sender is dropped, which stops the clients as well.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let streams: Vec<_> = self
+            .state
+            .settings
+            .bots
+            .iter()
+            .filter(|b| b.platform == PlatformKind::Dingtalk && b.mode == BotMode::Stream)
+            .map(|b| {
+                let mut stop = stop_rx.clone();
+                tokio::spawn(crate::platform::dingtalk::stream::run_stream(
+                    self.state.clone(),
+                    b.name.clone(),
+                    async move {
+                        let _ = stop.wait_for(|stopped| *stopped).await;
+                    },
+                ))
+            })
+            .collect();
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
             .await
-            .context("HTTP server failed")?;
+            .context("HTTP server failed");
+        for s in streams {
+            if let Err(e) = s.await {
+                tracing::error!(error = %e, "a stream client task failed");
+            }
+        }
+        served?;
         self.state.db.close().await;
         tracing::info!("liancun stopped");
         Ok(())
