@@ -517,7 +517,10 @@ async fn group_send(State(fake): State<FakeDingtalk>, headers: HeaderMap, body: 
     // The budget is per robot *and group*: the 20-a-minute limit is documented
     // per group for robots, and a per-robot-code budget would make a city's
     // fan-out to hundreds of groups take hours, which no deployment sees.
-    if !st.admit(&format!("openapi:{}:{}", msg.robot_code, msg.conversation), now) {
+    if !st.admit(
+        &format!("openapi:{}:{}", msg.robot_code, msg.conversation),
+        now,
+    ) {
         // Code confirmed (official flow-control page); HTTP 403 secondary; message assumed.
         return st.api_refuse(
             "openapi",
