@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::error::HttpError;
 use super::webhook::read_body;
 use crate::app::{self, AppState};
-use crate::config::{BotSettings, PlatformKind};
+use crate::config::PlatformKind;
 use crate::platform::wecom::crypto::{CryptoError, MsgCrypt};
 use crate::platform::wecom::inbound::{self, Decoded};
 use crate::platform::wecom::{self, xml::xml_field};
@@ -32,12 +32,29 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/wecom/{bot}", get(verify_url).post(callback))
 }
 
-fn reject(outcome: &'static str, status: StatusCode, reason: &str) -> Response {
-    telemetry::callback(PLATFORM, outcome);
-    HttpError::new(status, reason).into_response()
+/// A refused callback; counted by outcome when it becomes the response.
+struct Refusal {
+    outcome: &'static str,
+    status: StatusCode,
+    reason: String,
 }
 
-fn bad_signature() -> Response {
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        telemetry::callback(PLATFORM, self.outcome);
+        HttpError::new(self.status, self.reason).into_response()
+    }
+}
+
+fn reject(outcome: &'static str, status: StatusCode, reason: &str) -> Refusal {
+    Refusal {
+        outcome,
+        status,
+        reason: reason.to_string(),
+    }
+}
+
+fn bad_signature() -> Refusal {
     reject(
         "bad_signature",
         StatusCode::UNAUTHORIZED,
@@ -45,7 +62,7 @@ fn bad_signature() -> Response {
     )
 }
 
-fn malformed(reason: &str) -> Response {
+fn malformed(reason: &str) -> Refusal {
     reject("malformed", StatusCode::BAD_REQUEST, reason)
 }
 
@@ -91,19 +108,14 @@ fn signed(pairs: &[(String, String)]) -> Option<Signed> {
     })
 }
 
-/// The bot and its crypto context, or the response that refuses the request.
-#[allow(clippy::result_large_err)]
-fn bot_crypt<'a>(state: &'a AppState, name: &str) -> Result<(&'a BotSettings, MsgCrypt), Response> {
+/// The bot's crypto context, or why the request is refused.
+fn bot_crypt(state: &AppState, name: &str) -> Result<MsgCrypt, Refusal> {
     let Some(bot) = state
         .settings
         .bot(name)
         .filter(|b| b.platform == PlatformKind::Wecom)
     else {
-        return Err(reject(
-            "unknown_bot",
-            StatusCode::NOT_FOUND,
-            "unknown bot",
-        ));
+        return Err(reject("unknown_bot", StatusCode::NOT_FOUND, "unknown bot"));
     };
     let (Some(token), Some(key)) = (bot.token.as_ref(), bot.encoding_aes_key.as_ref()) else {
         // Validated at load: every WeCom bot has both.
@@ -114,33 +126,40 @@ fn bot_crypt<'a>(state: &'a AppState, name: &str) -> Result<(&'a BotSettings, Ms
         ));
     };
     let receive_id = bot.receive_id.as_deref().unwrap_or_default();
-    match MsgCrypt::new(token.expose(), key.expose(), receive_id) {
-        Ok(c) => Ok((bot, c)),
-        Err(e) => {
-            tracing::error!(bot = %name, error = %e, "WeCom bot is misconfigured");
-            Err(reject(
-                "error",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "bot is misconfigured",
-            ))
-        }
-    }
+    MsgCrypt::new(token.expose(), key.expose(), receive_id).map_err(|e| {
+        tracing::error!(bot = %name, error = %e, "WeCom bot is misconfigured");
+        reject(
+            "error",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "bot is misconfigured",
+        )
+    })
 }
 
-/// Verifies and decrypts `encrypt`; a refusal response on failure.
-#[allow(clippy::result_large_err)]
-fn open(crypt: &MsgCrypt, s: &Signed, encrypt: &str, bot: &str) -> Result<String, Response> {
-    match crypt.verify_and_decrypt(&s.msg_signature, &s.timestamp, &s.nonce, encrypt) {
-        Ok(plain) => Ok(plain),
-        Err(CryptoError::BadSignature) => {
-            tracing::warn!(bot, "WeCom callback refused: bad signature");
-            Err(bad_signature())
-        }
-        Err(e) => {
-            tracing::warn!(bot, error = %e, "WeCom callback refused: cannot decrypt");
-            Err(malformed(&format!("cannot decrypt: {e}")))
-        }
-    }
+/// Verifies and decrypts `encrypt`, or says why not.
+fn open(crypt: &MsgCrypt, s: &Signed, encrypt: &str, bot: &str) -> Result<String, Refusal> {
+    crypt
+        .verify_and_decrypt(&s.msg_signature, &s.timestamp, &s.nonce, encrypt)
+        .map_err(|e| match e {
+            CryptoError::BadSignature => {
+                tracing::warn!(bot, "WeCom callback refused: bad signature");
+                bad_signature()
+            }
+            e => {
+                tracing::warn!(bot, error = %e, "WeCom callback refused: cannot decrypt");
+                malformed(&format!("cannot decrypt: {e}"))
+            }
+        })
+}
+
+/// The plaintext of a verified `echostr`.
+fn echo(state: &AppState, bot_name: &str, query: Option<&str>) -> Result<String, Refusal> {
+    let crypt = bot_crypt(state, bot_name)?;
+    let pairs = query_pairs(query);
+    let s = signed(&pairs).ok_or_else(bad_signature)?;
+    let echostr =
+        param(&pairs, "echostr").ok_or_else(|| malformed("missing query parameter echostr"))?;
+    open(&crypt, &s, &echostr, bot_name)
 }
 
 /// URL verification: answer the decrypted `echostr`, bare.
@@ -149,24 +168,14 @@ async fn verify_url(
     Path(bot_name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (_, crypt) = match bot_crypt(&state, &bot_name) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let pairs = query_pairs(query.as_deref());
-    let Some(s) = signed(&pairs) else {
-        return bad_signature();
-    };
-    let Some(echostr) = param(&pairs, "echostr") else {
-        return malformed("missing query parameter echostr");
-    };
-    match open(&crypt, &s, &echostr, &bot_name) {
+    let verified = echo(&state, &bot_name, query.as_deref());
+    match verified {
         Ok(plain) => {
             telemetry::callback(PLATFORM, "verified");
             // WeCom compares the body byte for byte: no quotes, no newline.
             ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], plain).into_response()
         }
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -183,20 +192,21 @@ async fn callback(
     body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (_, crypt) = match bot_crypt(&state, &bot_name) {
-        Ok(b) => b,
-        Err(r) => return r,
+    let crypt = match bot_crypt(&state, &bot_name) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
     };
     let Ok(bytes) = read_body(&headers, body).await else {
         return reject(
             "too_large",
             StatusCode::PAYLOAD_TOO_LARGE,
             "body larger than 64 KiB",
-        );
+        )
+        .into_response();
     };
     let pairs = query_pairs(query.as_deref());
     let Some(s) = signed(&pairs) else {
-        return bad_signature();
+        return bad_signature().into_response();
     };
     let app_mode = !crypt.receive_id().is_empty();
     // The signature covers the ciphertext inside the body, so the envelope is
@@ -216,11 +226,11 @@ async fn callback(
         } else {
             "body is not WeCom callback JSON with \"encrypt\""
         };
-        return malformed(what);
+        return malformed(what).into_response();
     };
     let plain = match open(&crypt, &s, &encrypt, &bot_name) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let response = if app_mode {
         app_message(&state, &crypt, &s, &bot_name, &plain).await
@@ -251,7 +261,7 @@ async fn aibot_message(
     let inbound = match inbound::decode_aibot(bot, plain) {
         Ok(Decoded::Message(m)) => m,
         Ok(Decoded::Ignored(kind)) => return ignored(bot, &kind),
-        Err(e) => return malformed(&e.to_string()),
+        Err(e) => return malformed(&e.to_string()).into_response(),
     };
     let answer = app::answer(state, PLATFORM, inbound).await;
     let content = wecom::render_markdown(&answer.reply);
@@ -275,7 +285,7 @@ async fn app_message(
 ) -> Response {
     let msg = match inbound::decode_app(bot, plain) {
         Ok(m) => m,
-        Err(e) => return malformed(&e.to_string()),
+        Err(e) => return malformed(&e.to_string()).into_response(),
     };
     let inbound = match msg.decoded {
         Decoded::Message(m) => m,
@@ -287,7 +297,11 @@ async fn app_message(
     let plaintext =
         wecom::app_text_plaintext(&msg.from_user, &msg.to_user, now, &answer.reply.text);
     let xml = wecom::app_reply_xml(crypt, &plaintext, now, &s.nonce, &wecom::random16());
-    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -28,7 +28,11 @@ impl Mention {
     /// platform never told us a name (WeCom sends none; people imported
     /// through the admin API have one).
     pub fn new(user_id: &str, name: &str) -> Mention {
-        let shown = if name.trim().is_empty() { user_id } else { name };
+        let shown = if name.trim().is_empty() {
+            user_id
+        } else {
+            name
+        };
         Mention {
             user_id: user_id.to_string(),
             name: shown.to_string(),

@@ -479,7 +479,8 @@ mod tests {
         };
         assert_eq!(parsed(&a)["code"], 404);
         assert_eq!(parsed(&a)["headers"]["messageId"], "m9");
-        let event = json!({"type": "EVENT", "headers": {"topic": "*", "messageId": "e1"}, "data": "{}"});
+        let event =
+            json!({"type": "EVENT", "headers": {"topic": "*", "messageId": "e1"}, "data": "{}"});
         let Step::Ack(a) = on_frame(&event.to_string()) else {
             panic!("acked")
         };
@@ -487,7 +488,13 @@ mod tests {
             parsed(parsed(&a)["data"].as_str().expect("str"))["status"],
             "SUCCESS"
         );
-        for junk in ["", "{", "[]", "null", r#"{"type":"SYSTEM","headers":{"topic":"what"}}"#] {
+        for junk in [
+            "",
+            "{",
+            "[]",
+            "null",
+            r#"{"type":"SYSTEM","headers":{"topic":"what"}}"#,
+        ] {
             assert_eq!(on_frame(junk), Step::Nothing, "{junk:?}");
         }
     }
@@ -503,7 +510,10 @@ mod tests {
             ),
             v["ws_url"].as_str().expect("str")
         );
-        assert_eq!(ws_url("ws://h/c?x=1", "a b+/"), "ws://h/c?x=1&ticket=a%20b%2B%2F");
+        assert_eq!(
+            ws_url("ws://h/c?x=1", "a b+/"),
+            "ws://h/c?x=1&ticket=a%20b%2B%2F"
+        );
     }
 
     #[test]
@@ -514,11 +524,33 @@ mod tests {
             let d = b.next_delay();
             let base = bases.len().min(6) as u32;
             let expect = Duration::from_secs(1u64 << base).min(BACKOFF_MAX);
-            assert!(d >= expect && d <= expect + expect / 4, "{d:?} vs {expect:?}");
+            assert!(
+                d >= expect && d <= expect + expect / 4,
+                "{d:?} vs {expect:?}"
+            );
             bases.push(d);
         }
         b.reset();
         assert!(b.next_delay() < Duration::from_millis(1_251));
+    }
+
+    #[tokio::test]
+    async fn wss_builds_its_tls_client_with_the_process_provider() {
+        // rustls picks the crypto provider from crate features (aws-lc-rs,
+        // through reqwest); were there none or two, building the client
+        // config would panic. A server that hangs up makes the handshake
+        // fail cleanly right after the config is built.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                drop(tcp);
+            }
+        });
+        let r = tokio_tungstenite::connect_async(format!("wss://127.0.0.1:{port}/connect")).await;
+        assert!(r.is_err());
     }
 
     #[test]
@@ -549,6 +581,10 @@ mod tests {
                 open_conversation_id: "cid".into()
             })
         );
-        assert_eq!(reply_route(&t("", 0, "1"), None, now), None, "1:1 without a session");
+        assert_eq!(
+            reply_route(&t("", 0, "1"), None, now),
+            None,
+            "1:1 without a session"
+        );
     }
 }

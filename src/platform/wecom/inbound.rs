@@ -299,8 +299,12 @@ mod tests {
             decode_app("corp", event).expect("ok").decoded,
             Decoded::Ignored("event".into())
         );
-        let image = "<xml><FromUserName>u</FromUserName><MsgType>image</MsgType><MsgId>9</MsgId></xml>";
-        assert_eq!(message(decode_app("corp", image).expect("ok").decoded).text, None);
+        let image =
+            "<xml><FromUserName>u</FromUserName><MsgType>image</MsgType><MsgId>9</MsgId></xml>";
+        assert_eq!(
+            message(decode_app("corp", image).expect("ok").decoded).text,
+            None
+        );
         for bad in [
             "",
             "<xml></xml>",

@@ -232,8 +232,7 @@ mod tests {
         assert_eq!(plain, s(&r["plaintext"]));
         let random: [u8; 16] = s(&r["random16"]).into_bytes().try_into().expect("16");
         let reply = passive_reply(&crypt, &plain, 1_700_000_000, &s(&r["nonce"]), &random);
-        let expected: PassiveReply =
-            serde_json::from_str(&s(&r["body"])).expect("vector body");
+        let expected: PassiveReply = serde_json::from_str(&s(&r["body"])).expect("vector body");
         assert_eq!(reply, expected);
     }
 
