@@ -7,3 +7,4 @@ mod support;
 mod binding;
 mod commands;
 mod webhook_dingtalk;
+mod webhook_wecom;

@@ -1,7 +1,11 @@
 //! `TestApp::spawn(Backend)`: the real app on port 0 with a fresh database,
-//! plus a chat driver that signs DingTalk callbacks like the platform does.
+//! plus a chat driver that signs DingTalk callbacks like the platform does
+//! (and, in `wecom`, one that encrypts WeCom callbacks; in `stream`, a fake
+//! DingTalk Stream gateway).
 
 #![allow(dead_code)]
+
+pub mod wecom;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,6 +107,8 @@ pub struct TestApp {
     pub db: Db,
     pub backend: Backend,
     database_url: String,
+    /// TOML appended to the test settings (kept across a restart).
+    extra_toml: String,
     conversation: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -111,7 +117,7 @@ pub struct TestApp {
 
 static SEQ: AtomicU64 = AtomicU64::new(1);
 
-fn settings_for(database_url: &str) -> Settings {
+fn settings_for(database_url: &str, extra_toml: &str) -> Settings {
     Settings::from_toml_overrides(&format!(
         r#"
 database_url = "{database_url}"
@@ -122,7 +128,10 @@ platform = "dingtalk"
 display_names = ["联村助手"]
 app_secret = "{SECRET}"
 admins = ["city-admin"]
-"#
+{wecom}
+{extra_toml}
+"#,
+        wecom = wecom::BOTS_TOML,
     ))
     .expect("test settings are valid")
 }
@@ -131,6 +140,12 @@ impl TestApp {
     /// Spawns the app on a fresh database; `None` when the backend is not
     /// available here (PostgreSQL without LIANCUN_TEST_PG).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, "").await
+    }
+
+    /// [`Self::spawn`] with `extra_toml` appended to the settings (more bots,
+    /// other API bases).
+    pub async fn spawn_with(backend: Backend, extra_toml: &str) -> Option<TestApp> {
         let (database_url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -142,17 +157,28 @@ impl TestApp {
                 (create_pg_database(&admin).await, None)
             }
         };
-        Some(Self::start(backend, database_url, dir, wednesday_10am()).await)
+        Some(
+            Self::start(
+                backend,
+                database_url,
+                extra_toml.to_string(),
+                dir,
+                wednesday_10am(),
+            )
+            .await,
+        )
     }
 
     async fn start(
         backend: Backend,
         database_url: String,
+        extra_toml: String,
         dir: Option<Arc<tempfile::TempDir>>,
         now: DateTime<Utc>,
     ) -> TestApp {
         let clock = FixedClock::at(now);
-        let app = App::build(settings_for(&database_url), Arc::new(clock.clone()))
+        let settings = settings_for(&database_url, &extra_toml);
+        let app = App::build(settings, Arc::new(clock.clone()))
             .await
             .expect("app builds");
         let db = app.state.db.clone();
@@ -169,6 +195,7 @@ impl TestApp {
             db,
             backend,
             database_url,
+            extra_toml,
             conversation: format!("cid{}", SEQ.fetch_add(1, Ordering::Relaxed)),
             stop: Some(stop),
             server: Some(server),
@@ -183,6 +210,7 @@ impl TestApp {
         let mut next = Self::start(
             self.backend,
             self.database_url.clone(),
+            self.extra_toml.clone(),
             self._dir.clone(),
             now,
         )
