@@ -6,5 +6,6 @@ mod support;
 
 mod binding;
 mod commands;
+mod stream_dingtalk;
 mod webhook_dingtalk;
 mod webhook_wecom;
