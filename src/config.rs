@@ -158,8 +158,10 @@ impl Settings {
                     // LIANCUN_CONFIG names the file; LIANCUN_TEST_* steer the
                     // test suite; Kubernetes injects LIANCUN_PORT* and
                     // LIANCUN_SERVICE_* for a Service named "liancun".
+                    // Figment hands the filter the key in the environment's
+                    // case (CONFIG), so compare in lower case.
                     .filter(|k| {
-                        let k = k.as_str();
+                        let k = k.as_str().to_ascii_lowercase();
                         k != "config"
                             && !k.starts_with("test_")
                             && !k.starts_with("port")
