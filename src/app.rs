@@ -9,13 +9,16 @@ use chrono_tz::Tz;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
+use crate::bot::{self, Outcome};
 use crate::clock::SharedClock;
-use crate::config::Settings;
+use crate::config::{BotMode, PlatformKind, Settings};
 use crate::domain::calendar::HolidayCalendar;
 use crate::jobs::JobCtx;
 use crate::jobs::scheduler::Scheduler;
 use crate::outbox::QuietHours;
 use crate::outbox::worker::{Worker, WorkerConfig};
+use crate::platform::Inbound;
+use crate::reply::{self, Reply};
 use crate::store::Db;
 use crate::telemetry;
 
@@ -60,6 +63,63 @@ pub fn calendar_gaps(cal: &HolidayCalendar, now: chrono::DateTime<chrono::Utc>) 
         .into_iter()
         .filter(|y| !cal.has_year(*y))
         .collect()
+}
+
+/// What became of one message handed to the bot by a transport.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub reply: Reply,
+    /// A repeat delivery: the saved reply, nothing new stored.
+    pub duplicate: bool,
+    /// Storage failed; the reply asks the sender to try again.
+    pub failed: bool,
+}
+
+/// Runs one message through [`bot::handle`] with the state's clock, and
+/// counts it under `platform` (the transport's metric label). Shared by the
+/// WeCom callback and the DingTalk Stream client so both count alike.
+pub async fn answer(state: &AppState, platform: &'static str, inbound: Inbound) -> Answer {
+    use tracing::Instrument;
+    let span = tracing::info_span!("callback", platform, msg_id = %inbound.msg_id,
+        conversation = %inbound.conversation_id);
+    let handled = bot::handle(
+        &state.db,
+        &state.settings,
+        state.default_tz,
+        state.clock.now(),
+        inbound,
+    )
+    .instrument(span)
+    .await;
+    match handled {
+        Ok(h) => {
+            let duplicate = match h.outcome {
+                Outcome::Duplicate => {
+                    telemetry::callback(platform, "duplicate");
+                    true
+                }
+                Outcome::Handled(kind) => {
+                    telemetry::callback(platform, "ok");
+                    telemetry::command(kind.map(telemetry::kind_label).unwrap_or("none"));
+                    false
+                }
+            };
+            Answer {
+                reply: h.reply,
+                duplicate,
+                failed: false,
+            }
+        }
+        Err(e) => {
+            tracing::error!(platform, error = %e, "handling a message failed; nothing was stored");
+            telemetry::callback(platform, "error");
+            Answer {
+                reply: reply::try_again_later(),
+                duplicate: false,
+                failed: true,
+            }
+        }
+    }
 }
 
 /// A built application, ready to serve.
@@ -125,8 +185,9 @@ impl App {
         crate::http::router(self.state.clone())
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes the
-    /// requests in flight and closes the database.
+    /// Serves on `listener`, and runs one DingTalk Stream client per bot in
+    /// stream mode, until `shutdown` resolves; then finishes the requests and
+    /// stream messages in flight and closes the database.
     pub async fn run_until_stopped(
         self,
         listener: TcpListener,
@@ -134,6 +195,9 @@ impl App {
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr().context("listener has no address")?;
         tracing::info!(%addr, backend = ?self.state.db.backend(), "liancun listening");
+        // One signal for the outbox worker, the scheduler and the stream
+        // clients, sent when shutdown begins; if the server fails, the
+        // sender is dropped, which stops them as well.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut background = tokio::task::JoinSet::new();
         if self.state.settings.outbox.enabled {
@@ -142,14 +206,33 @@ impl App {
         if self.state.settings.scheduler.enabled {
             background.spawn(Arc::new(self.scheduler()).run(stop_rx.clone()));
         }
+        for b in self
+            .state
+            .settings
+            .bots
+            .iter()
+            .filter(|b| b.platform == PlatformKind::Dingtalk && b.mode == BotMode::Stream)
+        {
+            let mut stop = stop_rx.clone();
+            background.spawn(crate::platform::dingtalk::stream::run_stream(
+                self.state.clone(),
+                b.name.clone(),
+                async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                },
+            ));
+        }
         let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
             .await
             .context("HTTP server failed");
         // Drain: the worker finishes the sends in flight and gives back its
-        // leases; the scheduler finishes its tick. Bounded, so a hung
-        // platform cannot hold the shutdown forever.
-        let _ = stop_tx.send(true);
+        // leases; the scheduler finishes its tick; stream clients finish the
+        // messages they hold. Bounded, so a hung platform cannot hold the
+        // shutdown forever.
         let drained = tokio::time::timeout(std::time::Duration::from_secs(30), async {
             while background.join_next().await.is_some() {}
         })

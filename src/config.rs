@@ -334,9 +334,16 @@ impl Settings {
                         bail!("bot {:?} (wecom) needs token", b.name);
                     }
                     match &b.encoding_aes_key {
-                        Some(k) if k.expose().len() == 43 => {}
+                        Some(k)
+                            if k.expose().len() == 43
+                                && crate::platform::wecom::crypto::MsgCrypt::new(
+                                    "",
+                                    k.expose(),
+                                    "",
+                                )
+                                .is_ok() => {}
                         _ => bail!(
-                            "bot {:?} (wecom) needs encoding_aes_key of 43 characters",
+                            "bot {:?} (wecom) needs encoding_aes_key of 43 base64 characters",
                             b.name
                         ),
                     }
@@ -437,6 +444,10 @@ mod tests {
             ),
             (
                 "[[bots]]\nname = \"a\"\nplatform = \"wecom\"\ntoken = \"t\"\nencoding_aes_key = \"short\"",
+                "encoding_aes_key",
+            ),
+            (
+                "[[bots]]\nname = \"a\"\nplatform = \"wecom\"\ntoken = \"t\"\nencoding_aes_key = \"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\"",
                 "encoding_aes_key",
             ),
             ("[[bots]]\nname = \"a\"\nplatform = \"qq\"", "qq"),

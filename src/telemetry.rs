@@ -4,8 +4,10 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use tracing_subscriber::EnvFilter;
 
-/// Callbacks by platform and outcome (`ok`, `duplicate`, `bad_signature`,
-/// `unknown_bot`, `malformed`, `too_large`, `error`).
+/// Callbacks by platform (`dingtalk`, `dingtalk_stream`, `wecom`) and outcome
+/// (`ok`, `duplicate`, `bad_signature`, `unknown_bot`, `malformed`,
+/// `too_large`, `error`; WeCom also `verified` for URL checks and `ignored`
+/// for events; Stream also `reply_failed`).
 pub const CALLBACKS: &str = "liancun_callbacks_total";
 /// Commands handled, by kind (`none` for messages that were no command).
 pub const COMMANDS: &str = "liancun_commands_total";

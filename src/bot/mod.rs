@@ -250,10 +250,15 @@ async fn turn(
         week: IsoWeek::of(local_now.date()),
         group_id,
         me,
-        me_mention: Mention {
-            user_id: msg.sender.id.clone(),
-            name: msg.sender.name.clone(),
-        },
+        // WeCom sends no name: use the one on record (admin import), if any.
+        me_mention: Mention::new(
+            &msg.sender.id,
+            if msg.sender.name.is_empty() {
+                ctx.person_name.as_deref().unwrap_or_default()
+            } else {
+                &msg.sender.name
+            },
+        ),
         actor,
     };
 

@@ -6,6 +6,11 @@
 //! of that name seen in the group or on its team; else the still-unmatched
 //! names are paired, in order, with the still-unmatched @-ed ids, and those
 //! people are recorded under the typed name.
+//!
+//! WeCom callbacks carry neither names nor ids of @-ed people, and a person
+//! nobody has named yet is shown by their user id. So, as a last resort
+//! before pairing, a typed name that equals the user id of someone seen in
+//! the group (or on its team) resolves to them.
 
 use super::Turn;
 use crate::reply::{self, Mention, Reply};
@@ -45,7 +50,10 @@ pub async fn resolve(
         }
         let found = groups::people_named_in_group(tx, turn.group_id, name).await?;
         match found.len() {
-            0 => {}
+            0 => {
+                out[i] =
+                    groups::person_in_group_by_user_id(tx, platform, turn.group_id, name).await?;
+            }
             1 => out[i] = found.into_iter().next(),
             _ => return Ok(Err(reply::name_ambiguous(name))),
         }
@@ -82,8 +90,5 @@ pub async fn resolve(
 }
 
 pub fn mention(p: &PersonRow) -> Mention {
-    Mention {
-        user_id: p.platform_user_id.clone(),
-        name: p.display_name.clone(),
-    }
+    Mention::new(&p.platform_user_id, &p.display_name)
 }

@@ -27,10 +27,7 @@ fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
         owners: t
             .owners
             .iter()
-            .map(|(_, uid, name)| Mention {
-                user_id: uid.clone(),
-                name: name.clone(),
-            })
+            .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
     }
 }
@@ -66,7 +63,7 @@ pub async fn add(
         };
         for o in &owners {
             if groups::role_of(tx, team.team_id, o.id).await?.is_none() {
-                return Ok(reply::not_on_team(&o.display_name));
+                return Ok(reply::not_on_team(&people::mention(o).name));
             }
         }
         let level = d.level.unwrap_or(Level::Green);

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod error;
 pub mod health;
 pub mod webhook;
+pub mod wecom;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(MAX_BODY)),
         )
         .merge(webhook::router())
+        .merge(wecom::router())
         .fallback(error::not_found)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(

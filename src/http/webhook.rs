@@ -31,8 +31,8 @@ fn reject(outcome: &'static str, status: StatusCode, reason: &str) -> Response {
     HttpError::new(status, reason).into_response()
 }
 
-/// Reads at most `MAX_BODY` bytes; `None` when the body is larger.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, ()> {
+/// Reads at most `MAX_BODY` bytes; `Err` when the body is larger.
+pub(super) async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, ()> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

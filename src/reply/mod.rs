@@ -24,6 +24,23 @@ pub struct Mention {
     pub name: String,
 }
 
+impl Mention {
+    /// A person as shown in replies: by name, or by user id when the
+    /// platform never told us a name (WeCom sends none; people imported
+    /// through the admin API have one).
+    pub fn new(user_id: &str, name: &str) -> Mention {
+        let shown = if name.trim().is_empty() {
+            user_id
+        } else {
+            name
+        };
+        Mention {
+            user_id: user_id.to_string(),
+            name: shown.to_string(),
+        }
+    }
+}
+
 /// A platform-neutral message from the bot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {

@@ -124,6 +124,24 @@ pub async fn people_named_in_group(
     Ok(r)
 }
 
+/// The person with platform id `user_id` if they were seen in the group or
+/// are on the group's team (how a typed `@userid` resolves on WeCom).
+pub async fn person_in_group_by_user_id(
+    tx: &mut Tx,
+    platform: &str,
+    group_id: i64,
+    user_id: &str,
+) -> StoreResult<Option<PersonRow>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT p.id, p.platform_user_id, p.display_name FROM people p \
+         WHERE p.platform = $1 AND p.platform_user_id = $3 AND (\
+           p.id IN (SELECT person_id FROM group_members WHERE group_id = $2) OR \
+           p.id IN (SELECT r.person_id FROM team_roles r JOIN chat_groups g ON g.team_id = r.team_id WHERE g.id = $2))")
+        .bind(platform).bind(group_id).bind(user_id)
+        .fetch_optional(c).await?);
+    Ok(r)
+}
+
 pub async fn team(tx: &mut Tx, team_id: i64) -> StoreResult<TeamRow> {
     let r = on_tx!(tx, c => sqlx::query_as(
         "SELECT t.id AS team_id, t.name AS team_name, v.id AS village_id, v.name AS village_name, \

@@ -9,4 +9,6 @@ mod commands;
 mod faults;
 mod outbox;
 mod scheduler;
+mod stream_dingtalk;
 mod webhook_dingtalk;
+mod webhook_wecom;

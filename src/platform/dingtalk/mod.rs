@@ -4,6 +4,7 @@
 pub mod inbound;
 pub mod send;
 pub mod sign;
+pub mod stream;
 
 use serde_json::{Value, json};
 

@@ -1,7 +1,12 @@
 //! `TestApp::spawn(Backend)`: the real app on port 0 with a fresh database,
-//! plus a chat driver that signs DingTalk callbacks like the platform does.
+//! plus a chat driver that signs DingTalk callbacks like the platform does
+//! (and, in `wecom`, one that encrypts WeCom callbacks; in `stream`, a fake
+//! DingTalk Stream gateway).
 
 #![allow(dead_code)]
+
+pub mod stream;
+pub mod wecom;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -111,6 +116,8 @@ pub struct TestApp {
     pub fake: FakeDingtalk,
     pub backend: Backend,
     database_url: String,
+    /// TOML appended to the test settings (kept across a restart).
+    extra_toml: String,
     conversation: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -119,15 +126,19 @@ pub struct TestApp {
 
 static SEQ: AtomicU64 = AtomicU64::new(1);
 
-fn settings_for(database_url: &str, fake: &str) -> Settings {
+fn settings_for(database_url: &str, fake: &str, extra_toml: &str) -> Settings {
+    // A test that brings its own [dingtalk] bases (the stream gateway) keeps them.
+    let dingtalk = if extra_toml.contains("[dingtalk]") {
+        String::new()
+    } else {
+        format!("[dingtalk]\napi_base = \"{fake}\"\noapi_base = \"{fake}\"")
+    };
     Settings::from_toml_overrides(&format!(
         r#"
 database_url = "{database_url}"
 listen = "127.0.0.1:0"
 admin_token = "{ADMIN_TOKEN}"
-[dingtalk]
-api_base = "{fake}"
-oapi_base = "{fake}"
+{dingtalk}
 [scheduler]
 enabled = false
 fanout_spread_secs = 0
@@ -141,7 +152,10 @@ app_key = "{APP_KEY}"
 app_secret = "{SECRET}"
 robot_code = "{ROBOT_CODE}"
 admins = ["city-admin"]
-"#
+{wecom}
+{extra_toml}
+"#,
+        wecom = wecom::BOTS_TOML,
     ))
     .expect("test settings are valid")
 }
@@ -150,6 +164,12 @@ impl TestApp {
     /// Spawns the app on a fresh database; `None` when the backend is not
     /// available here (PostgreSQL without LIANCUN_TEST_PG).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, "").await
+    }
+
+    /// [`Self::spawn`] with `extra_toml` appended to the settings (more bots,
+    /// other API bases).
+    pub async fn spawn_with(backend: Backend, extra_toml: &str) -> Option<TestApp> {
         let (database_url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -161,12 +181,22 @@ impl TestApp {
                 (create_pg_database(&admin).await, None)
             }
         };
-        Some(Self::start(backend, database_url, dir, wednesday_10am()).await)
+        Some(
+            Self::start(
+                backend,
+                database_url,
+                extra_toml.to_string(),
+                dir,
+                wednesday_10am(),
+            )
+            .await,
+        )
     }
 
     async fn start(
         backend: Backend,
         database_url: String,
+        extra_toml: String,
         dir: Option<Arc<tempfile::TempDir>>,
         now: DateTime<Utc>,
     ) -> TestApp {
@@ -174,12 +204,10 @@ impl TestApp {
         let fake = FakeDingtalk::new(APP_KEY, SECRET);
         fake.set_now_ms(now.timestamp_millis());
         let fake_addr = fake.spawn().await.expect("fake DingTalk listens");
-        let app = App::build(
-            settings_for(&database_url, &format!("http://{fake_addr}")),
-            Arc::new(clock.clone()),
-        )
-        .await
-        .expect("app builds");
+        let settings = settings_for(&database_url, &format!("http://{fake_addr}"), &extra_toml);
+        let app = App::build(settings, Arc::new(clock.clone()))
+            .await
+            .expect("app builds");
         let db = app.state.db.clone();
         let state = app.state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -197,6 +225,7 @@ impl TestApp {
             fake,
             backend,
             database_url,
+            extra_toml,
             conversation: format!("cid{}", SEQ.fetch_add(1, Ordering::Relaxed)),
             stop: Some(stop),
             server: Some(server),
@@ -211,6 +240,7 @@ impl TestApp {
         let mut next = Self::start(
             self.backend,
             self.database_url.clone(),
+            self.extra_toml.clone(),
             self._dir.clone(),
             now,
         )
