@@ -28,6 +28,12 @@ enum Cmd {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Write an online backup of the SQLite database into a new file
+    /// (PostgreSQL: use pg_dump, see deploy/README.md).
+    Backup {
+        /// Where to write it (must not exist yet).
+        path: std::path::PathBuf,
+    },
     /// Load and validate the configuration, print a summary (secrets hidden), exit.
     CheckConfig,
     /// Run a scheduled job now (as POST /api/v1/jobs/{job}/run does), enqueue
@@ -77,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve => {
             let settings = Settings::load()?;
             telemetry::init_logging(&settings.log);
+            let _lock = liancun::store::ProcessLock::acquire(&settings.database_url)?;
             let listen = settings.listen.clone();
             let app = App::build(settings, Arc::new(SystemClock)).await?;
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -91,6 +98,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate().await?;
             db.close().await;
             println!("migrations applied ({:?})", db.backend());
+            Ok(())
+        }
+        Cmd::Backup { path } => {
+            let settings = Settings::load()?;
+            let db = Db::connect(&settings.database_url).await?;
+            db.backup(&path).await?;
+            db.close().await;
+            println!("backup written to {}", path.display());
             Ok(())
         }
         Cmd::CheckConfig => {

@@ -441,3 +441,87 @@ pub async fn table_counts(
     }
     Ok(out)
 }
+
+/// The file path of a `sqlite:` URL.
+pub fn sqlite_path(url: &str) -> anyhow::Result<std::path::PathBuf> {
+    let opts =
+        SqliteConnectOptions::from_str(url).with_context(|| format!("bad SQLite URL {url:?}"))?;
+    Ok(opts.get_filename().to_path_buf())
+}
+
+/// Holds the SQLite database for this process: a second `liancun serve` on
+/// the same file is refused instead of sharing it unsafely (SQLite serves one
+/// process here; several replicas need PostgreSQL). The lock goes with the
+/// process, also when it is killed.
+pub struct ProcessLock {
+    _file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl ProcessLock {
+    pub fn acquire(database_url: &str) -> anyhow::Result<Option<ProcessLock>> {
+        if !database_url.starts_with("sqlite:") {
+            return Ok(None);
+        }
+        let db = sqlite_path(database_url)?;
+        if let Some(parent) = db.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create folder {}", parent.display()))?;
+        }
+        let mut path = db.clone().into_os_string();
+        path.push(".lock");
+        let path = std::path::PathBuf::from(path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(ProcessLock { _file: file, path })),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another liancun process is already using {} (lock {} is held). SQLite serves one process; \
+                 stop the other one, or move to PostgreSQL (DATABASE_URL=postgres://…) to run several replicas",
+                db.display(),
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(anyhow::Error::new(e).context(format!("cannot lock {}", path.display())))
+            }
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Db {
+    /// An online backup of a SQLite database into `to` (a new file), with
+    /// `VACUUM INTO`: consistent while the service keeps running. PostgreSQL
+    /// is backed up with its own tools.
+    pub async fn backup(&self, to: &std::path::Path) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { readers, .. } => {
+                if to.exists() {
+                    anyhow::bail!("{} exists; a backup goes into a new file", to.display());
+                }
+                let target = to
+                    .to_str()
+                    .context("the backup path must be valid UTF-8")?
+                    .replace('\'', "''");
+                let sql = sqlx::AssertSqlSafe(format!("VACUUM INTO '{target}'"));
+                sqlx::query(sql)
+                    .execute(readers)
+                    .await
+                    .with_context(|| format!("backup into {} failed", to.display()))?;
+                Ok(())
+            }
+            Db::Pg(_) => anyhow::bail!(
+                "PostgreSQL is backed up with pg_dump: pg_dump -Fc \"$DATABASE_URL\" > liancun.dump (restore: pg_restore -d NEWDB liancun.dump)"
+            ),
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod support;
 mod binding;
 mod commands;
 mod faults;
+mod operations;
 mod outbox;
 mod scheduler;
 mod stream_dingtalk;

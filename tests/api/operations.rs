@@ -1,0 +1,104 @@
+//! Operating the binary: one process per SQLite file, online backup and restore.
+
+use std::process::Stdio;
+
+use crate::support::*;
+
+fn liancun(config_db: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_liancun"));
+    c.env_remove("LIANCUN_CONFIG")
+        .env_remove("LIANCUN_ADMIN_TOKEN")
+        .env("DATABASE_URL", config_db)
+        .env("RUST_LOG", "warn")
+        .env("LIANCUN_SCHEDULER__ENABLED", "false")
+        .env("LIANCUN_OUTBOX__ENABLED", "false")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    c
+}
+
+#[tokio::test]
+async fn a_second_serve_on_the_same_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("one.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut first = liancun(&url)
+        .arg("serve")
+        .env("LIANCUN_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let second = liancun(&url)
+        .arg("serve")
+        .env("LIANCUN_LISTEN", "127.0.0.1:0")
+        .output()
+        .await
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("another liancun process") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    // Once the first is gone (even killed), the lock is free again.
+    let again = liancun(&url)
+        .arg("run-job")
+        .arg("clearance")
+        .arg("--no-send")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[tokio::test]
+async fn an_online_backup_restores_the_data() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.setup_team().await;
+    app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周五 红")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    app.db
+        .backup(&backup)
+        .await
+        .expect("backup while the app runs");
+    assert!(
+        app.db.backup(&backup).await.is_err(),
+        "never overwrites a file"
+    );
+    // Restore: serve from the backup file.
+    let restored = liancun::store::Db::connect(&format!("sqlite://{}", backup.display()))
+        .await
+        .unwrap();
+    restored.migrate().await.unwrap();
+    let counts = restored
+        .read(|tx| Box::pin(async move { liancun::store::table_counts(tx).await }))
+        .await
+        .unwrap();
+    assert_eq!(counts["tasks"], 1);
+    assert_eq!(counts["team_roles"], 3);
+}
