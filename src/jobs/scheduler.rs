@@ -51,10 +51,16 @@ pub enum Due {
     },
 }
 
-const WEEK_MS: i64 = 7 * 86_400_000;
+/// Most slots looked at per tick and job (a schedule firing every second
+/// over a day-long outage); older ones are simply not run.
+const MAX_SLOTS: usize = 100_000;
 
 /// The firings of `schedule` after `after_ms` and at or before `now`, in
 /// township time `tz`, moved by the holiday `rule`.
+///
+/// Slots on ordinary workdays fire as scheduled. A slot on a day off either
+/// moves to another day of the same week (it fires then, claimed under its
+/// own slot) or, with no workday left that way, is recorded as a holiday.
 pub fn due_slots(
     schedule: &Schedule,
     tz: Tz,
@@ -64,33 +70,50 @@ pub fn due_slots(
     now: DateTime<Utc>,
 ) -> Vec<Due> {
     let after = DateTime::from_timestamp_millis(after_ms).unwrap_or(now);
-    if matches!(rule, ShiftRule::None) {
-        return schedule
-            .slots_between(tz, after, now, 10_000)
-            .into_iter()
-            .map(|s| Due::Fire { slot: s, at: s })
-            .collect();
-    }
-    // A shifted firing may land up to a week from its slot, either way.
-    let from = after - Duration::milliseconds(WEEK_MS);
-    let until = now + Duration::milliseconds(WEEK_MS);
     let mut out = Vec::new();
-    for slot in schedule.slots_between(tz, from, until, 10_000) {
-        let local = utc_ms_to_local(tz, slot.timestamp_millis());
-        let at = match calendar.shift(local.date(), rule) {
-            Shifted::Same(_) => slot,
-            Shifted::Moved(d) => local_to_utc(tz, d.and_time(local.time())),
-            Shifted::Skipped => {
-                if slot > after && slot <= now {
-                    out.push(Due::Holiday { slot });
-                }
-                continue;
-            }
-        };
-        if at > after && at <= now {
-            out.push(Due::Fire { slot, at });
+    // Slots in the window whose own day is a workday (or that never move).
+    for slot in schedule.slots_between(tz, after, now, MAX_SLOTS) {
+        let day = utc_ms_to_local(tz, slot.timestamp_millis()).date();
+        match calendar.shift(day, rule) {
+            Shifted::Same(_) => out.push(Due::Fire { slot, at: slot }),
+            Shifted::Skipped => out.push(Due::Holiday { slot }),
+            // Fires on another day: found below from that day's side.
+            Shifted::Moved(_) => {}
         }
     }
+    if matches!(rule, ShiftRule::None) {
+        return out;
+    }
+    // Slots of days off that moved into the window's days (same ISO week, so
+    // at most six days away).
+    let first = utc_ms_to_local(tz, after.timestamp_millis()).date();
+    let last = utc_ms_to_local(tz, now.timestamp_millis()).date();
+    let mut day = first - Duration::days(6);
+    while day <= last + Duration::days(6) {
+        if let Shifted::Moved(to) = calendar.shift(day, rule)
+            && to >= first
+            && to <= last
+        {
+            let start =
+                local_to_utc(tz, day.and_time(chrono::NaiveTime::MIN)) - Duration::milliseconds(1);
+            let end = local_to_utc(
+                tz,
+                (day + Duration::days(1)).and_time(chrono::NaiveTime::MIN),
+            ) - Duration::milliseconds(1);
+            for slot in schedule.slots_between(tz, start, end, MAX_SLOTS) {
+                let local = utc_ms_to_local(tz, slot.timestamp_millis());
+                let at = local_to_utc(tz, to.and_time(local.time()));
+                if at > after && at <= now {
+                    out.push(Due::Fire { slot, at });
+                }
+            }
+        }
+        day += Duration::days(1);
+    }
+    out.sort_by_key(|d| match d {
+        Due::Fire { at, .. } => *at,
+        Due::Holiday { slot } => *slot,
+    });
     out
 }
 
@@ -148,8 +171,13 @@ impl Scheduler {
                         .map_err(|_| anyhow::anyhow!("calendar lock poisoned"))?;
                     due_slots(&schedule, tz, shift_rule(job), &cal, after, now)
                 };
-                for d in due {
-                    if let Some(f) = self.fire(job, scope, d, now, grace).await? {
+                // Several slots due at once means they were missed (the
+                // service was down): only the latest runs, the older ones are
+                // recorded as skipped — nobody wants three copies of a reminder.
+                let last_fire = due.iter().rposition(|d| matches!(d, Due::Fire { .. }));
+                for (i, d) in due.into_iter().enumerate() {
+                    let superseded = matches!(d, Due::Fire { .. }) && Some(i) != last_fire;
+                    if let Some(f) = self.fire(job, scope, d, now, grace, superseded).await? {
                         out.push(f);
                     }
                 }
@@ -173,13 +201,14 @@ impl Scheduler {
         due: Due,
         now: DateTime<Utc>,
         grace: Duration,
+        superseded: bool,
     ) -> anyhow::Result<Option<Firing>> {
         let key = scope.key();
         let worker = self.worker.clone();
         let now_ms = now.timestamp_millis();
         let (slot, at, status) = match due {
             Due::Holiday { slot } => (slot, slot, "holiday"),
-            Due::Fire { slot, at } if at < now - grace => (slot, at, "skipped"),
+            Due::Fire { slot, at } if superseded || at < now - grace => (slot, at, "skipped"),
             Due::Fire { slot, at } => (slot, at, "done"),
         };
         if status != "done" {
@@ -205,7 +234,7 @@ impl Scheduler {
                 .await?;
             if won {
                 if status == "skipped" {
-                    tracing::warn!(job, scope = %key, slot = %slot, "firing missed beyond the grace window: skipped");
+                    tracing::warn!(job, scope = %key, slot = %slot, superseded, "missed firing skipped (beyond the grace window, or a later slot runs instead)");
                 } else {
                     tracing::info!(job, scope = %key, slot = %slot, "no workday left that week: firing skipped");
                 }
@@ -340,5 +369,104 @@ impl Scheduler {
             }
         }
         tracing::info!("scheduler stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::HolidayCalendar;
+    use chrono::TimeZone;
+
+    fn sh(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn frequent_schedules_with_a_shift_rule_still_fire() {
+        // Every 6 s with a Friday-style rule: the window's slots, not a week's worth.
+        let s = Schedule::parse("*/6 * * * * *").unwrap();
+        let cal = HolidayCalendar::bundled();
+        let now = sh(2026, 12, 2, 10, 0);
+        let due = due_slots(
+            &s,
+            chrono_tz::Asia::Shanghai,
+            ShiftRule::Earlier,
+            &cal,
+            (now - Duration::seconds(30)).timestamp_millis(),
+            now,
+        );
+        assert_eq!(due.len(), 5, "{due:?}");
+    }
+
+    #[test]
+    fn friday_jobs_move_earlier_over_national_day() {
+        let s = Schedule::parse("0 0 15 * * Fri").unwrap();
+        let cal = HolidayCalendar::bundled();
+        let tz = chrono_tz::Asia::Shanghai;
+        let due = due_slots(
+            &s,
+            tz,
+            ShiftRule::Earlier,
+            &cal,
+            sh(2026, 9, 30, 14, 0).timestamp_millis(),
+            sh(2026, 9, 30, 15, 1),
+        );
+        assert_eq!(
+            due,
+            vec![Due::Fire {
+                slot: sh(2026, 10, 2, 15, 0),
+                at: sh(2026, 9, 30, 15, 0)
+            }]
+        );
+        // On the Friday itself nothing fires.
+        let due = due_slots(
+            &s,
+            tz,
+            ShiftRule::Earlier,
+            &cal,
+            sh(2026, 10, 2, 14, 0).timestamp_millis(),
+            sh(2026, 10, 2, 16, 0),
+        );
+        assert!(due.is_empty(), "{due:?}");
+    }
+
+    #[test]
+    fn monday_jobs_in_a_week_all_off_are_holidays() {
+        let s = Schedule::parse("0 30 8 * * Mon").unwrap();
+        let cal = HolidayCalendar::bundled();
+        let due = due_slots(
+            &s,
+            chrono_tz::Asia::Shanghai,
+            ShiftRule::Later,
+            &cal,
+            sh(2026, 2, 16, 8, 0).timestamp_millis(),
+            sh(2026, 2, 16, 9, 0),
+        );
+        assert_eq!(
+            due,
+            vec![Due::Holiday {
+                slot: sh(2026, 2, 16, 8, 30)
+            }]
+        );
+        // The Monday after (2/23, off) moves to Tuesday 2/24.
+        let due = due_slots(
+            &s,
+            chrono_tz::Asia::Shanghai,
+            ShiftRule::Later,
+            &cal,
+            sh(2026, 2, 24, 8, 0).timestamp_millis(),
+            sh(2026, 2, 24, 9, 0),
+        );
+        assert_eq!(
+            due,
+            vec![Due::Fire {
+                slot: sh(2026, 2, 23, 8, 30),
+                at: sh(2026, 2, 24, 8, 30)
+            }]
+        );
     }
 }

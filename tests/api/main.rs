@@ -9,6 +9,7 @@ mod commands;
 mod faults;
 mod operations;
 mod outbox;
+mod replicas;
 mod scheduler;
 mod stream_dingtalk;
 mod webhook_dingtalk;
