@@ -52,6 +52,9 @@ pub struct BenchArgs {
     /// Fan-out: database (default: a temporary SQLite file).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Callbacks: also run the full path on this (empty) PostgreSQL database.
+    #[arg(long)]
+    pub postgres: Option<String>,
     /// Seconds of load per server.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
@@ -222,41 +225,55 @@ async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts the app on `database_url` with the bench groups set up.
+async fn full_app(database_url: &str) -> anyhow::Result<std::net::SocketAddr> {
+    let settings = Settings::from_toml_overrides(&format!(
+        "database_url = \"{database_url}\"\nlog = \"warn\"\n[scheduler]\nenabled = false\n[outbox]\nenabled = false\n\
+         [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_secret = \"{SECRET}\"\nadmins = [\"admin\"]"
+    ))?;
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let addr = serve(app.router()).await?;
+    for g in 0..GROUPS {
+        setup_group(addr, g).await?;
+    }
+    Ok(addr)
+}
+
+fn print_figures(label: &str, f: &Figures) {
+    println!(
+        "{label:<34} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
+        f.per_second, f.p50_ms, f.p99_ms, f.requests
+    );
+}
+
 async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let db_path = dir.join("bench.db");
-    let settings = Settings::from_toml_overrides(&format!(
-        "database_url = \"sqlite://{}\"\nlog = \"warn\"\n[[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_secret = \"{SECRET}\"\nadmins = [\"admin\"]",
-        db_path.display()
-    ))?;
-    let app = App::build(settings, Arc::new(SystemClock)).await?;
-    let full = serve(app.router()).await?;
+    let full = full_app(&format!("sqlite://{}", db_path.display())).await?;
     let bare = serve(bare_router()).await?;
-
-    for g in 0..GROUPS {
-        setup_group(full, g).await?;
-    }
     println!(
-        "liancun bench: {} s per server, {} connections, {GROUPS} village groups, loopback, SQLite at {}",
-        args.seconds,
-        args.connections,
-        db_path.display()
+        "liancun bench callbacks: {} s per server, {} connections, {GROUPS} village groups, loopback",
+        args.seconds, args.connections
     );
     let b = load(bare, &args, "bare").await?;
-    println!(
-        "bare  (signature check only): {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
-        b.per_second, b.p50_ms, b.p99_ms, b.requests
-    );
+    print_figures("bare (signature check only):", &b);
     let f = load(full, &args, "full").await?;
-    println!(
-        "full  (verify→parse→SQLite→reply): {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
-        f.per_second, f.p50_ms, f.p99_ms, f.requests
-    );
+    print_figures("full, SQLite (verify→…→reply):", &f);
     println!(
         "ratio full/bare = {:.2} (target ≥ 0.30); full p99 = {:.2} ms (target ≤ 10 ms)",
         f.per_second / b.per_second,
         f.p99_ms
     );
+    if let Some(pg) = &args.postgres {
+        let full_pg = full_app(pg).await?;
+        let p = load(full_pg, &args, "full-pg").await?;
+        print_figures("full, PostgreSQL:", &p);
+        println!(
+            "ratio PostgreSQL/SQLite = {:.2}; PostgreSQL/bare = {:.2}",
+            p.per_second / f.per_second,
+            p.per_second / b.per_second
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
