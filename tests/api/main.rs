@@ -6,4 +6,5 @@ mod support;
 
 mod binding;
 mod commands;
+mod demo;
 mod webhook_dingtalk;
