@@ -300,7 +300,6 @@ fn demo_settings(
     admin_token: &str,
 ) -> anyhow::Result<Settings> {
     let db = db_path.display().to_string().replace('\\', "/");
-    let admins: Vec<String> = [&ADMIN].iter().map(|p| format!("{:?}", p.id)).collect();
     Settings::from_toml_overrides(&format!(
         r#"
 listen = "127.0.0.1:0"
@@ -326,9 +325,9 @@ display_names = ["{BOT_NAME}"]
 app_key = "{APP_KEY}"
 app_secret = "{secret}"
 robot_code = "{ROBOT_CODE}"
-admins = [{admins}]
+admins = ["{admin}"]
 "#,
-        admins = admins.join(", ")
+        admin = ADMIN.id
     ))
     .context("the demo's settings are invalid")
 }
@@ -949,9 +948,8 @@ impl Sim {
         self.out.message(None, BOT_NAME, &answer);
         if !answer.contains(expect) {
             bail!(
-                "{} {}: {}'s {text:?} should have been answered with …{expect}…, got: {answer}",
+                "the step at {} failed: {}'s {text:?} should have been answered with …{expect}…, got: {answer}",
                 stamp(at),
-                "step failed",
                 who.nick
             );
         }
