@@ -10,6 +10,7 @@ pub mod bot;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod fake;
 pub mod http;

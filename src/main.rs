@@ -24,6 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Play a whole 1250 week offline (temporary SQLite, a fake DingTalk, a
+    /// simulated clock) and print the village group's transcript.
+    Demo(liancun::demo::DemoArgs),
     /// Run the service (webhooks, admin API, health, metrics).
     Serve,
     /// Apply database migrations and exit.
@@ -161,5 +164,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Bench(args) => liancun::bench::run(args).await,
+        Cmd::Demo(args) => liancun::demo::run(args).await,
     }
 }

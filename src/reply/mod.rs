@@ -397,6 +397,14 @@ pub fn request_registered(no: i64, level: Level, leader: Option<&Mention>) -> Re
 /// A team's score is shown only once at least this many villagers rated.
 pub const MIN_RATERS: i64 = 3;
 
+/// An average score to one decimal, rounded half up (四舍五入) as people
+/// reckon it: (5+3+4+5)/4 = 4.25 is 4.3. `{:.1}` alone rounds half to even
+/// and would print 4.2. The nudge is far below the gap between an average of
+/// whole scores and the nearest tie, so only true ties move.
+pub(crate) fn one_decimal(average: f64) -> String {
+    format!("{:.1}", (average * 10.0 + 1e-6).round() / 10.0)
+}
+
 pub fn rated(score: i64, replaced: bool, raters: i64, average: f64) -> Reply {
     let head = if replaced {
         "已更新你本周的评价"
@@ -404,7 +412,10 @@ pub fn rated(score: i64, replaced: bool, raters: i64, average: f64) -> Reply {
         "感谢评价"
     };
     let summary = if raters >= MIN_RATERS {
-        format!("本周 {raters} 位村民评价，平均 {average:.1} 分。")
+        format!(
+            "本周 {raters} 位村民评价，平均 {} 分。",
+            one_decimal(average)
+        )
     } else {
         format!("本周已有 {raters} 位村民评价，满 {MIN_RATERS} 位后公布平均分。")
     };
@@ -477,6 +488,17 @@ mod tests {
         let r = list("2026-W49", &many, 0, true);
         assert!(r.text.contains("还有 15 项"), "{}", r.text);
         assert!(r.text.lines().count() <= MAX_LISTED + 3);
+    }
+
+    #[test]
+    fn averages_round_half_up() {
+        assert_eq!(one_decimal(17.0 / 4.0), "4.3");
+        assert_eq!(one_decimal(9.0 / 4.0), "2.3");
+        assert_eq!(one_decimal(87.0 / 20.0), "4.4");
+        assert_eq!(one_decimal(13.0 / 3.0), "4.3");
+        assert_eq!(one_decimal(14.0 / 3.0), "4.7");
+        assert_eq!(one_decimal(5.0), "5.0");
+        assert!(rated(5, false, 4, 17.0 / 4.0).text.contains("平均 4.3 分"));
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub struct Airing {
 
 pub fn weekly_airing(a: &Airing) -> Reply {
     let rating = match a.rating {
-        Some((n, avg)) => format!("- 村民评价：{avg:.1} 分（{n} 人）"),
+        Some((n, avg)) => format!("- 村民评价：{} 分（{n} 人）", super::one_decimal(avg)),
         None => format!("- 村民评价：不足 {} 人，暂不公布", super::MIN_RATERS),
     };
     Reply::text(format!(

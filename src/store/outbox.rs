@@ -196,6 +196,15 @@ pub async fn retry_dead(tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<bool> 
     Ok(n == 1)
 }
 
+/// When the earliest pending push is next due (epoch ms), if any: a driver
+/// with a simulated clock (`liancun demo`) steps its clock to it.
+pub async fn next_pending_at(tx: &mut Tx) -> StoreResult<Option<i64>> {
+    let r: (Option<i64>,) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+        .fetch_one(c).await?);
+    Ok(r.0)
+}
+
 /// Rows by state: (pending, sent, dead).
 pub async fn depth(tx: &mut Tx) -> StoreResult<(i64, i64, i64)> {
     let r = on_tx!(tx, c => sqlx::query_as(

@@ -6,6 +6,7 @@ mod support;
 
 mod binding;
 mod commands;
+mod demo;
 mod faults;
 mod operations;
 mod outbox;
