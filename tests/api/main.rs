@@ -8,6 +8,7 @@ mod binding;
 mod commands;
 mod faults;
 mod outbox;
+mod push_wecom;
 mod scheduler;
 mod stream_dingtalk;
 mod webhook_dingtalk;
