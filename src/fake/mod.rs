@@ -4,3 +4,4 @@
 //! the real ones do.
 
 pub mod dingtalk;
+pub mod wecom;

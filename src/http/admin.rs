@@ -173,13 +173,81 @@ async fn get_group(
     Ok(Json(json!(g)))
 }
 
+/// A group's push robot. DingTalk groups take a custom robot's
+/// `access_token` (and its 加签 `secret`); WeCom groups take the `key` of a
+/// group robot's webhook URL. Secrets are write-only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PushRobot {
-    /// The access_token of the custom robot's webhook URL.
-    access_token: String,
-    /// The 加签 secret (SEC…), if the robot uses signing.
+    /// DingTalk: the access_token of the custom robot's webhook URL.
+    access_token: Option<String>,
+    /// DingTalk: the 加签 secret (SEC…), if the robot uses signing.
     secret: Option<String>,
+    /// WeCom: the key of the group robot's webhook URL (`…/webhook/send?key=KEY`).
+    key: Option<String>,
+}
+
+/// What a push robot body means for a group of `platform`: (token, secret),
+/// or a 422 naming the field.
+fn push_robot_for(platform: &str, r: PushRobot) -> Result<(String, Option<String>), HttpError> {
+    match platform {
+        "wecom" => {
+            if r.access_token.is_some() || r.secret.is_some() {
+                let field = if r.access_token.is_some() {
+                    "access_token"
+                } else {
+                    "secret"
+                };
+                return Err(unprocessable(
+                    field,
+                    "a WeCom group's push robot is set with {\"key\": …}, the key of its webhook URL",
+                ));
+            }
+            let key = r.key.as_deref().map(str::trim).unwrap_or_default();
+            if key.is_empty() {
+                return Err(unprocessable(
+                    "key",
+                    "required: the key=… of the group robot's webhook URL",
+                ));
+            }
+            if key.contains("key=") || key.contains('/') {
+                return Err(unprocessable(
+                    "key",
+                    "give only the value after key= in the webhook URL, not the URL",
+                ));
+            }
+            if key.len() > 200
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(unprocessable(
+                    "key",
+                    "1 to 200 letters, digits, - or _ (as in the webhook URL)",
+                ));
+            }
+            Ok((key.to_string(), None))
+        }
+        _ => {
+            if r.key.is_some() {
+                return Err(unprocessable(
+                    "key",
+                    "a DingTalk group's push robot is set with {\"access_token\": …, \"secret\": …}",
+                ));
+            }
+            let token = r.access_token.as_deref().map(str::trim).unwrap_or_default();
+            if token.is_empty() || token.len() > 200 {
+                return Err(unprocessable("access_token", "must be 1 to 200 characters"));
+            }
+            if r.secret
+                .as_deref()
+                .is_some_and(|s| !s.starts_with("SEC") || s.len() > 200)
+            {
+                return Err(unprocessable("secret", "a 加签 secret starts with SEC"));
+            }
+            Ok((token.to_string(), r.secret))
+        }
+    }
 }
 
 async fn set_push_robot(
@@ -189,21 +257,19 @@ async fn set_push_robot(
     raw: axum::body::Bytes,
 ) -> Result<StatusCode, HttpError> {
     let r: PushRobot = body(&raw)?;
-    if r.access_token.trim().is_empty() || r.access_token.len() > 200 {
-        return Err(unprocessable("access_token", "must be 1 to 200 characters"));
-    }
-    if r.secret
-        .as_deref()
-        .is_some_and(|s| !s.starts_with("SEC") || s.len() > 200)
-    {
-        return Err(unprocessable("secret", "a 加签 secret starts with SEC"));
-    }
+    // A group's platform never changes, so reading it first is safe.
+    let group = state
+        .db
+        .read(move |tx| Box::pin(async move { groups::group_info(tx, id).await }))
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no such group"))?;
+    let (token, secret) = push_robot_for(&group.platform, r)?;
     let found = state
         .db
         .write(move |tx| {
             Box::pin(async move {
-                groups::set_push_webhook(tx, id, Some(r.access_token.trim()), r.secret.as_deref())
-                    .await
+                groups::set_push_webhook(tx, id, Some(&token), secret.as_deref()).await
             })
         })
         .await

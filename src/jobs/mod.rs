@@ -289,10 +289,7 @@ fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64) -> TaskView {
         owners: t
             .owners
             .iter()
-            .map(|(_, uid, name)| Mention {
-                user_id: uid.clone(),
-                name: name.clone(),
-            })
+            .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
     }
 }
@@ -308,10 +305,7 @@ async fn nag_tasks(
         let mut nag = Vec::new();
         for (pid, uid, name) in &t.owners {
             if q::nag(tx, *pid, t.task.id, &env.day).await? {
-                nag.push(Mention {
-                    user_id: uid.clone(),
-                    name: name.clone(),
-                });
+                nag.push(Mention::new(uid, name));
             }
         }
         out.push(NagTask {
@@ -327,10 +321,7 @@ async fn leader(tx: &mut Tx, team_id: i64) -> StoreResult<Option<Mention>> {
         .await?
         .into_iter()
         .find(|(_, role)| role == "leader")
-        .map(|(p, _)| Mention {
-            user_id: p.platform_user_id,
-            name: p.display_name,
-        }))
+        .map(|(p, _)| Mention::new(&p.platform_user_id, &p.display_name)))
 }
 
 fn text(title: &str, reply: crate::reply::Reply) -> Payload {

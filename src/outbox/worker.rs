@@ -4,6 +4,21 @@
 //! it. Within a step, sends run concurrently (up to `concurrency`) and new
 //! rows are claimed as soon as slots free up, so a fan-out to thousands of
 //! groups keeps the pipe full instead of waiting for the slowest of a batch.
+//!
+//! Routes, read at send time (a changed push robot applies to what waits):
+//! * DingTalk group: its custom push robot if set, else the bot's OpenAPI
+//!   robot (`robot_code`); DingTalk person: the bot's 1:1 OpenAPI messages.
+//! * WeCom group: its group robot (`PUT /api/v1/groups/{id}/push-robot`
+//!   `{"key": …}`), as markdown with `<@userid>` mentions. Without a key the
+//!   push is a dead letter `no_route` that says so.
+//! * WeCom person (a township admin): a group robot only posts into its own
+//!   group, and the 智能机器人 cannot start a conversation, so there is no
+//!   1:1 route: a dead letter `no_direct_route`. Such admins should be
+//!   registered with their DingTalk id, or read the dead letters.
+//!
+//! Mentions are kept only for people of the target's platform: in a team
+//! with both DingTalk and WeCom groups, a DingTalk member appears in the
+//! WeCom group as `@名字`, without a mention that WeCom cannot resolve.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,9 +31,10 @@ use tokio::task::JoinSet;
 use super::Payload;
 use crate::clock::SharedClock;
 use crate::config::{PlatformKind, Settings};
-use crate::platform::dingtalk::send::{
-    DingtalkSender, OutMessage, Route, SendError, THROTTLE_PAUSE,
-};
+use crate::platform::SendError;
+use crate::platform::dingtalk::send::{DingtalkSender, OutMessage, Route};
+use crate::platform::wecom::send::{WecomMessage, WecomSender};
+use crate::reply::Reply;
 use crate::store::outbox::{self, Claimed};
 use crate::store::{Db, StoreError, groups};
 use crate::telemetry;
@@ -89,6 +105,7 @@ pub struct Worker {
     clock: SharedClock,
     settings: Arc<Settings>,
     dingtalk: Arc<HashMap<String, DingtalkSender>>,
+    wecom: WecomSender,
     /// Identifies this replica's leases.
     pub id: String,
     pub config: WorkerConfig,
@@ -120,12 +137,14 @@ impl Worker {
                 (b.name.clone(), sender)
             })
             .collect();
+        let wecom = WecomSender::new(client, &settings.wecom.api_base);
         let id = format!("{}-{:08x}", hostname(), fastrand::u32(..));
         Ok(Worker {
             db,
             clock,
             settings,
             dingtalk: Arc::new(dingtalk),
+            wecom,
             id,
             config,
         })
@@ -222,7 +241,7 @@ impl Worker {
         let (outcome, update) = match result {
             Ok(()) => (Outcome::Sent, Update::Sent),
             Err(SendError::Throttled { code, message }) => {
-                let until = now + i64::try_from(THROTTLE_PAUSE.as_millis()).unwrap_or(600_000);
+                let until = now + self.throttle_pause_ms(&row.bot);
                 (
                     Outcome::Throttled,
                     Update::Throttled {
@@ -308,7 +327,8 @@ impl Worker {
                         code: "unknown_bot".into(),
                         message: format!("no DingTalk sender for {}", row.bot),
                     })?;
-                let (text, ids) = crate::platform::dingtalk::render_text(&payload.reply);
+                let reply = self.own_mentions(&payload.reply, "dingtalk").await?;
+                let (text, ids) = crate::platform::dingtalk::render_text(&reply);
                 let msg = OutMessage {
                     title: payload.title.clone(),
                     text,
@@ -318,11 +338,107 @@ impl Worker {
                 };
                 sender.send(&route, &msg, now).await
             }
-            PlatformKind::Wecom => Err(SendError::Fatal {
-                code: "unsupported".into(),
-                message: "WeCom pushes are not configured for this bot".into(),
-            }),
+            PlatformKind::Wecom => {
+                let key = self.wecom_key(row).await?;
+                let reply = self.own_mentions(&payload.reply, "wecom").await?;
+                // Always markdown on WeCom, whatever the payload's form: it is
+                // the only form that mentions inline (`<@userid>`), and outbox
+                // parts (up to PART_BYTES) fit its 4 096 bytes but not a text
+                // message's 2 048.
+                let msg = WecomMessage::from_reply(&reply, true);
+                self.wecom.send(&key, &msg).await
+            }
         }
+    }
+
+    /// How long a robot of `bot` rests after the platform throttled it.
+    fn throttle_pause_ms(&self, bot: &str) -> i64 {
+        let pause = match self.settings.bot(bot).map(|b| b.platform) {
+            Some(PlatformKind::Wecom) => crate::platform::wecom::send::THROTTLE_PAUSE,
+            _ => crate::platform::dingtalk::send::THROTTLE_PAUSE,
+        };
+        i64::try_from(pause.as_millis()).unwrap_or(600_000)
+    }
+
+    /// `reply` with only the mentions of people known on `platform`: a team
+    /// may have groups on both platforms, and a user id of one means nothing
+    /// on the other. The others stay in the text as `@名字`.
+    async fn own_mentions(
+        &self,
+        reply: &Reply,
+        platform: &'static str,
+    ) -> Result<Reply, SendError> {
+        if reply.mentions.is_empty() {
+            return Ok(reply.clone());
+        }
+        let ids: Vec<String> = reply.mentions.iter().map(|m| m.user_id.clone()).collect();
+        let known = self
+            .db
+            .read(move |tx| {
+                Box::pin(async move {
+                    let mut known = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        known.push(
+                            groups::person_by_platform_id(tx, platform, &id)
+                                .await?
+                                .is_some(),
+                        );
+                    }
+                    Ok(known)
+                })
+            })
+            .await
+            .map_err(|e: StoreError| SendError::Retry {
+                code: "store".into(),
+                message: e.to_string(),
+            })?;
+        let mut out = reply.clone();
+        out.mentions = reply
+            .mentions
+            .iter()
+            .zip(known)
+            .filter(|(_, k)| *k)
+            .map(|(m, _)| m.clone())
+            .collect();
+        Ok(out)
+    }
+
+    /// The webhook key of a WeCom push's group robot, read at send time.
+    async fn wecom_key(&self, row: &Claimed) -> Result<String, SendError> {
+        let Some(gid) = row.group_id else {
+            return Err(SendError::Fatal {
+                code: "no_direct_route".into(),
+                message: format!(
+                    "WeCom has no 1:1 push: a group robot posts only into its own group, so \
+                     person {} (a township admin on WeCom) cannot be notified by bot {}; \
+                     register the admin with a DingTalk user id to reach them",
+                    row.person_id.unwrap_or_default(),
+                    row.bot
+                ),
+            });
+        };
+        let t = self
+            .db
+            .read(move |tx| Box::pin(async move { groups::push_target(tx, gid).await }))
+            .await
+            .map_err(|e| SendError::Retry {
+                code: "store".into(),
+                message: e.to_string(),
+            })?
+            .ok_or_else(|| SendError::Fatal {
+                code: "no_group".into(),
+                message: format!("group {gid} is gone"),
+            })?;
+        t.push_webhook_token
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| SendError::Fatal {
+                code: "no_route".into(),
+                message: format!(
+                    "WeCom group {gid} has no push robot: add a group robot (群机器人) to the \
+                     group and set its webhook key with PUT /api/v1/groups/{gid}/push-robot \
+                     {{\"key\": \"…\"}}, then retry this dead letter"
+                ),
+            })
     }
 
     /// Where a row goes, read at send time so a changed push robot applies.

@@ -4,6 +4,10 @@
 pub mod dingtalk;
 pub mod wecom;
 
+/// How a send failed (retry later, pause the robot, or give up): one type for
+/// both platforms' senders, so the outbox handles them alike.
+pub use dingtalk::send::SendError;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

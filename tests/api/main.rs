@@ -10,6 +10,7 @@ mod demo;
 mod faults;
 mod operations;
 mod outbox;
+mod push_wecom;
 mod replicas;
 mod scheduler;
 mod stream_dingtalk;

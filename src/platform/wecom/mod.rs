@@ -1,9 +1,11 @@
 //! WeCom (企业微信): the WXBizMsgCrypt scheme shared by 智能机器人 and app
 //! callbacks (and DingTalk's optional callback encryption), decoding of the
-//! decrypted callbacks, and the encrypted passive replies.
+//! decrypted callbacks, the encrypted passive replies, and group-robot pushes
+//! ([`send`]).
 
 pub mod crypto;
 pub mod inbound;
+pub mod send;
 pub mod xml;
 
 use serde::{Deserialize, Serialize};

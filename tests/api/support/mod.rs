@@ -18,6 +18,7 @@ pub use liancun::clock::Clock;
 use liancun::clock::FixedClock;
 use liancun::config::Settings;
 use liancun::fake::dingtalk::FakeDingtalk;
+use liancun::fake::wecom::FakeWecom;
 use liancun::jobs::scheduler::{Firing, Scheduler};
 use liancun::outbox::worker::Delivered;
 use liancun::platform::dingtalk::sign;
@@ -114,6 +115,8 @@ pub struct TestApp {
     pub db: Db,
     pub state: AppState,
     pub fake: FakeDingtalk,
+    /// The fake WeCom group-robot webhook (`[wecom] api_base`).
+    pub wecom: FakeWecom,
     pub backend: Backend,
     database_url: String,
     /// TOML appended to the test settings (kept across a restart).
@@ -126,12 +129,17 @@ pub struct TestApp {
 
 static SEQ: AtomicU64 = AtomicU64::new(1);
 
-fn settings_for(database_url: &str, fake: &str, extra_toml: &str) -> Settings {
+fn settings_for(database_url: &str, fake: &str, fake_wecom: &str, extra_toml: &str) -> Settings {
     // A test that brings its own [dingtalk] bases (the stream gateway) keeps them.
     let dingtalk = if extra_toml.contains("[dingtalk]") {
         String::new()
     } else {
         format!("[dingtalk]\napi_base = \"{fake}\"\noapi_base = \"{fake}\"")
+    };
+    let wecom_base = if extra_toml.contains("[wecom]") {
+        String::new()
+    } else {
+        format!("[wecom]\napi_base = \"{fake_wecom}\"")
     };
     Settings::from_toml_overrides(&format!(
         r#"
@@ -139,6 +147,7 @@ database_url = "{database_url}"
 listen = "127.0.0.1:0"
 admin_token = "{ADMIN_TOKEN}"
 {dingtalk}
+{wecom_base}
 [scheduler]
 enabled = false
 fanout_spread_secs = 0
@@ -204,7 +213,15 @@ impl TestApp {
         let fake = FakeDingtalk::new(APP_KEY, SECRET);
         fake.set_now_ms(now.timestamp_millis());
         let fake_addr = fake.spawn().await.expect("fake DingTalk listens");
-        let settings = settings_for(&database_url, &format!("http://{fake_addr}"), &extra_toml);
+        let wecom = FakeWecom::new();
+        wecom.set_now_ms(now.timestamp_millis());
+        let wecom_addr = wecom.spawn().await.expect("fake WeCom listens");
+        let settings = settings_for(
+            &database_url,
+            &format!("http://{fake_addr}"),
+            &format!("http://{wecom_addr}"),
+            &extra_toml,
+        );
         let app = App::build(settings, Arc::new(clock.clone()))
             .await
             .expect("app builds");
@@ -223,6 +240,7 @@ impl TestApp {
             db,
             state,
             fake,
+            wecom,
             backend,
             database_url,
             extra_toml,
@@ -374,7 +392,7 @@ impl TestApp {
             .sum()
     }
 
-    /// Sets the app's and the fake platform's clocks to a local
+    /// Sets the app's and the fake platforms' clocks to a local
     /// (Asia/Shanghai) time.
     pub fn set_local(&self, y: i32, m: u32, d: u32, h: u32, min: u32) {
         let t = chrono_tz::Asia::Shanghai
@@ -384,12 +402,14 @@ impl TestApp {
             .with_timezone(&Utc);
         self.clock.set(t);
         self.fake.set_now_ms(t.timestamp_millis());
+        self.wecom.set_now_ms(t.timestamp_millis());
     }
 
     /// Moves both clocks forward.
     pub fn advance(&self, d: chrono::Duration) {
         self.clock.advance(d);
         self.fake.set_now_ms(self.clock.now_ms());
+        self.wecom.set_now_ms(self.clock.now_ms());
     }
 
     /// One scheduler tick (a replica named `worker`).

@@ -1,0 +1,578 @@
+//! Outbound WeCom group-robot (群机器人 / 消息推送) messages: PROTOCOLS.md §3, §6.1, §7.
+//!
+//! `POST {api_base}/cgi-bin/webhook/send?key=KEY` with a JSON body; the key is the only
+//! credential, so it never reaches a log line, an error message or a `Debug` output (errors from
+//! the HTTP client are stripped of their URL).
+//!
+//! # Answers and what they mean
+//!
+//! Errors come back as HTTP 200 with a non-zero `errcode` (PROTOCOLS.md §3):
+//! * `0` — accepted.
+//! * `45009` "api freq out of limit" — more than 20 messages a minute to this robot (secondary,
+//!   PROTOCOLS.md §3, §10.6): [`SendError::Throttled`]; the outbox pauses the robot for
+//!   [`THROTTLE_PAUSE`] (§7: retry after ≥ 60 s; the limit is a rolling minute, no penalty period
+//!   is documented, unlike DingTalk's 10 minutes).
+//! * `-1` "system busy" — [`SendError::Retry`] (assumed, as for DingTalk).
+//! * `93000` "invalid webhook url" (a wrong or deleted key, secondary), `40058` content too long,
+//!   and every other non-zero code — [`SendError::Fatal`]: a configuration error that retrying
+//!   cannot fix (§7: "never retry 93000").
+//! * HTTP 429 — throttled; 5xx / 408 and network errors — temporary; other 4xx — fatal; a 2xx
+//!   answer without an `errcode` — temporary (a real success always carries `errcode: 0`).
+//!
+//! # Sizes
+//!
+//! `text.content` ≤ 2 048 bytes, `markdown.content` ≤ 4 096 bytes (§6.1). The outbox already
+//! splits long messages into parts of at most [`crate::outbox::PART_BYTES`] bytes; [`send`]
+//! checks again and refuses an over-size message as `Fatal` `40058` without a request.
+//!
+//! [`send`]: WecomSender::send
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::platform::SendError;
+use crate::reply::Reply;
+
+/// Largest `text.content` (bytes) [W-hook].
+pub const TEXT_MAX_BYTES: usize = 2_048;
+/// Largest `markdown.content` (bytes); errcode 40058 beyond it [W-hook], [domain-admin#82].
+pub const MARKDOWN_MAX_BYTES: usize = 4_096;
+/// Per-request timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the outbox pauses a robot after [`SendError::Throttled`]: the limit is 20 in a
+/// rolling minute, so after a minute the window has room again (PROTOCOLS.md §7).
+pub const THROTTLE_PAUSE: Duration = Duration::from_secs(60);
+
+/// The rate-limit code (PROTOCOLS.md §3, secondary).
+pub const ERR_THROTTLED: i64 = 45009;
+/// A wrong or deleted webhook key (PROTOCOLS.md §3, secondary).
+pub const ERR_INVALID_WEBHOOK: i64 = 93000;
+/// Content too long (PROTOCOLS.md §3, §6.1).
+pub const ERR_TOO_LONG: i64 = 40058;
+
+/// One group-robot message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WecomMessage {
+    /// `markdown` (mentions written as `<@userid>` in the text) or `text`.
+    pub markdown: bool,
+    /// The content, already in the platform's form.
+    pub text: String,
+    /// User ids for a text message's `mentioned_list` (unused for markdown, which mentions
+    /// inline).
+    pub mentioned: Vec<String>,
+}
+
+impl WecomMessage {
+    /// The message for `reply`.
+    ///
+    /// Markdown: every `@名字` of a mentioned person becomes `<@userid>` and line breaks become
+    /// hard breaks ([`super::render_markdown`]). Both make the text longer than the part the
+    /// outbox cut (two bytes a line; a long user id in place of a short name). Should a part
+    /// grow past [`MARKDOWN_MAX_BYTES`], the hard breaks are dropped first, then the last
+    /// people's mentions (they stay `@名字`, unpinged) until it fits: the text always arrives
+    /// whole, since a part without either is never longer than the outbox's cut.
+    ///
+    /// Text: the text as written (people stay `@名字`), and their ids in `mentioned_list`, which
+    /// WeCom shows as real mentions.
+    pub fn from_reply(reply: &Reply, markdown: bool) -> WecomMessage {
+        if markdown {
+            return WecomMessage {
+                markdown: true,
+                text: markdown_within_limit(reply),
+                mentioned: Vec::new(),
+            };
+        }
+        let mut mentioned: Vec<String> = Vec::new();
+        for m in &reply.mentions {
+            if !m.user_id.is_empty() && !mentioned.contains(&m.user_id) {
+                mentioned.push(m.user_id.clone());
+            }
+        }
+        WecomMessage {
+            markdown: false,
+            text: reply.text.clone(),
+            mentioned,
+        }
+    }
+
+    /// The byte limit of this message's kind.
+    pub fn max_bytes(&self) -> usize {
+        if self.markdown {
+            MARKDOWN_MAX_BYTES
+        } else {
+            TEXT_MAX_BYTES
+        }
+    }
+
+    /// The webhook body (PROTOCOLS.md §3).
+    pub fn body(&self) -> Value {
+        if self.markdown {
+            json!({ "msgtype": "markdown", "markdown": { "content": self.text } })
+        } else {
+            json!({
+                "msgtype": "text",
+                "text": { "content": self.text, "mentioned_list": self.mentioned },
+            })
+        }
+    }
+}
+
+/// [`super::render_markdown`], made to fit [`MARKDOWN_MAX_BYTES`] (see
+/// [`WecomMessage::from_reply`]).
+fn markdown_within_limit(reply: &Reply) -> String {
+    let mut reply = reply.clone();
+    loop {
+        let full = super::render_markdown(&reply);
+        if full.len() <= MARKDOWN_MAX_BYTES {
+            return full;
+        }
+        let plain = full.replace("  \n", "\n");
+        if plain.len() <= MARKDOWN_MAX_BYTES {
+            return plain;
+        }
+        let Some(last) = reply.mentions.last().map(|m| m.user_id.clone()) else {
+            return plain;
+        };
+        reply.mentions.retain(|m| m.user_id != last);
+    }
+}
+
+/// Sends group-robot messages. Cheap to clone; holds no credentials (each call names its key).
+#[derive(Clone)]
+pub struct WecomSender {
+    client: reqwest::Client,
+    api_base: String,
+}
+
+impl fmt::Debug for WecomSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WecomSender")
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WecomSender {
+    /// `api_base` is e.g. `https://qyapi.weixin.qq.com` (a trailing `/` is ignored).
+    pub fn new(client: reqwest::Client, api_base: &str) -> Self {
+        Self {
+            client,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Sends one message through the group robot with webhook key `key`. Never retries by
+    /// itself; the outbox decides from the [`SendError`] kind.
+    pub async fn send(&self, key: &str, msg: &WecomMessage) -> Result<(), SendError> {
+        let result = self.post(key, msg).await;
+        match &result {
+            Ok(()) => tracing::debug!(markdown = msg.markdown, "wecom message sent"),
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, "wecom send failed")
+            }
+        }
+        result
+    }
+
+    async fn post(&self, key: &str, msg: &WecomMessage) -> Result<(), SendError> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(fatal("no_route", "the group robot's webhook key is empty"));
+        }
+        if msg.text.len() > msg.max_bytes() {
+            return Err(fatal(
+                ERR_TOO_LONG.to_string(),
+                format!(
+                    "{} content is {} bytes, over WeCom's {} (not sent)",
+                    if msg.markdown { "markdown" } else { "text" },
+                    msg.text.len(),
+                    msg.max_bytes()
+                ),
+            ));
+        }
+        let url = format!(
+            "{}/cgi-bin/webhook/send?key={}",
+            self.api_base,
+            urlencoding::encode(key)
+        );
+        let sent = self
+            .client
+            .post(url)
+            .timeout(REQUEST_TIMEOUT)
+            .json(&msg.body())
+            .send()
+            .await;
+        let resp = sent.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(transport_error)?;
+        classify(status, &bytes)
+    }
+}
+
+fn retry(code: impl Into<String>, message: impl Into<String>) -> SendError {
+    SendError::Retry {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+fn throttled(code: impl Into<String>, message: impl Into<String>) -> SendError {
+    SendError::Throttled {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+fn fatal(code: impl Into<String>, message: impl Into<String>) -> SendError {
+    SendError::Fatal {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// Maps a reqwest error without its URL (which carries the key).
+fn transport_error(e: reqwest::Error) -> SendError {
+    if e.is_builder() {
+        // A URL we could not even build: retrying cannot help.
+        return fatal("bad_request", e.without_url().to_string());
+    }
+    let code = if e.is_timeout() { "timeout" } else { "network" };
+    retry(code, e.without_url().to_string())
+}
+
+/// At most 300 bytes of an answer, cut on a character boundary.
+fn short(s: &str) -> String {
+    const MAX: usize = 300;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", s.get(..end).unwrap_or_default())
+}
+
+/// Classifies a webhook answer (see the module docs).
+pub fn classify(status: u16, body: &[u8]) -> Result<(), SendError> {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let errcode = parsed
+        .as_ref()
+        .and_then(|v| v.get("errcode"))
+        .and_then(|c| {
+            c.as_i64()
+                .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
+        });
+    let errmsg = parsed
+        .as_ref()
+        .and_then(|v| v.get("errmsg"))
+        .and_then(Value::as_str)
+        .map(short)
+        .unwrap_or_else(|| short(&String::from_utf8_lossy(body)));
+    let ok_status = (200..300).contains(&status);
+    match errcode {
+        Some(0) if ok_status => return Ok(()),
+        Some(code) if code != 0 => {
+            return Err(match code {
+                ERR_THROTTLED => throttled(code.to_string(), errmsg),
+                -1 => retry(code.to_string(), errmsg),
+                _ => fatal(code.to_string(), errmsg),
+            });
+        }
+        _ => {}
+    }
+    if status == 429 {
+        return Err(throttled("429", errmsg));
+    }
+    if status >= 500 || status == 408 {
+        return Err(retry(status.to_string(), errmsg));
+    }
+    if !ok_status {
+        return Err(fatal(status.to_string(), errmsg));
+    }
+    Err(retry("unexpected_response", errmsg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::wecom::FakeWecom;
+    use crate::reply::Mention;
+
+    const T0: i64 = 1_700_000_000_000;
+    const KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+
+    async fn setup() -> (FakeWecom, WecomSender) {
+        let fake = FakeWecom::new();
+        fake.set_now_ms(T0);
+        fake.add_key(KEY);
+        fake.add_key("other-key");
+        let addr = fake.spawn().await.expect("spawn fake");
+        let sender = WecomSender::new(reqwest::Client::new(), &format!("http://{addr}/"));
+        (fake, sender)
+    }
+
+    fn m(user_id: &str, name: &str) -> Mention {
+        Mention {
+            user_id: user_id.into(),
+            name: name.into(),
+        }
+    }
+
+    fn md(text: &str) -> WecomMessage {
+        WecomMessage {
+            markdown: true,
+            text: text.into(),
+            mentioned: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn markdown_mentions_inline_and_text_lists_them() {
+        let r = Reply::with_mentions(
+            "📋 @张三 请排清单\n例：@李四 @张三",
+            vec![
+                m("zhangsan", "张三"),
+                m("lisi", "李四"),
+                m("zhangsan", "张三"),
+            ],
+        );
+        let md = WecomMessage::from_reply(&r, true);
+        assert_eq!(
+            md.text,
+            "📋 <@zhangsan> 请排清单  \n例：<@lisi> <@zhangsan>"
+        );
+        assert_eq!(
+            md.body(),
+            json!({"msgtype": "markdown", "markdown": {"content": md.text}})
+        );
+        let text = WecomMessage::from_reply(&r, false);
+        assert_eq!(text.text, r.text, "a text message keeps the names");
+        assert_eq!(text.mentioned, ["zhangsan", "lisi"]);
+        assert_eq!(
+            text.body(),
+            json!({"msgtype": "text", "text": {"content": r.text, "mentioned_list": ["zhangsan", "lisi"]}})
+        );
+    }
+
+    #[test]
+    fn hard_breaks_give_way_before_the_markdown_limit() {
+        // 3 000 bytes of one-character lines: hard breaks would add 3 000 more.
+        let r = Reply::text("a\n".repeat(1_500));
+        let md = WecomMessage::from_reply(&r, true);
+        assert!(md.text.len() <= MARKDOWN_MAX_BYTES, "{}", md.text.len());
+        assert!(!md.text.contains("  \n"));
+        let short = WecomMessage::from_reply(&Reply::text("a\nb"), true);
+        assert_eq!(short.text, "a  \nb");
+    }
+
+    #[test]
+    fn every_outbox_part_of_ordinary_text_fits() {
+        // Parts as the outbox makes them, mentions and line breaks included.
+        let line = "#12 【红】苗青头村插花田政策处理 @张三 · 12月3日(周四)截止\n";
+        let text = line.repeat(400);
+        let mentions = vec![m("zhangsan-with-a-long-user-id", "张三")];
+        for part in crate::platform::dingtalk::send::split_message(&text, crate::outbox::PART_BYTES)
+        {
+            let msg = WecomMessage::from_reply(&Reply::with_mentions(part, mentions.clone()), true);
+            assert!(msg.text.len() <= MARKDOWN_MAX_BYTES, "{}", msg.text.len());
+        }
+    }
+
+    #[test]
+    fn long_user_ids_lose_their_pings_before_the_text_is_cut() {
+        // 60 lines, each mentioning one of three people with 40-byte user ids.
+        let people = [
+            m(&"a".repeat(40), "张三"),
+            m(&"b".repeat(40), "李四"),
+            m(&"c".repeat(40), "王五"),
+        ];
+        let text: String = (0..60)
+            .map(|i| format!("#{i} 某项工作内容写得比较长一些 @{}\n", people[i % 3].name))
+            .collect();
+        assert!(text.len() <= crate::outbox::PART_BYTES);
+        let msg = WecomMessage::from_reply(&Reply::with_mentions(&text, people.to_vec()), true);
+        assert!(msg.text.len() <= MARKDOWN_MAX_BYTES, "{}", msg.text.len());
+        assert!(
+            msg.text.contains(&format!("<@{}>", "a".repeat(40))),
+            "the first stay pinged"
+        );
+        assert!(msg.text.contains("@王五"), "the last are named, not pinged");
+    }
+
+    #[tokio::test]
+    async fn markdown_and_text_land_with_their_mentions() {
+        let (fake, sender) = setup().await;
+        let r = Reply::with_mentions("@张三 明早8点集合", vec![m("zhangsan", "张三")]);
+        sender
+            .send(KEY, &WecomMessage::from_reply(&r, true))
+            .await
+            .expect("markdown");
+        sender
+            .send(KEY, &WecomMessage::from_reply(&r, false))
+            .await
+            .expect("text");
+        let got = fake.received();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(
+            (got[0].key.as_str(), got[0].msgtype.as_str()),
+            (KEY, "markdown")
+        );
+        assert_eq!(got[0].content, "<@zhangsan> 明早8点集合");
+        assert_eq!(got[0].mentioned, ["zhangsan"]);
+        assert_eq!(got[1].msgtype, "text");
+        assert_eq!(got[1].content, "@张三 明早8点集合");
+        assert_eq!(got[1].mentioned, ["zhangsan"]);
+        assert!(got.iter().all(|r| r.at_ms == T0));
+        assert!(fake.rejected().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_key_is_fatal_93000_and_never_shown() {
+        let (fake, sender) = setup().await;
+        let err = sender
+            .send("secret-key-nobody-has", &md("x"))
+            .await
+            .expect_err("unknown key");
+        assert!(
+            matches!(&err, SendError::Fatal { code, .. } if code == "93000"),
+            "{err:?}"
+        );
+        assert!(!format!("{err} {err:?}").contains("secret-key-nobody-has"));
+        assert!(!format!("{sender:?}").contains("key="));
+        let err = sender.send("  ", &md("x")).await.expect_err("empty key");
+        assert_eq!(err.code(), "no_route");
+        assert_eq!(fake.rejected().len(), 1, "an empty key makes no request");
+    }
+
+    #[tokio::test]
+    async fn the_twenty_first_message_in_a_minute_is_throttled() {
+        let (fake, sender) = setup().await;
+        for i in 0..20 {
+            sender
+                .send(KEY, &md(&format!("m{i}")))
+                .await
+                .expect("within budget");
+        }
+        let err = sender.send(KEY, &md("m20")).await.expect_err("throttled");
+        assert!(
+            matches!(&err, SendError::Throttled { code, .. } if code == "45009"),
+            "{err:?}"
+        );
+        sender
+            .send("other-key", &md("x"))
+            .await
+            .expect("another robot has its own budget");
+        fake.advance_ms(60_000);
+        sender
+            .send(KEY, &md("later"))
+            .await
+            .expect("a minute later");
+    }
+
+    #[tokio::test]
+    async fn oversize_messages_are_fatal_without_a_request() {
+        let (fake, sender) = setup().await;
+        let err = sender
+            .send(KEY, &md(&"村".repeat(1_366)))
+            .await
+            .expect_err("4 098 bytes");
+        assert!(
+            matches!(&err, SendError::Fatal { code, .. } if code == "40058"),
+            "{err:?}"
+        );
+        let text = WecomMessage {
+            markdown: false,
+            text: "a".repeat(2_049),
+            mentioned: Vec::new(),
+        };
+        assert_eq!(
+            sender.send(KEY, &text).await.expect_err("text").code(),
+            "40058"
+        );
+        assert!(fake.received().is_empty() && fake.rejected().is_empty());
+        // Exactly at the limits is fine.
+        sender
+            .send(KEY, &md(&"a".repeat(MARKDOWN_MAX_BYTES)))
+            .await
+            .expect("4 096 bytes");
+        let text = WecomMessage {
+            text: "a".repeat(TEXT_MAX_BYTES),
+            ..text
+        };
+        sender.send(KEY, &text).await.expect("2 048 bytes");
+        assert_eq!(fake.received().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn injected_failures_are_temporary() {
+        let (fake, sender) = setup().await;
+        fake.fail_next(2, 503);
+        for _ in 0..2 {
+            let err = sender.send(KEY, &md("x")).await.expect_err("503");
+            assert!(
+                matches!(&err, SendError::Retry { code, .. } if code == "503"),
+                "{err:?}"
+            );
+        }
+        sender.send(KEY, &md("x")).await.expect("then ok");
+        assert_eq!(fake.received().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn network_failure_is_retry_and_hides_the_key() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let sender = WecomSender::new(reqwest::Client::new(), &format!("http://{addr}"));
+        let err = sender
+            .send("secret-key-xyz", &md("x"))
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), "network");
+        assert!(matches!(err, SendError::Retry { .. }));
+        assert!(
+            !format!("{err} {err:?}").contains("secret-key-xyz"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify(200, br#"{"errcode":0,"errmsg":"ok"}"#), Ok(()));
+        assert_eq!(classify(200, br#"{"errcode":"0","errmsg":"ok"}"#), Ok(()));
+        let c = |b: &[u8]| classify(200, b).expect_err("error");
+        assert!(matches!(
+            c(br#"{"errcode":45009,"errmsg":"api freq out of limit"}"#),
+            SendError::Throttled { .. }
+        ));
+        assert!(matches!(
+            c(br#"{"errcode":-1,"errmsg":"system busy"}"#),
+            SendError::Retry { .. }
+        ));
+        for code in [93000, 40058, 40008, 44004, 123456] {
+            let body = format!(r#"{{"errcode":{code},"errmsg":"no"}}"#);
+            let err = c(body.as_bytes());
+            assert!(matches!(err, SendError::Fatal { .. }), "{code}");
+            assert_eq!(err.code(), code.to_string());
+        }
+        assert!(matches!(c(b"not json"), SendError::Retry { .. }));
+        assert!(matches!(classify(502, b""), Err(SendError::Retry { .. })));
+        assert!(matches!(classify(408, b""), Err(SendError::Retry { .. })));
+        assert!(matches!(
+            classify(429, b""),
+            Err(SendError::Throttled { .. })
+        ));
+        assert!(matches!(
+            classify(404, b"nope"),
+            Err(SendError::Fatal { .. })
+        ));
+        let long = format!(r#"{{"errcode":93000,"errmsg":"{}"}}"#, "很".repeat(500));
+        let err = c(long.as_bytes());
+        assert!(err.to_string().len() < 400, "answers are cut short");
+    }
+}
