@@ -44,6 +44,34 @@ fn assert_ack(ack: &Value, frame_id: &str) {
     assert_eq!(ack["data"], "{\"response\": null}", "{ack}");
 }
 
+/// A bot frame from `who`, @-ing `at` (staff ids), as DingTalk sends it.
+fn frame_from(
+    frame_id: &str,
+    msg_id: &str,
+    who: &Person,
+    text: &str,
+    at: &[&str],
+    session: &str,
+    expires_ms: i64,
+) -> Value {
+    let mut frame = bot_frame(frame_id, msg_id, text, session, expires_ms);
+    let mut data: Value =
+        serde_json::from_str(frame["data"].as_str().expect("data string")).expect("data JSON");
+    data["senderStaffId"] = json!(who.id);
+    data["senderId"] = json!(format!("$:LWCP_v1:${}", who.id));
+    data["senderNick"] = json!(who.nick);
+    data["isAdmin"] = json!(who.group_admin);
+    let mut users = vec![json!({"dingtalkId": "$:LWCP_v1:$bot"})];
+    users.extend(
+        at.iter()
+            .map(|id| json!({"dingtalkId": format!("$:LWCP_v1:${id}"), "staffId": id})),
+    );
+    data["atUsers"] = json!(users);
+    data["chatbotUserId"] = json!("$:LWCP_v1:$bot");
+    frame["data"] = json!(data.to_string());
+    frame
+}
+
 async fn stream_week(backend: Backend) {
     let mut gateway = FakeGateway::spawn().await;
     let ding = FakeDingtalk::new("unused", "unused");
@@ -158,6 +186,41 @@ async fn stream_week(backend: Backend) {
     assert_eq!(gateway.opens().len(), 3);
     send(&mut ws3, &stream_vectors()["ping_frame"]).await;
     assert_eq!(recv(&mut ws3).await["headers"]["messageId"], "ping_1");
+
+    // The same week as over HTTP, over the websocket: roles by @-mention, the
+    // plan, a service, closing, a villager's rating and request.
+    let week: [(&Person, &str, &[&str], &str); 7] = [
+        (&ADMIN, "设团长 @张三", &["zhangsan01"], "已设团长"),
+        (&ZHANGSAN, "设团员 @李四", &["lisi01"], "已设团员"),
+        (
+            &ZHANGSAN,
+            "排清单\n1. 河道清理 @李四 周五 红",
+            &["lisi01"],
+            "已发布本周清单",
+        ),
+        (&LISI, "服务 #1 联系了施工队", &[], "已记录服务（关联 #1）"),
+        (&LISI, "完成 #1 河道已清理干净", &[], "已销号 #1"),
+        (&VILLAGERS[0], "评价 5 很及时", &[], "感谢评价：5 分"),
+        (&VILLAGERS[1], "诉求 3组路灯坏了", &[], "诉求已登记为 #2"),
+    ];
+    for (i, (who, text, at, want)) in week.iter().enumerate() {
+        let before = ding.received().len();
+        let id = format!("w{i}");
+        send(
+            &mut ws3,
+            &frame_from(&id, &format!("week-{i}"), who, text, at, &session, expires),
+        )
+        .await;
+        assert_ack(&recv(&mut ws3).await, &id);
+        eventually("the week's reply", || ding.received().len() > before).await;
+        let got = ding.received()[before].text.clone();
+        assert!(got.contains(want), "{text}: {got}");
+    }
+    let c = app.counts().await;
+    assert_eq!(
+        (c["tasks"], c["services"], c["ratings"], c["requests"]),
+        (2, 1, 1, 1)
+    );
 
     // Shutdown stops the client promptly.
     tokio::time::timeout(Duration::from_secs(15), app.stop())
