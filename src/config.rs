@@ -187,6 +187,10 @@ pub struct DingtalkSettings {
 #[serde(deny_unknown_fields)]
 pub struct WecomSettings {
     pub api_base: String,
+    /// How long a 智能机器人 callback waits for its answer before replying
+    /// empty and sending the answer to the one-shot `response_url` instead
+    /// (WeCom gives up on a callback after 5 s).
+    pub reply_within_ms: u64,
 }
 
 /// One chat bot: a DingTalk enterprise robot or a WeCom 智能机器人.

@@ -263,7 +263,40 @@ async fn aibot_message(
         Ok(Decoded::Ignored(kind)) => return ignored(bot, &kind),
         Err(e) => return malformed(&e.to_string()).into_response(),
     };
-    let answer = app::answer(state, PLATFORM, inbound).await;
+    // WeCom drops a callback it has no answer to within 5 s. Answer in time
+    // with the encrypted passive reply; a slower turn is finished in the
+    // background and its answer goes to the one-shot response_url instead.
+    let response_url = serde_json::from_str::<serde_json::Value>(plain)
+        .ok()
+        .and_then(|v| v["response_url"].as_str().map(str::to_string))
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    let turn = tokio::spawn({
+        let state = state.clone();
+        async move { app::answer(&state, PLATFORM, inbound).await }
+    });
+    let budget = std::time::Duration::from_millis(state.settings.wecom.reply_within_ms);
+    let mut turn = turn;
+    let answer = match tokio::time::timeout(budget, &mut turn).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "WeCom turn panicked");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+        }
+        Err(_) => {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let answer = match turn.await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::error!(error = %e, "WeCom turn panicked");
+                        return;
+                    }
+                };
+                late_reply(response_url, &answer.reply).await;
+            });
+            return StatusCode::OK.into_response();
+        }
+    };
     let content = wecom::render_markdown(&answer.reply);
     let plaintext = wecom::stream_reply_plaintext(&wecom::new_stream_id(), &content);
     let reply = wecom::passive_reply(
@@ -274,6 +307,44 @@ async fn aibot_message(
         &wecom::random16(),
     );
     axum::Json(reply).into_response()
+}
+
+/// Sends a turn's answer to the message's one-shot `response_url`
+/// (markdown, ≤ 20 480 bytes); counted either way.
+async fn late_reply(url: Option<String>, reply: &crate::reply::Reply) {
+    let Some(url) = url else {
+        tracing::warn!(
+            "a slow WeCom turn had no response_url: its answer is lost to the chat (it was stored)"
+        );
+        telemetry::callback(PLATFORM, "late_reply_lost");
+        return;
+    };
+    let mut content = wecom::render_markdown(reply);
+    if content.len() > 20_000 {
+        let mut cut = 20_000;
+        while !content.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        content.truncate(cut);
+    }
+    let body = serde_json::json!({"msgtype": "markdown", "markdown": {"content": content}});
+    let sent = reqwest::Client::new()
+        .post(&url)
+        .timeout(std::time::Duration::from_secs(10))
+        .json(&body)
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => telemetry::callback(PLATFORM, "late_reply"),
+        Ok(r) => {
+            tracing::warn!(status = %r.status(), "WeCom response_url refused the late answer");
+            telemetry::callback(PLATFORM, "late_reply_lost");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "WeCom response_url unreachable");
+            telemetry::callback(PLATFORM, "late_reply_lost");
+        }
+    }
 }
 
 async fn app_message(

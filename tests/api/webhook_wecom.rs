@@ -353,3 +353,73 @@ scenario! {
         assert_eq!(app.wecom_post(APP_BOT, &q, b).await.0, 400);
     }
 }
+
+/// A turn slower than WeCom's window is answered empty at once and its answer
+/// goes to the message's one-shot response_url.
+async fn slow_turn_answers_through_response_url(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        "[wecom]\napi_base = \"http://127.0.0.1:9\"\nreply_within_ms = 0",
+    )
+    .await
+    else {
+        eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped");
+        return;
+    };
+    // The response_url endpoint, recording what it is sent.
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let sink = Arc::clone(&got);
+    let router = axum::Router::new().route(
+        "/cgi-bin/aibot/response",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let sink = Arc::clone(&sink);
+            async move {
+                sink.lock().unwrap().push(v);
+                axum::Json(serde_json::json!({"errcode": 0, "errmsg": "ok"}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut msg = app.wecom_message("slow-1", "wecom-admin", "帮助");
+    msg["response_url"] = serde_json::json!(format!(
+        "http://{addr}/cgi-bin/aibot/response?response_code=abc"
+    ));
+    let (query, body) = app.wecom_envelope(&msg.to_string());
+    let (status, text) = app.wecom_post("qinghu", &query, body).await;
+    assert_eq!((status, text.as_str()), (200, ""), "answered empty at once");
+    for _ in 0..100 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let posts = got.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0]["msgtype"], "markdown");
+    assert!(
+        posts[0]["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("排清单"),
+        "{posts:?}"
+    );
+    assert_eq!(
+        app.counts().await["inbound_messages"],
+        1,
+        "the turn itself was stored once"
+    );
+}
+
+#[tokio::test]
+async fn slow_turn_answers_through_response_url_sqlite() {
+    slow_turn_answers_through_response_url(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn slow_turn_answers_through_response_url_postgres() {
+    slow_turn_answers_through_response_url(Backend::Postgres).await;
+}
