@@ -283,7 +283,6 @@ async fn aibot_message(
             return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
         }
         Err(_) => {
-            let state = state.clone();
             tokio::spawn(async move {
                 let answer = match turn.await {
                     Ok(a) => a,
