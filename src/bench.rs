@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// Fan-out: database (default: a temporary SQLite file).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Fan-out: send from this many `liancun serve` processes sharing the
+    /// database (needs --database-url postgres://…); 0 sends in-process.
+    #[arg(long, default_value_t = 0)]
+    pub replicas: usize,
     /// Callbacks: also run the full path on this (empty) PostgreSQL database.
     #[arg(long)]
     pub postgres: Option<String>,
@@ -162,6 +166,9 @@ async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
 
+    if args.replicas > 0 {
+        return fanout_replicas(&args, &url, fake, fake_addr, app).await;
+    }
     let t = Instant::now();
     let started = chrono::Utc::now();
     let report = crate::jobs::run(
@@ -244,6 +251,104 @@ fn print_figures(label: &str, f: &Figures) {
         "{label:<34} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests)",
         f.per_second, f.p50_ms, f.p99_ms, f.requests
     );
+}
+
+/// The fan-out sent by `args.replicas` separate `liancun serve` processes
+/// on one PostgreSQL database, each with `args.concurrency` sends in flight.
+async fn fanout_replicas(
+    args: &BenchArgs,
+    url: &str,
+    fake: crate::fake::dingtalk::FakeDingtalk,
+    fake_addr: std::net::SocketAddr,
+    app: App,
+) -> anyhow::Result<()> {
+    if !url.starts_with("postgres") {
+        bail!("--replicas needs --database-url postgres://… (SQLite serves one process)");
+    }
+    let dir = tempfile_dir()?;
+    let config = dir.join("replica.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{url}\"\nlog = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
+             [scheduler]\nenabled = false\n[outbox]\nconcurrency = {}\npoll_ms = 100\n\
+             [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_key = \"bench-key\"\napp_secret = \"{SECRET}\"\nrobot_code = \"benchrobot\"",
+            args.concurrency
+        ),
+    )?;
+    let exe = std::env::current_exe().context("cannot find the liancun binary")?;
+    let mut children = Vec::new();
+    for _ in 0..args.replicas {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = tokio::process::Command::new(&exe)
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env("LIANCUN_CONFIG", &config)
+            .env("LIANCUN_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start a replica")?;
+        children.push(child);
+    }
+    let t = Instant::now();
+    let started = chrono::Utc::now();
+    // Enqueued here; the replicas' outbox workers take it from the database.
+    let report = crate::jobs::run(
+        &app.state.jobs,
+        "plan_reminder",
+        crate::jobs::Scope::All,
+        started,
+        true,
+        started,
+    )
+    .await?;
+    let enqueue = t.elapsed().as_secs_f64();
+    println!(
+        "enqueue: {} pushes in {enqueue:.2} s; {} replicas × {} in flight send them",
+        report.enqueued, args.replicas, args.concurrency
+    );
+    let t = Instant::now();
+    while fake.received().len() < report.enqueued {
+        if t.elapsed() > Duration::from_secs(600) {
+            bail!(
+                "drain did not finish in 10 minutes ({} sent)",
+                fake.received().len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drain = t.elapsed().as_secs_f64();
+    let in_flight = args.concurrency * args.replicas;
+    let bound = args.groups as f64 * (args.latency_ms as f64 / 1000.0) / in_flight as f64;
+    let received = fake.received();
+    let distinct: std::collections::HashSet<&str> =
+        received.iter().map(|r| r.target.as_str()).collect();
+    println!(
+        "drain:   {} sent in {drain:.2} s ({:.0}/s); bound {} × {} ms / {in_flight} in flight = {bound:.2} s",
+        received.len(),
+        received.len() as f64 / drain,
+        args.groups,
+        args.latency_ms
+    );
+    println!(
+        "ratio to the concurrency/latency bound = {:.2}",
+        bound / drain
+    );
+    println!(
+        "duplicates {}, throttle or error responses {}",
+        received.len() - distinct.len(),
+        fake.rejected().len()
+    );
+    for mut c in children {
+        let _ = c.start_kill();
+        let _ = c.wait().await;
+    }
+    app.state.db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
