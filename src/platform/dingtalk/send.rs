@@ -201,19 +201,19 @@ impl SendError {
         }
     }
 
-    fn retry(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn retry(code: impl Into<String>, message: impl Into<String>) -> Self {
         SendError::Retry {
             code: code.into(),
             message: message.into(),
         }
     }
-    fn throttled(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn throttled(code: impl Into<String>, message: impl Into<String>) -> Self {
         SendError::Throttled {
             code: code.into(),
             message: message.into(),
         }
     }
-    fn fatal(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn fatal(code: impl Into<String>, message: impl Into<String>) -> Self {
         SendError::Fatal {
             code: code.into(),
             message: message.into(),

@@ -179,10 +179,13 @@ impl WecomSender {
     async fn post(&self, key: &str, msg: &WecomMessage) -> Result<(), SendError> {
         let key = key.trim();
         if key.is_empty() {
-            return Err(fatal("no_route", "the group robot's webhook key is empty"));
+            return Err(SendError::fatal(
+                "no_route",
+                "the group robot's webhook key is empty",
+            ));
         }
         if msg.text.len() > msg.max_bytes() {
-            return Err(fatal(
+            return Err(SendError::fatal(
                 ERR_TOO_LONG.to_string(),
                 format!(
                     "{} content is {} bytes, over WeCom's {} (not sent)",
@@ -211,35 +214,14 @@ impl WecomSender {
     }
 }
 
-fn retry(code: impl Into<String>, message: impl Into<String>) -> SendError {
-    SendError::Retry {
-        code: code.into(),
-        message: message.into(),
-    }
-}
-
-fn throttled(code: impl Into<String>, message: impl Into<String>) -> SendError {
-    SendError::Throttled {
-        code: code.into(),
-        message: message.into(),
-    }
-}
-
-fn fatal(code: impl Into<String>, message: impl Into<String>) -> SendError {
-    SendError::Fatal {
-        code: code.into(),
-        message: message.into(),
-    }
-}
-
 /// Maps a reqwest error without its URL (which carries the key).
 fn transport_error(e: reqwest::Error) -> SendError {
     if e.is_builder() {
         // A URL we could not even build: retrying cannot help.
-        return fatal("bad_request", e.without_url().to_string());
+        return SendError::fatal("bad_request", e.without_url().to_string());
     }
     let code = if e.is_timeout() { "timeout" } else { "network" };
-    retry(code, e.without_url().to_string())
+    SendError::retry(code, e.without_url().to_string())
 }
 
 /// At most 300 bytes of an answer, cut on a character boundary.
@@ -276,23 +258,23 @@ pub fn classify(status: u16, body: &[u8]) -> Result<(), SendError> {
         Some(0) if ok_status => return Ok(()),
         Some(code) if code != 0 => {
             return Err(match code {
-                ERR_THROTTLED => throttled(code.to_string(), errmsg),
-                -1 => retry(code.to_string(), errmsg),
-                _ => fatal(code.to_string(), errmsg),
+                ERR_THROTTLED => SendError::throttled(code.to_string(), errmsg),
+                -1 => SendError::retry(code.to_string(), errmsg),
+                _ => SendError::fatal(code.to_string(), errmsg),
             });
         }
         _ => {}
     }
     if status == 429 {
-        return Err(throttled("429", errmsg));
+        return Err(SendError::throttled("429", errmsg));
     }
     if status >= 500 || status == 408 {
-        return Err(retry(status.to_string(), errmsg));
+        return Err(SendError::retry(status.to_string(), errmsg));
     }
     if !ok_status {
-        return Err(fatal(status.to_string(), errmsg));
+        return Err(SendError::fatal(status.to_string(), errmsg));
     }
-    Err(retry("unexpected_response", errmsg))
+    Err(SendError::retry("unexpected_response", errmsg))
 }
 
 #[cfg(test)]
