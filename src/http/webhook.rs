@@ -13,13 +13,10 @@ use axum::{Json, Router};
 
 use super::MAX_BODY;
 use super::error::HttpError;
-use tracing::Instrument;
 
 use crate::app::AppState;
-use crate::bot::{self, Outcome};
 use crate::config::PlatformKind;
 use crate::platform::dingtalk;
-use crate::reply;
 use crate::telemetry;
 
 pub fn router() -> Router<AppState> {
@@ -90,34 +87,7 @@ async fn dingtalk_callback(
         Ok(m) => m,
         Err(e) => return reject("malformed", StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let span = tracing::info_span!("callback", platform = "dingtalk", msg_id = %inbound.msg_id,
-        conversation = %inbound.conversation_id);
-    let handled = bot::handle(
-        &state.db,
-        &state.settings,
-        state.default_tz,
-        state.clock.now(),
-        inbound,
-    )
-    .instrument(span)
-    .await;
-    let reply = match handled {
-        Ok(h) => {
-            match h.outcome {
-                Outcome::Duplicate => telemetry::callback("dingtalk", "duplicate"),
-                Outcome::Handled(kind) => {
-                    telemetry::callback("dingtalk", "ok");
-                    telemetry::command(kind.map(telemetry::kind_label).unwrap_or("none"));
-                }
-            }
-            h.reply
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "handling a DingTalk message failed; nothing was stored");
-            telemetry::callback("dingtalk", "error");
-            reply::try_again_later()
-        }
-    };
+    let reply = crate::app::answer(&state, "dingtalk", inbound).await.reply;
     metrics::histogram!(telemetry::CALLBACK_SECONDS).record(started.elapsed().as_secs_f64());
     Json(dingtalk::message_body(&reply)).into_response()
 }

@@ -344,26 +344,22 @@ async fn compose(
 ) -> StoreResult<Option<(Payload, Option<Payload>)>> {
     let week = env.week.to_string();
     Ok(match job {
-        "plan_reminder" => {
+        "plan_reminder" | "plan_missing" => {
             if crate::store::tasks::plan_published(tx, team.team_id, &week).await? {
                 None
             } else {
                 let l = leader(tx, team.team_id).await?;
-                Some((
-                    text("排清单提醒", say::plan_reminder(&week, l.as_ref())),
-                    None,
-                ))
-            }
-        }
-        "plan_missing" => {
-            if crate::store::tasks::plan_published(tx, team.team_id, &week).await? {
-                None
-            } else {
-                let l = leader(tx, team.team_id).await?;
-                Some((
-                    text("清单未发布", say::plan_missing(&week, l.as_ref())),
-                    None,
-                ))
+                Some(if job == "plan_reminder" {
+                    (
+                        text("排清单提醒", say::plan_reminder(&week, l.as_ref())),
+                        None,
+                    )
+                } else {
+                    (
+                        text("清单未发布", say::plan_missing(&week, l.as_ref())),
+                        None,
+                    )
+                })
             }
         }
         "service_day" => {

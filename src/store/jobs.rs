@@ -117,17 +117,7 @@ pub async fn open_tasks(
          JOIN tasks t ON t.id = o.task_id JOIN people p ON p.id = o.person_id \
          WHERE t.team_id = $1 AND t.week <= $2 AND t.state = 'open' ORDER BY o.task_id, p.id")
         .bind(team_id).bind(week).fetch_all(c).await?);
-    Ok(tasks
-        .into_iter()
-        .map(|task| {
-            let owners = owners
-                .iter()
-                .filter(|(tid, ..)| *tid == task.id)
-                .map(|(_, pid, uid, name)| (*pid, uid.clone(), name.clone()))
-                .collect();
-            super::tasks::TaskWithOwners { task, owners }
-        })
-        .collect())
+    Ok(super::tasks::attach_owners(tasks, &owners))
 }
 
 /// Records a nag of `person` about `task` on `day`; `false` if they were

@@ -96,7 +96,16 @@ pub async fn week_tasks(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Ve
          JOIN tasks t ON t.id = o.task_id JOIN people p ON p.id = o.person_id \
          WHERE t.team_id = $1 AND t.week = $2 ORDER BY o.task_id, p.id")
         .bind(team_id).bind(week).fetch_all(c).await?);
-    Ok(tasks
+    Ok(attach_owners(tasks, &owners))
+}
+
+/// Pairs tasks with their owners, given rows of (task id, person id,
+/// platform id, name).
+pub(crate) fn attach_owners(
+    tasks: Vec<TaskRow>,
+    owners: &[(i64, i64, String, String)],
+) -> Vec<TaskWithOwners> {
+    tasks
         .into_iter()
         .map(|task| {
             let owners = owners
@@ -106,7 +115,7 @@ pub async fn week_tasks(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Ve
                 .collect();
             TaskWithOwners { task, owners }
         })
-        .collect())
+        .collect()
 }
 
 /// Task `#no` of the week, with its owners.
