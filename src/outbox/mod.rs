@@ -94,11 +94,14 @@ impl Timing {
         } else {
             0
         };
-        let due = self.at_ms + offset;
-        match self.quiet {
-            Some((tz, q)) => q.defer(tz, due),
-            None => due,
-        }
+        // Quiet hours judge the firing, not the spread: a 21:30 alert spread
+        // over three minutes still goes out that evening, while a firing
+        // inside quiet hours waits for their end (and is spread from there).
+        let base = match self.quiet {
+            Some((tz, q)) => q.defer(tz, self.at_ms),
+            None => self.at_ms,
+        };
+        base + offset
     }
 }
 
@@ -241,6 +244,39 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         assert_eq!(q.defer(tz, noon), noon);
+    }
+
+    #[test]
+    fn a_firing_at_the_start_of_quiet_hours_is_not_pushed_to_the_morning_by_its_spread() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        // Monday 21:30 local, spread over three minutes.
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 30, 13, 30, 0)
+            .unwrap()
+            .timestamp_millis();
+        let timing = Timing {
+            at_ms: at,
+            spread_ms: 180_000,
+            quiet: Some((tz, QuietHours::default())),
+        };
+        for g in 0..200 {
+            let d = timing.due(g);
+            assert!((at..at + 180_000).contains(&d), "group {g}: {d}");
+        }
+        // A firing inside quiet hours waits for 07:30 and is spread from there.
+        let night = Utc
+            .with_ymd_and_hms(2026, 11, 30, 15, 0, 0)
+            .unwrap()
+            .timestamp_millis();
+        let morning = Utc
+            .with_ymd_and_hms(2026, 11, 30, 23, 30, 0)
+            .unwrap()
+            .timestamp_millis();
+        let timing = Timing {
+            at_ms: night,
+            ..timing
+        };
+        assert!((morning..morning + 180_000).contains(&timing.due(7)));
     }
 
     #[test]
