@@ -56,7 +56,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use crate::platform::dingtalk::sign::signed_robot_url;
 
@@ -223,7 +222,9 @@ impl SendError {
 
 struct CachedToken {
     value: String,
-    fresh_until: Instant,
+    /// Fresh until this instant of the caller's clock (epoch ms), so a
+    /// simulated clock and the platform's view of expiry agree.
+    fresh_until_ms: i64,
 }
 
 /// Sends messages to DingTalk. Cheap to share behind an `Arc`; the access token is cached
@@ -297,7 +298,7 @@ impl DingtalkSender {
                     "openConversationId": open_conversation_id,
                     "robotCode": robot_code,
                 });
-                self.send_openapi("/v1.0/robot/groupMessages/send", target, msg)
+                self.send_openapi("/v1.0/robot/groupMessages/send", target, msg, now_ms)
                     .await
             }
             Route::Direct {
@@ -305,7 +306,7 @@ impl DingtalkSender {
                 user_ids,
             } => {
                 let target = json!({ "userIds": user_ids, "robotCode": robot_code });
-                self.send_openapi("/v1.0/robot/oToMessages/batchSend", target, msg)
+                self.send_openapi("/v1.0/robot/oToMessages/batchSend", target, msg, now_ms)
                     .await
             }
             Route::RobotWebhook {
@@ -355,6 +356,7 @@ impl DingtalkSender {
         path: &str,
         target: Value,
         msg: &OutMessage,
+        now_ms: i64,
     ) -> Result<(), SendError> {
         let (msg_key, param) = if msg.markdown {
             (
@@ -371,13 +373,13 @@ impl DingtalkSender {
         if let (Some(b), Value::Object(t)) = (body.as_object_mut(), target) {
             b.extend(t);
         }
-        let token = self.access_token(None).await?;
+        let token = self.access_token(None, now_ms).await?;
         match self.post_group_message(path, &token, &body).await {
             ApiVerdict::Ok => Ok(()),
             ApiVerdict::Err(e) => Err(e),
             ApiVerdict::TokenInvalid(_) => {
                 tracing::info!("dingtalk access token refused; refreshing once");
-                let fresh = self.access_token(Some(&token)).await?;
+                let fresh = self.access_token(Some(&token), now_ms).await?;
                 match self.post_group_message(path, &fresh, &body).await {
                     ApiVerdict::Ok => Ok(()),
                     ApiVerdict::Err(e) | ApiVerdict::TokenInvalid(e) => Err(e),
@@ -418,7 +420,7 @@ impl DingtalkSender {
     /// the cache still holds it, it is replaced; if another caller already replaced it, the
     /// newer token is returned without a request. The lock is held across the refresh, so
     /// concurrent callers share one token request.
-    async fn access_token(&self, stale: Option<&str>) -> Result<String, SendError> {
+    async fn access_token(&self, stale: Option<&str>, now_ms: i64) -> Result<String, SendError> {
         let (Some(key), Some(secret)) = (self.app_key.as_deref(), self.app_secret.as_deref())
         else {
             return Err(SendError::fatal(
@@ -429,12 +431,11 @@ impl DingtalkSender {
         let mut cache = self.token.lock().await;
         if let Some(t) = cache.as_ref() {
             let refused = stale.is_some_and(|s| s == t.value);
-            if !refused && Instant::now() < t.fresh_until {
+            if !refused && now_ms < t.fresh_until_ms {
                 return Ok(t.value.clone());
             }
         }
         *cache = None;
-        let started = Instant::now();
         let (value, expire_in_s) = self.fetch_token(key, secret).await?;
         // Cache until 5 min before expiry, or for half the lifetime when it is short.
         let lifetime = Duration::from_secs(expire_in_s.clamp(0, 86_400).unsigned_abs());
@@ -445,7 +446,8 @@ impl DingtalkSender {
         };
         *cache = Some(CachedToken {
             value: value.clone(),
-            fresh_until: started + (lifetime - margin),
+            fresh_until_ms: now_ms
+                .saturating_add(i64::try_from((lifetime - margin).as_millis()).unwrap_or(0)),
         });
         tracing::debug!(expire_in_s, "dingtalk access token refreshed");
         Ok(value)
