@@ -215,7 +215,7 @@ pub async fn run_in(
     for (township, teams) in missing_by_township {
         let week = IsoWeek::of(fire_at.with_timezone(&ctx.default_tz).date_naive()).to_string();
         let p = Payload {
-            title: "清单未发布".into(),
+            title: say::title("plan_missing").into(),
             markdown: false,
             reply: say::plan_missing_admin(&week, &teams),
         };
@@ -351,12 +351,12 @@ async fn compose(
                 let l = leader(tx, team.team_id).await?;
                 Some(if job == "plan_reminder" {
                     (
-                        text("排清单提醒", say::plan_reminder(&week, l.as_ref())),
+                        text(say::title(job), say::plan_reminder(&week, l.as_ref())),
                         None,
                     )
                 } else {
                     (
-                        text("清单未发布", say::plan_missing(&week, l.as_ref())),
+                        text(say::title(job), say::plan_missing(&week, l.as_ref())),
                         None,
                     )
                 })
@@ -365,7 +365,8 @@ async fn compose(
         "service_day" => {
             let open: Vec<TaskWithOwners> = q::open_tasks(tx, team.team_id, &week).await?;
             let views: Vec<TaskView> = open.iter().map(|t| view(t, env.tz, env.fire_ms)).collect();
-            (!views.is_empty()).then(|| (text("周二聚服务", say::service_day(&week, &views)), None))
+            (!views.is_empty())
+                .then(|| (text(say::title(job), say::service_day(&week, &views)), None))
         }
         "results_reminder" => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
@@ -373,7 +374,7 @@ async fn compose(
                 None
             } else {
                 let nags = nag_tasks(tx, &open, env).await?;
-                Some((text("周五晒成效", say::results_reminder(&nags)), None))
+                Some((text(say::title(job), say::results_reminder(&nags)), None))
             }
         }
         "weekly_airing" => {
@@ -404,7 +405,7 @@ async fn compose(
         "clearance" => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
             let nags = nag_tasks(tx, &open, env).await?;
-            Some((text("周日必清零", say::clearance(&nags)), None))
+            Some((text(say::title(job), say::clearance(&nags)), None))
         }
         "overdue_scan" => {
             // Scheduled scans keep quiet at night; the 07:30 scan catches up.
@@ -433,14 +434,14 @@ async fn compose(
                     .collect();
                 let admin = (!escalated.is_empty()).then(|| {
                     text(
-                        "逾期事项",
+                        say::title("overdue_admin"),
                         say::overdue_admin(
                             &format!("{} {}", team.village_name, team.team_name),
                             &escalated,
                         ),
                     )
                 });
-                Some((text("逾期提醒", say::overdue(&nags)), admin))
+                Some((text(say::title(job), say::overdue(&nags)), admin))
             }
         }
         // The monthly ranking's slot fires and is recorded now; what it posts

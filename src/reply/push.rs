@@ -125,6 +125,20 @@ pub fn weekly_airing(a: &Airing) -> Reply {
     ))
 }
 
+/// The title a push shows in the chat list and notifications.
+pub fn title(job: &str) -> &'static str {
+    match job {
+        "plan_reminder" => "排清单提醒",
+        "plan_missing" => "清单未发布",
+        "service_day" => "周二聚服务",
+        "results_reminder" => "周五晒成效",
+        "clearance" => "周日必清零",
+        "overdue_scan" => "逾期提醒",
+        "overdue_admin" => "逾期事项",
+        _ => "联村助手",
+    }
+}
+
 pub fn airing_title(team: &str) -> String {
     format!("{team} 本周晾晒")
 }
