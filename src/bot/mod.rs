@@ -129,6 +129,11 @@ impl Turn<'_> {
         self.week.to_string()
     }
 
+    /// Who did it, for the audit log: `<platform>:<user id>`.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.msg.platform.as_str(), self.msg.sender.id)
+    }
+
     /// A local time as stored (UTC epoch ms).
     pub fn to_ms(&self, local: NaiveDateTime) -> i64 {
         crate::domain::week::local_to_utc(self.tz, local).timestamp_millis()

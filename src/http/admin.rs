@@ -16,7 +16,10 @@ use crate::app::AppState;
 use crate::domain::calendar::YearData;
 use crate::jobs::schedule::Schedule;
 use crate::jobs::{self, JOBS, Scope};
-use crate::store::{StoreError, groups, jobs as q, outbox};
+use crate::store::{StoreError, audit, groups, jobs as q, outbox};
+
+/// The actor of admin API changes in the audit log (the city admin token).
+const ADMIN: &str = "admin";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/calendar", get(get_calendar))
         .route("/api/v1/calendar/{year}", put(put_calendar_year))
         .route("/api/v1/outbox/dead", get(dead_letters))
+        .route("/api/v1/audit", get(audit_log))
         .route("/api/v1/outbox/dead/{id}/retry", post(retry_dead))
 }
 
@@ -265,11 +269,27 @@ async fn set_push_robot(
         .map_err(store_err)?
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no such group"))?;
     let (token, secret) = push_robot_for(&group.platform, r)?;
+    let now = state.clock.now_ms();
+    let had = group.has_push_robot;
     let found = state
         .db
         .write(move |tx| {
             Box::pin(async move {
-                groups::set_push_webhook(tx, id, Some(&token), secret.as_deref()).await
+                let found =
+                    groups::set_push_webhook(tx, id, Some(&token), secret.as_deref()).await?;
+                // Secrets are write-only: the log says that one was set, never what.
+                let after = json!({ "has_push_robot": true, "signed": secret.is_some() });
+                audit::record(
+                    tx,
+                    now,
+                    ADMIN,
+                    "push_robot.set",
+                    &format!("group:{id}"),
+                    Some(&json!({ "has_push_robot": had })),
+                    Some(&after),
+                )
+                .await?;
+                Ok(found)
             })
         })
         .await
@@ -286,10 +306,26 @@ async fn clear_push_robot(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, HttpError> {
+    let now = state.clock.now_ms();
     let found = state
         .db
         .write(move |tx| {
-            Box::pin(async move { groups::set_push_webhook(tx, id, None, None).await })
+            Box::pin(async move {
+                let found = groups::set_push_webhook(tx, id, None, None).await?;
+                if found {
+                    audit::record(
+                        tx,
+                        now,
+                        ADMIN,
+                        "push_robot.clear",
+                        &format!("group:{id}"),
+                        None,
+                        Some(&json!({ "has_push_robot": false })),
+                    )
+                    .await?;
+                }
+                Ok::<_, StoreError>(found)
+            })
         })
         .await
         .map_err(store_err)?;
@@ -331,6 +367,8 @@ async fn add_township_admin(
                     groups::upsert_person(tx, a.platform.as_str(), a.user_id.trim(), &a.name, now)
                         .await?;
                 q::add_township_admin(tx, id, pid).await?;
+                let after = json!({ "person": pid, "platform": a.platform.as_str(), "user_id": a.user_id.trim() });
+                audit::record(tx, now, ADMIN, "township_admin.add", &format!("township:{id}"), None, Some(&after)).await?;
                 Ok(pid)
             })
         })
@@ -362,6 +400,7 @@ async fn set_schedule(
     let parsed = Schedule::parse_optional(&c.cron).map_err(|e| unprocessable("cron", e))?;
     let cron = parsed.map(|s| s.expr().to_string()).unwrap_or_default();
     let stored = cron.clone();
+    let now = state.clock.now_ms();
     state
         .db
         .write(move |tx| {
@@ -369,7 +408,22 @@ async fn set_schedule(
                 if !groups::township_exists(tx, id).await? {
                     return Err(StoreError::NotFound);
                 }
-                q::set_schedule_override(tx, id, &job, Some(&stored)).await
+                let before = q::schedule_overrides(tx, id)
+                    .await?
+                    .into_iter()
+                    .find(|(j, _)| *j == job)
+                    .map(|(_, c)| json!({ "cron": c }));
+                q::set_schedule_override(tx, id, &job, Some(&stored)).await?;
+                audit::record(
+                    tx,
+                    now,
+                    ADMIN,
+                    "schedule.set",
+                    &format!("township:{id}/job:{job}"),
+                    before.as_ref(),
+                    Some(&json!({ "cron": stored })),
+                )
+                .await
             })
         })
         .await
@@ -384,10 +438,28 @@ async fn clear_schedule(
     State(state): State<AppState>,
     Path((id, job)): Path<(i64, String)>,
 ) -> Result<StatusCode, HttpError> {
+    let now = state.clock.now_ms();
     state
         .db
         .write(move |tx| {
-            Box::pin(async move { q::set_schedule_override(tx, id, &job, None).await })
+            Box::pin(async move {
+                let before = q::schedule_overrides(tx, id)
+                    .await?
+                    .into_iter()
+                    .find(|(j, _)| *j == job)
+                    .map(|(_, c)| json!({ "cron": c }));
+                q::set_schedule_override(tx, id, &job, None).await?;
+                audit::record(
+                    tx,
+                    now,
+                    ADMIN,
+                    "schedule.clear",
+                    &format!("township:{id}/job:{job}"),
+                    before.as_ref(),
+                    None,
+                )
+                .await
+            })
         })
         .await
         .map_err(store_err)?;
@@ -437,7 +509,19 @@ async fn put_calendar_year(
     state
         .db
         .write(move |tx| {
-            Box::pin(async move { q::set_calendar_year(tx, i64::from(year), &toml, now).await })
+            Box::pin(async move {
+                q::set_calendar_year(tx, i64::from(year), &toml, now).await?;
+                audit::record(
+                    tx,
+                    now,
+                    ADMIN,
+                    "calendar.set",
+                    &format!("year:{year}"),
+                    None,
+                    Some(&json!({ "toml": toml })),
+                )
+                .await
+            })
         })
         .await
         .map_err(store_err)?;
@@ -466,7 +550,24 @@ async fn retry_dead(
     let now = state.clock.now_ms();
     let found = state
         .db
-        .write(move |tx| Box::pin(async move { outbox::retry_dead(tx, id, now).await }))
+        .write(move |tx| {
+            Box::pin(async move {
+                let found = outbox::retry_dead(tx, id, now).await?;
+                if found {
+                    audit::record(
+                        tx,
+                        now,
+                        ADMIN,
+                        "dead_letter.retry",
+                        &format!("outbox:{id}"),
+                        None,
+                        None,
+                    )
+                    .await?;
+                }
+                Ok::<_, StoreError>(found)
+            })
+        })
         .await
         .map_err(store_err)?;
     if found {
@@ -474,4 +575,43 @@ async fn retry_dead(
     } else {
         Err(HttpError::new(StatusCode::NOT_FOUND, "no such dead letter"))
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    offset: Option<i64>,
+}
+
+/// The audit log, newest first; `?limit=` (1–500, default 100) and `?offset=`.
+async fn audit_log(
+    _: Admin,
+    State(state): State<AppState>,
+    axum::extract::Query(page): axum::extract::Query<Page>,
+) -> Result<Json<Value>, HttpError> {
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(unprocessable("limit", "must be 1 to 500"));
+    }
+    let offset = page.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(unprocessable("offset", "cannot be negative"));
+    }
+    let rows = state
+        .db
+        .read(move |tx| Box::pin(async move { audit::list(tx, limit, offset).await }))
+        .await
+        .map_err(store_err)?;
+    let entries: Vec<Value> = rows
+        .into_iter()
+        .map(|e| {
+            let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
+            json!({ "id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
+                    "before": parse(e.before_json), "after": parse(e.after_json) })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod audit;
 mod binding;
 mod commands;
 mod demo;

@@ -1,0 +1,45 @@
+//! The audit log: who changed what, when, with the state before and after.
+
+use serde_json::Value;
+
+use super::{StoreResult, Tx};
+use crate::on_tx;
+
+/// Records a change in the caller's transaction, so it exists exactly when
+/// the change does. `before`/`after` are JSON and never hold secrets.
+pub async fn record(
+    tx: &mut Tx,
+    now_ms: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> StoreResult<()> {
+    let (b, a) = (before.map(Value::to_string), after.map(Value::to_string));
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, target, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(now_ms).bind(actor).bind(action).bind(target).bind(b).bind(a)
+        .execute(c).await?.rows_affected());
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+/// Newest first.
+pub async fn list(tx: &mut Tx, limit: i64, offset: i64) -> StoreResult<Vec<Entry>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, at, actor, action, target, before_json, after_json FROM audit_log \
+         ORDER BY id DESC LIMIT $1 OFFSET $2")
+        .bind(limit).bind(offset).fetch_all(c).await?);
+    Ok(r)
+}
