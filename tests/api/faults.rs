@@ -3,78 +3,28 @@
 //! took in the instant before the kill (the send-then-crash window: at most
 //! one per send in flight), and those are counted here.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use liancun::fake::dingtalk::FakeDingtalk;
-use liancun::platform::dingtalk::sign;
-use serde_json::json;
 
+use crate::support::process::{admin_says, free_port, start_serve};
 use crate::support::{APP_KEY, ROBOT_CODE, SECRET, pg_admin_url};
 
 const GROUPS: usize = 120;
 const CONCURRENCY: usize = 8;
 
-struct Service {
-    child: tokio::process::Child,
-    addr: String,
-}
-
-async fn start(config: &std::path::Path, port: u16) -> Service {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_liancun"))
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env_remove("LIANCUN_ADMIN_TOKEN")
-        .env("LIANCUN_CONFIG", config)
-        .env("LIANCUN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("liancun starts");
-    let addr = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = client.get(format!("{addr}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "service did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Service { child, addr }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn bind_groups(client: &reqwest::Client, addr: &str) {
     for g in 0..GROUPS {
-        let now = chrono::Utc::now().timestamp_millis();
-        let ts = now.to_string();
-        let body = json!({
-            "msgId": format!("bind-{g}"), "msgtype": "text", "text": {"content": format!(" 绑定 凤林镇 第{g}村")},
-            "conversationId": format!("cid-fault-{g}"), "conversationType": "2", "conversationTitle": format!("第{g}村"),
-            "senderId": "admin", "senderStaffId": "admin", "senderNick": "管理员", "isAdmin": true,
-            "chatbotUserId": "bot", "atUsers": [],
-        });
-        let r = client
-            .post(format!("{addr}/webhook/dingtalk/fault"))
-            .header("timestamp", &ts)
-            .header("sign", sign::sign(&ts, SECRET))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let status = admin_says(
+            client,
+            addr,
+            "fault",
+            &format!("bind-{g}"),
+            &format!("cid-fault-{g}"),
+            &format!("绑定 凤林镇 第{g}村"),
+        )
+        .await;
+        assert_eq!(status, 200);
     }
 }
 
@@ -113,7 +63,7 @@ admins = ["admin"]
     .unwrap();
     let port = free_port();
     let client = reqwest::Client::new();
-    let mut svc = start(&config, port).await;
+    let mut svc = start_serve(&config, port, &[]).await;
     bind_groups(&client, &svc.addr).await;
 
     // Fan out the airing to every group, and kill the service mid-send.
@@ -138,7 +88,7 @@ admins = ["admin"]
     );
 
     // Restart: leases of the dead process expire and the rest is sent.
-    let svc = start(&config, port).await;
+    let svc = start_serve(&config, port, &[]).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let distinct: std::collections::HashSet<String> =

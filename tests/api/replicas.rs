@@ -3,57 +3,19 @@
 //! SIGKILL mid fan-out. Every firing is claimed once, every push delivered
 //! (duplicates only for sends in flight at the kill, counted), nothing lost.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use liancun::fake::dingtalk::FakeDingtalk;
-use liancun::platform::dingtalk::sign;
-use serde_json::json;
 use sqlx::Connection;
 
+use crate::support::process::{Service, admin_says, free_port, start_serve};
 use crate::support::{APP_KEY, ROBOT_CODE, SECRET, create_pg_database, pg_admin_url};
 
 const GROUPS: usize = 40;
 const CONCURRENCY: usize = 4;
 
-struct Replica {
-    child: tokio::process::Child,
-    addr: String,
-}
-
-async fn spawn(config: &std::path::Path, extra_env: &[(&str, &str)]) -> Replica {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_liancun"));
-    cmd.arg("serve")
-        .env_remove("DATABASE_URL")
-        .env_remove("LIANCUN_ADMIN_TOKEN")
-        .env("LIANCUN_CONFIG", config)
-        .env("LIANCUN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().expect("liancun starts");
-    let addr = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !client
-        .get(format!("{addr}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "replica did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Replica { child, addr }
+async fn spawn(config: &std::path::Path, extra_env: &[(&str, &str)]) -> Service {
+    start_serve(config, free_port(), extra_env).await
 }
 
 async fn callback(
@@ -63,22 +25,7 @@ async fn callback(
     conv: &str,
     text: &str,
 ) -> reqwest::StatusCode {
-    let ts = chrono::Utc::now().timestamp_millis().to_string();
-    let body = json!({
-        "msgId": msg_id, "msgtype": "text", "text": {"content": format!(" {text}")},
-        "conversationId": conv, "conversationType": "2", "conversationTitle": conv,
-        "senderId": "admin", "senderStaffId": "admin", "senderNick": "管理员", "isAdmin": true,
-        "chatbotUserId": "bot", "atUsers": [],
-    });
-    client
-        .post(format!("{addr}/webhook/dingtalk/rep"))
-        .header("timestamp", &ts)
-        .header("sign", sign::sign(&ts, SECRET))
-        .json(&body)
-        .send()
-        .await
-        .map(|r| r.status())
-        .unwrap_or(reqwest::StatusCode::BAD_GATEWAY)
+    admin_says(client, addr, "rep", msg_id, conv, text).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
