@@ -74,6 +74,15 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// 204 when the change found its target, else 404 naming what was missing.
+fn no_content_or_404(found: bool, missing: &str) -> Result<StatusCode, HttpError> {
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(HttpError::new(StatusCode::NOT_FOUND, missing))
+    }
+}
+
 fn unprocessable(field: &str, why: impl std::fmt::Display) -> HttpError {
     HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {why}"))
 }
@@ -294,11 +303,7 @@ async fn set_push_robot(
         })
         .await
         .map_err(store_err)?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(HttpError::new(StatusCode::NOT_FOUND, "no such group"))
-    }
+    no_content_or_404(found, "no such group")
 }
 
 async fn clear_push_robot(
@@ -329,11 +334,7 @@ async fn clear_push_robot(
         })
         .await
         .map_err(store_err)?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(HttpError::new(StatusCode::NOT_FOUND, "no such group"))
-    }
+    no_content_or_404(found, "no such group")
 }
 
 #[derive(Deserialize)]
@@ -570,11 +571,7 @@ async fn retry_dead(
         })
         .await
         .map_err(store_err)?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(HttpError::new(StatusCode::NOT_FOUND, "no such dead letter"))
-    }
+    no_content_or_404(found, "no such dead letter")
 }
 
 #[derive(Deserialize)]

@@ -525,7 +525,7 @@ fn webhook_body(msg: &OutMessage) -> Value {
     }
 }
 
-async fn read_response(
+pub(crate) async fn read_response(
     sent: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<(u16, Vec<u8>), SendError> {
     let resp = sent.map_err(transport_error)?;
@@ -534,8 +534,9 @@ async fn read_response(
     Ok((status, bytes.to_vec()))
 }
 
-/// Maps a reqwest error without its URL (which may carry an access token or session id).
-fn transport_error(e: reqwest::Error) -> SendError {
+/// Maps a reqwest error without its URL (which may carry an access token,
+/// session id or webhook key).
+pub(crate) fn transport_error(e: reqwest::Error) -> SendError {
     let code = if e.is_timeout() {
         "timeout"
     } else if e.is_builder() {
@@ -547,7 +548,8 @@ fn transport_error(e: reqwest::Error) -> SendError {
     SendError::retry(code, e.without_url().to_string())
 }
 
-fn short(s: &str) -> String {
+/// At most 300 bytes of an answer, cut on a character boundary.
+pub(crate) fn short(s: &str) -> String {
     const MAX: usize = 300;
     if s.len() <= MAX {
         return s.to_owned();

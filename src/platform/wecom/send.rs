@@ -33,6 +33,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::platform::SendError;
+use crate::platform::dingtalk::send::{read_response, short};
 use crate::reply::Reply;
 
 /// Largest `text.content` (bytes) [W-hook].
@@ -207,34 +208,9 @@ impl WecomSender {
             .json(&msg.body())
             .send()
             .await;
-        let resp = sent.map_err(transport_error)?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(transport_error)?;
+        let (status, bytes) = read_response(sent).await?;
         classify(status, &bytes)
     }
-}
-
-/// Maps a reqwest error without its URL (which carries the key).
-fn transport_error(e: reqwest::Error) -> SendError {
-    if e.is_builder() {
-        // A URL we could not even build: retrying cannot help.
-        return SendError::fatal("bad_request", e.without_url().to_string());
-    }
-    let code = if e.is_timeout() { "timeout" } else { "network" };
-    SendError::retry(code, e.without_url().to_string())
-}
-
-/// At most 300 bytes of an answer, cut on a character boundary.
-fn short(s: &str) -> String {
-    const MAX: usize = 300;
-    if s.len() <= MAX {
-        return s.to_owned();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", s.get(..end).unwrap_or_default())
 }
 
 /// Classifies a webhook answer (see the module docs).
