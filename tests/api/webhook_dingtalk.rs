@@ -105,8 +105,11 @@ scenario! {
         assert_eq!(r.status(), 200);
         let r = app.client.get(app.url("/readyz")).send().await.unwrap();
         assert_eq!(r.status(), 200);
+        app.say(&ZHANGSAN, "帮助").await;
         let m = app.metrics().await;
-        assert!(m.is_empty() || m.contains("# TYPE") || m.contains("liancun_"), "{m}");
+        assert!(m.contains("liancun_callbacks_total{"), "callbacks are counted: {m}");
+        assert!(m.contains("liancun_commands_total{kind=\"help\"}"), "commands by kind: {m}");
+        assert!(m.contains("liancun_outbox_rows{state=\"pending\"}"), "outbox depth: {m}");
         let r = app.client.get(app.url("/nope")).send().await.unwrap();
         assert_eq!(r.status(), 404);
     }
