@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no SQL, HTTP or platform code here.
 
 pub mod calendar;
+pub mod household;
 pub mod level;
 pub mod rating;
 pub mod role;

@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod households;
 pub mod inbound;
 pub mod jobs;
 pub mod outbox;
