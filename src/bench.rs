@@ -65,6 +65,11 @@ pub struct BenchArgs {
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Callbacks: run server and load generator unpinned (by default the
+    /// server gets the first core and the load generator the others, so
+    /// they do not steal each other's time).
+    #[arg(long)]
+    pub no_pin: bool,
 }
 
 /// Figures of one load run.
@@ -352,17 +357,32 @@ async fn fanout_replicas(
 }
 
 async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
+    let cpus = crate::affinity::allowed_cpus().unwrap_or_default();
+    let placement = if !args.no_pin && cpus.len() >= 2 {
+        // Every thread that exists now serves; those it starts inherit that.
+        crate::affinity::pin_process(&cpus[..1]).context("cannot pin the server threads")?;
+        Some((cpus[0], cpus[1..].to_vec()))
+    } else {
+        None
+    };
     let dir = tempfile_dir()?;
     let db_path = dir.join("bench.db");
     let full = full_app(&format!("sqlite://{}", db_path.display())).await?;
     let bare = serve(bare_router()).await?;
     println!(
-        "liancun bench callbacks: {} s per server, {} connections, {GROUPS} village groups, loopback",
-        args.seconds, args.connections
+        "liancun bench callbacks: {} s per server, {} connections, {GROUPS} village groups, loopback, {}",
+        args.seconds,
+        args.connections,
+        match &placement {
+            Some((server, load)) =>
+                format!("server on CPU {server}, load generator on CPU {load:?}"),
+            None => "unpinned".to_string(),
+        }
     );
-    let b = load(bare, &args, "bare").await?;
+    let load_cpus = placement.as_ref().map(|(_, l)| l.clone());
+    let b = load_apart(load_cpus.clone(), bare, &args, "bare").await?;
     print_figures("bare (signature check only):", &b);
-    let f = load(full, &args, "full").await?;
+    let f = load_apart(load_cpus.clone(), full, &args, "full").await?;
     print_figures("full, SQLite (verify→…→reply):", &f);
     println!(
         "ratio full/bare = {:.2} (target ≥ 0.30); full p99 = {:.2} ms (target ≤ 10 ms)",
@@ -371,7 +391,7 @@ async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
     );
     if let Some(pg) = &args.postgres {
         let full_pg = full_app(pg).await?;
-        let p = load(full_pg, &args, "full-pg").await?;
+        let p = load_apart(load_cpus, full_pg, &args, "full-pg").await?;
         print_figures("full, PostgreSQL:", &p);
         println!(
             "ratio PostgreSQL/SQLite = {:.2}; PostgreSQL/bare = {:.2}",
@@ -381,6 +401,35 @@ async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Runs [`load`] on a thread and runtime of its own, pinned to `cpus` when
+/// given, so the load generator never runs on the server's core.
+async fn load_apart(
+    cpus: Option<Vec<usize>>,
+    addr: std::net::SocketAddr,
+    args: &BenchArgs,
+    label: &'static str,
+) -> anyhow::Result<Figures> {
+    let args = args.clone();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("bench-load-{label}"))
+        .spawn(move || {
+            let run = || -> anyhow::Result<Figures> {
+                if let Some(cpus) = &cpus {
+                    crate::affinity::pin_thread(0, cpus)
+                        .context("cannot pin the load generator")?;
+                }
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(load(addr, &args, label))
+            };
+            let _ = done_tx.send(run());
+        })
+        .context("cannot start the load generator thread")?;
+    done_rx.await.context("the load generator thread died")?
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

@@ -24,7 +24,7 @@ use crate::domain::week::IsoWeek;
 use crate::platform::Inbound;
 use crate::reply::{self, Mention, Reply};
 use crate::store::groups::TeamRow;
-use crate::store::{self, Db, StoreError, StoreResult, Tx};
+use crate::store::{self, Db, StoreError, StoreResult, TurnOutcome, Tx};
 
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,22 +42,12 @@ pub struct Handled {
     pub outcome: Outcome,
 }
 
-/// Why a turn did not commit.
-#[derive(Debug, thiserror::Error)]
-enum TurnError {
-    /// Another delivery of the same message was recorded first.
-    #[error("duplicate delivery")]
-    Duplicate,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Handles one message end to end. `Err` only when storage failed; then
 /// nothing of the turn was kept and the sender should be told to resend.
 ///
-/// The message id is recorded last, with the reply, in the same transaction
-/// as the turn's changes: a repeat delivery finds it taken, rolls its own
-/// work back and answers with the saved reply.
+/// The message id is recorded with the reply in the same transaction as the
+/// turn's changes ([`Db::turn`]): a repeat delivery changes nothing and is
+/// answered with the saved reply.
 pub async fn handle(
     db: &Db,
     settings: &Arc<Settings>,
@@ -68,44 +58,33 @@ pub async fn handle(
     let settings = Arc::clone(settings);
     let platform = msg.platform.as_str();
     let msg_id = msg.msg_id.clone();
-    let result = db
-        .write(move |tx| {
+    let msg = Arc::new(msg);
+    let outcome = db
+        .turn(platform, &msg_id, now.timestamp_millis(), move |tx| {
+            let (settings, msg) = (Arc::clone(&settings), Arc::clone(&msg));
             Box::pin(async move {
                 let (reply, kind) = turn(tx, &settings, default_tz, now, &msg).await?;
                 let json = serde_json::to_string(&reply)
                     .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
-                if !store::inbound::record(tx, platform, &msg.msg_id, now.timestamp_millis(), &json)
-                    .await?
-                {
-                    return Err(TurnError::Duplicate);
-                }
-                Ok(Handled {
-                    reply,
-                    outcome: Outcome::Handled(kind),
-                })
+                Ok((
+                    json,
+                    Handled {
+                        reply,
+                        outcome: Outcome::Handled(kind),
+                    },
+                ))
             })
         })
-        .await;
-    match result {
-        Ok(h) => Ok(h),
-        Err(TurnError::Store(e)) => Err(e),
-        Err(TurnError::Duplicate) => {
-            let saved = db
-                .read(|tx| {
-                    Box::pin(
-                        async move { store::inbound::saved_reply(tx, platform, &msg_id).await },
-                    )
-                })
-                .await?;
-            let reply = saved
+        .await?;
+    Ok(match outcome {
+        TurnOutcome::Fresh(handled) => handled,
+        TurnOutcome::Duplicate(saved) => Handled {
+            reply: saved
                 .and_then(|s| serde_json::from_str::<Reply>(&s).ok())
-                .unwrap_or_else(reply::duplicate_in_flight);
-            Ok(Handled {
-                reply,
-                outcome: Outcome::Duplicate,
-            })
-        }
-    }
+                .unwrap_or_else(reply::duplicate_in_flight),
+            outcome: Outcome::Duplicate,
+        },
+    })
 }
 
 /// How stale a "last seen in this group" may get before it is refreshed.

@@ -38,3 +38,68 @@ pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
         .fetch_one(c).await?);
     Ok(n)
 }
+
+/// The saved replies of those `msg_ids` of `platform` already handled, as
+/// `(msg_id, reply)`. One statement for a whole batch of turns.
+pub async fn saved_replies(
+    tx: &mut Tx,
+    platform: &str,
+    msg_ids: &[&str],
+) -> StoreResult<Vec<(String, Option<String>)>> {
+    let mut out = Vec::new();
+    for chunk in msg_ids.chunks(MAX_ROWS) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        // Only placeholders are formatted in; the ids are bound.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT msg_id, reply FROM inbound_messages WHERE platform = $1 AND msg_id IN ({})",
+            marks.join(", ")
+        ));
+        let rows: Vec<(String, Option<String>)> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sql).bind(platform);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(c).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// One handled message to record with [`record_many`].
+pub struct Handled<'a> {
+    pub platform: &'a str,
+    pub msg_id: &'a str,
+    pub received_at: i64,
+    pub reply_json: &'a str,
+}
+
+/// Records several handled messages in as few statements as possible. The
+/// caller has made sure none is recorded yet (a conflict is an error here).
+pub async fn record_many(tx: &mut Tx, rows: &[Handled<'_>]) -> StoreResult<()> {
+    for chunk in rows.chunks(MAX_ROWS) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 4;
+                format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
+            })
+            .collect();
+        // Only placeholders are formatted in; the values are bound.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES {}",
+            values.join(", ")
+        ));
+        on_tx!(tx, c => {
+            let mut q = sqlx::query(sql);
+            for r in chunk {
+                q = q.bind(r.platform).bind(r.msg_id).bind(r.received_at).bind(r.reply_json);
+            }
+            q.execute(c).await?.rows_affected()
+        });
+    }
+    Ok(())
+}
+
+/// Rows per multi-row statement (4 values each, far below SQLite's limit of
+/// bound values).
+const MAX_ROWS: usize = 200;

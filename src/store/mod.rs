@@ -25,8 +25,10 @@ pub mod ratings;
 pub mod records;
 pub mod tasks;
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -103,12 +105,48 @@ pub enum Backend {
 type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
 type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
+/// What became of a turn run through [`Db::turn`].
+#[derive(Debug)]
+pub enum TurnOutcome<T> {
+    /// First delivery: handled, and recorded together with its reply.
+    Fresh(T),
+    /// Handled before (or by an earlier copy in the same batch): its saved
+    /// reply as JSON, if one was saved.
+    Duplicate(Option<String>),
+}
+
+/// A turn with its result type erased: runs the turn, returns the reply JSON.
+/// Re-runnable, so a failed batch can be replayed turn by turn.
+type TurnRun = Arc<dyn for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<String>> + Send + Sync>;
+
+/// How a turn ended inside the writer; the value itself travels in the
+/// caller's slot.
+enum RawTurn {
+    Fresh,
+    Duplicate(Option<String>),
+}
+
+/// A turn waiting for the SQLite writer (built by [`Db::turn`]).
+pub struct TurnJob {
+    platform: String,
+    msg_id: String,
+    now_ms: i64,
+    run: TurnRun,
+    done: oneshot::Sender<StoreResult<RawTurn>>,
+}
+
+/// What the SQLite writer is given (built by [`Db::write`] and [`Db::turn`]).
+pub enum Work {
+    Job(Job),
+    Turn(TurnJob),
+}
+
 /// The database handle shared by the whole app; cheap to clone.
 #[derive(Clone)]
 pub enum Db {
     Sqlite {
         readers: SqlitePool,
-        writer: mpsc::Sender<Job>,
+        writer: mpsc::Sender<Work>,
         writer_pool: SqlitePool,
     },
     Pg(PgPool),
@@ -135,10 +173,8 @@ impl Db {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create folder {}", parent.display()))?;
             }
-            let writer_pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .connect_with(opts.clone())
+            let (tx, rx) = mpsc::channel::<Work>(4096);
+            let writer_pool = spawn_writer(opts.clone(), rx)
                 .await
                 .with_context(|| format!("cannot open SQLite database {url}"))?;
             let readers = SqlitePoolOptions::new()
@@ -146,8 +182,6 @@ impl Db {
                 .connect_with(opts.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
-            let (tx, rx) = mpsc::channel::<Job>(4096);
-            spawn_writer(writer_pool.clone(), rx)?;
             Ok(Db::Sqlite {
                 readers,
                 writer: tx,
@@ -240,7 +274,7 @@ impl Db {
                     })
                 });
                 writer
-                    .send(job)
+                    .send(Work::Job(job))
                     .await
                     .map_err(|_| E::from(StoreError::WriterGone))?;
                 done_rx.await.map_err(|_| E::from(StoreError::WriterGone))?
@@ -288,6 +322,109 @@ impl Db {
         out
     }
 
+    /// Runs one inbound message's turn exactly once per `(platform, msg_id)`:
+    /// `f` makes the turn's changes and returns its reply as JSON plus a value
+    /// for the caller; the message id is recorded with that reply in the same
+    /// transaction. A repeat delivery changes nothing and gets the saved
+    /// reply. `f` may run more than once (only one run's changes stay), so it
+    /// must not act outside the transaction.
+    ///
+    /// On SQLite the writer takes turns in batches: one statement looks up
+    /// every message id of the batch, the turns run back to back without a
+    /// savepoint each, and one statement records them all. If a turn fails,
+    /// the batch is rolled back and replayed turn by turn, so only the failing
+    /// turn fails.
+    pub async fn turn<T, F>(
+        &self,
+        platform: &str,
+        msg_id: &str,
+        now_ms: i64,
+        f: F,
+    ) -> StoreResult<TurnOutcome<T>>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<(String, T)>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        match self {
+            Db::Sqlite { writer, .. } => {
+                let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+                let fill = Arc::clone(&slot);
+                let run: TurnRun = Arc::new(move |tx: &mut Tx| {
+                    let fill = Arc::clone(&fill);
+                    let fut = f(tx);
+                    Box::pin(async move {
+                        let (json, value) = fut.await?;
+                        *fill.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+                        Ok(json)
+                    })
+                });
+                let (done, done_rx) = oneshot::channel();
+                writer
+                    .send(Work::Turn(TurnJob {
+                        platform: platform.to_string(),
+                        msg_id: msg_id.to_string(),
+                        now_ms,
+                        run,
+                        done,
+                    }))
+                    .await
+                    .map_err(|_| StoreError::WriterGone)?;
+                match done_rx.await.map_err(|_| StoreError::WriterGone)?? {
+                    RawTurn::Fresh => slot
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take()
+                        .map(TurnOutcome::Fresh)
+                        .ok_or_else(|| {
+                            StoreError::Other(anyhow::anyhow!("a committed turn left no result"))
+                        }),
+                    RawTurn::Duplicate(saved) => Ok(TurnOutcome::Duplicate(saved)),
+                }
+            }
+            Db::Pg(_) => {
+                enum Fail {
+                    Duplicate,
+                    Store(StoreError),
+                }
+                impl From<StoreError> for Fail {
+                    fn from(e: StoreError) -> Self {
+                        Fail::Store(e)
+                    }
+                }
+                let (p, id) = (platform.to_string(), msg_id.to_string());
+                let r = self
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            let (json, value) = f(tx).await?;
+                            // On PostgreSQL a concurrent first delivery holds the key
+                            // until it commits; this one waits here, then conflicts.
+                            if !inbound::record(tx, &p, &id, now_ms, &json).await? {
+                                return Err(Fail::Duplicate);
+                            }
+                            Ok(value)
+                        })
+                    })
+                    .await;
+                match r {
+                    Ok(v) => Ok(TurnOutcome::Fresh(v)),
+                    Err(Fail::Store(e)) => Err(e),
+                    Err(Fail::Duplicate) => {
+                        let (p, id) = (platform.to_string(), msg_id.to_string());
+                        let saved = self
+                            .read(move |tx| {
+                                Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
+                            })
+                            .await?;
+                        Ok(TurnOutcome::Duplicate(saved))
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes the pools (after the writer has drained what it was given).
     pub async fn close(&self) {
         match self {
@@ -305,31 +442,210 @@ impl Db {
 }
 
 /// Starts the SQLite writer on a thread of its own with a single-threaded
-/// runtime. Every statement is a round trip to sqlx's SQLite worker thread;
-/// a dedicated thread wakes as soon as the answer is there instead of
-/// queueing behind HTTP tasks, which roughly halves each round trip on a
-/// two-core machine.
-fn spawn_writer(pool: SqlitePool, rx: mpsc::Receiver<Job>) -> anyhow::Result<()> {
+/// runtime and opens its one connection from there. Every statement is a
+/// round trip to sqlx's SQLite worker thread; the writer pins itself to one
+/// core before connecting, so the worker (which inherits the mask) runs on
+/// the same core and each round trip is a context switch instead of a
+/// cross-core wake-up (see [`crate::affinity`]). The connection never
+/// expires, so it is never re-established from another thread.
+async fn spawn_writer(
+    opts: SqliteConnectOptions,
+    rx: mpsc::Receiver<Work>,
+) -> anyhow::Result<SqlitePool> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot build the SQLite writer runtime")?;
+    let (ready_tx, ready_rx) = oneshot::channel::<Result<SqlitePool, sqlx::Error>>();
     std::thread::Builder::new()
         .name("liancun-writer".into())
-        .spawn(move || rt.block_on(run_writer(pool, rx)))
+        .spawn(move || {
+            pin_writer();
+            rt.block_on(async move {
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(opts)
+                    .await;
+                match pool {
+                    Ok(pool) => {
+                        if ready_tx.send(Ok(pool.clone())).is_ok() {
+                            run_writer(pool, rx).await;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            })
+        })
         .context("cannot start the SQLite writer thread")?;
-    Ok(())
+    let pool = ready_rx
+        .await
+        .context("the SQLite writer thread stopped while connecting")??;
+    Ok(pool)
 }
 
-/// The SQLite writer: one connection, group commit with a savepoint per job.
-async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let jobs = std::mem::take(&mut batch);
-        if let Err(e) = run_batch(&pool, jobs).await {
-            tracing::error!(error = %e, "SQLite write batch failed");
+/// Pins the calling (writer) thread to the last core it may run on. A
+/// failure only costs speed, so it is logged, not fatal.
+fn pin_writer() {
+    let pinned = crate::affinity::allowed_cpus().and_then(|cpus| match cpus.last() {
+        Some(&cpu) => crate::affinity::pin_thread(0, &[cpu]).map(|()| cpu),
+        None => Err(std::io::Error::other("no CPU allowed")),
+    });
+    match pinned {
+        Ok(cpu) => tracing::debug!(cpu, "SQLite writer pinned"),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot pin the SQLite writer to a core; it runs unpinned")
         }
     }
+}
+
+/// The SQLite writer: one connection, group commit. What waits is taken in
+/// arrival order as runs of the same kind: plain jobs commit together with a
+/// savepoint each ([`run_batch`]), turns commit together as a batch of turns
+/// ([`run_turns`]).
+async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Work>) {
+    let mut batch: Vec<Work> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut work = std::mem::take(&mut batch).into_iter().peekable();
+        while let Some(first) = work.next() {
+            match first {
+                Work::Job(job) => {
+                    let mut jobs = vec![job];
+                    while let Some(Work::Job(_)) = work.peek() {
+                        if let Some(Work::Job(job)) = work.next() {
+                            jobs.push(job);
+                        }
+                    }
+                    if let Err(e) = run_batch(&pool, jobs).await {
+                        tracing::error!(error = %e, "SQLite write batch failed");
+                    }
+                }
+                Work::Turn(turn) => {
+                    let mut turns = vec![turn];
+                    while let Some(Work::Turn(_)) = work.peek() {
+                        if let Some(Work::Turn(turn)) = work.next() {
+                            turns.push(turn);
+                        }
+                    }
+                    run_turns(&pool, turns).await;
+                }
+            }
+        }
+    }
+}
+
+/// Commits a batch of turns together and answers each. If the batch fails,
+/// it is rolled back and every turn is replayed in a transaction of its own.
+async fn run_turns(pool: &SqlitePool, turns: Vec<TurnJob>) {
+    match try_turns(pool, &turns).await {
+        Ok(results) => {
+            for (turn, r) in turns.into_iter().zip(results) {
+                // The caller may have gone away; nothing waits then.
+                let _ = turn.done.send(Ok(r));
+            }
+        }
+        Err(e) if turns.len() == 1 => {
+            if let Some(turn) = turns.into_iter().next() {
+                let _ = turn.done.send(Err(e));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, turns = turns.len(), "a batch of turns failed; replaying them one by one");
+            for turn in turns {
+                let r = try_turns(pool, std::slice::from_ref(&turn))
+                    .await
+                    .and_then(|mut r| {
+                        r.pop().ok_or_else(|| {
+                            StoreError::Other(anyhow::anyhow!("a turn gave no result"))
+                        })
+                    });
+                let _ = turn.done.send(r);
+            }
+        }
+    }
+}
+
+/// One transaction for `turns`: committed when all of them succeeded.
+async fn try_turns(pool: &SqlitePool, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
+    let mut tx = Tx::Sqlite(pool.begin().await?);
+    let r = turns_in(&mut tx, turns).await;
+    let Tx::Sqlite(t) = tx else {
+        unreachable!("the SQLite writer opens SQLite transactions")
+    };
+    match r {
+        Ok(results) => {
+            t.commit().await?;
+            Ok(results)
+        }
+        Err(e) => {
+            if let Err(re) = t.rollback().await {
+                tracing::error!(error = %re, "cannot roll back a failed batch of turns");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
+    enum Slot {
+        Saved(Option<String>),
+        CopyOf(usize),
+        Fresh(String),
+    }
+    let mut ids: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in turns {
+        ids.entry(t.platform.as_str())
+            .or_default()
+            .push(t.msg_id.as_str());
+    }
+    let mut saved: HashMap<(String, String), Option<String>> = HashMap::new();
+    for (platform, ids) in ids {
+        for (id, reply) in inbound::saved_replies(tx, platform, &ids).await? {
+            saved.insert((platform.to_string(), id), reply);
+        }
+    }
+    let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut slots = Vec::with_capacity(turns.len());
+    for (i, t) in turns.iter().enumerate() {
+        let key = (t.platform.as_str(), t.msg_id.as_str());
+        if let Some(reply) = saved.remove(&(t.platform.clone(), t.msg_id.clone())) {
+            slots.push(Slot::Saved(reply));
+        } else if let Some(&j) = first.get(&key) {
+            slots.push(Slot::CopyOf(j));
+        } else {
+            first.insert(key, i);
+            slots.push(Slot::Fresh((t.run)(tx).await?));
+        }
+    }
+    let rows: Vec<inbound::Handled<'_>> = turns
+        .iter()
+        .zip(&slots)
+        .filter_map(|(t, s)| match s {
+            Slot::Fresh(json) => Some(inbound::Handled {
+                platform: &t.platform,
+                msg_id: &t.msg_id,
+                received_at: t.now_ms,
+                reply_json: json,
+            }),
+            _ => None,
+        })
+        .collect();
+    inbound::record_many(tx, &rows).await?;
+    Ok(slots
+        .iter()
+        .map(|s| match s {
+            Slot::Fresh(_) => RawTurn::Fresh,
+            Slot::Saved(reply) => RawTurn::Duplicate(reply.clone()),
+            Slot::CopyOf(j) => RawTurn::Duplicate(match &slots[*j] {
+                Slot::Fresh(json) => Some(json.clone()),
+                _ => None,
+            }),
+        })
+        .collect())
 }
 
 async fn run_batch(pool: &SqlitePool, jobs: Vec<Job>) -> anyhow::Result<()> {
@@ -525,5 +841,126 @@ impl Db {
                 "PostgreSQL is backed up with pg_dump: pg_dump -Fc \"$DATABASE_URL\" > liancun.dump (restore: pg_restore -d NEWDB liancun.dump)"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A turn that adds a township named after its message and replies with
+    /// that name; `fail` makes it fail after its insert.
+    fn township_turn(
+        db: Db,
+        id: &str,
+        fail: bool,
+    ) -> impl std::future::Future<Output = StoreResult<TurnOutcome<String>>> + use<> {
+        let name = id.to_string();
+        async move {
+            let msg = name.clone();
+            db.turn("dingtalk", &msg, 1, move |tx| {
+                let name = name.clone();
+                Box::pin(async move {
+                    on_tx!(tx, c => sqlx::query("INSERT INTO townships (name, created_at) VALUES ($1, 1)")
+                        .bind(&name).execute(c).await?.rows_affected());
+                    if fail {
+                        return Err(StoreError::Other(anyhow::anyhow!("turn {name} fails")));
+                    }
+                    Ok((format!("\"reply {name}\""), name))
+                })
+            })
+            .await
+        }
+    }
+
+    async fn names(db: &Db) -> Vec<String> {
+        db.read(|tx| {
+            Box::pin(async move {
+                let r: Vec<(String,)> = on_tx!(tx, c => sqlx::query_as("SELECT name FROM townships ORDER BY name")
+                    .fetch_all(c).await?);
+                Ok::<_, StoreError>(r.into_iter().map(|(n,)| n).collect())
+            })
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_turns_dedupes_and_a_failing_turn_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        assert!(matches!(
+            township_turn(db.clone(), "m0", false).await.unwrap(),
+            TurnOutcome::Fresh(ref n) if n == "m0"
+        ));
+
+        // Hold the writer so that every turn below waits and is taken as one batch.
+        let (release, hold) = oneshot::channel::<()>();
+        let (started_tx, started) = oneshot::channel::<()>();
+        let blocker = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |_tx| {
+                    Box::pin(async move {
+                        let _ = started_tx.send(());
+                        let _ = hold.await;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+            })
+        };
+        started.await.unwrap();
+        let mut pending = Vec::new();
+        for (id, fail) in [
+            ("m1", false),
+            ("m0", false), // recorded before the batch
+            ("m2", false),
+            ("bad", true),
+            ("m1", false), // a copy within the batch
+            ("m3", false),
+        ] {
+            pending.push(tokio::spawn(township_turn(db.clone(), id, fail)));
+            tokio::task::yield_now().await;
+        }
+        // Let every turn reach the writer's queue before releasing it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+
+        let mut out = Vec::new();
+        for p in pending {
+            out.push(p.await.unwrap());
+        }
+        let fresh = |r: &StoreResult<TurnOutcome<String>>, want: &str| matches!(r, Ok(TurnOutcome::Fresh(n)) if n == want);
+        assert!(fresh(&out[0], "m1"), "{:?}", out[0]);
+        assert!(
+            matches!(&out[1], Ok(TurnOutcome::Duplicate(Some(r))) if r == "\"reply m0\""),
+            "{:?}",
+            out[1]
+        );
+        assert!(fresh(&out[2], "m2"), "{:?}", out[2]);
+        assert!(
+            matches!(&out[3], Err(StoreError::Other(e)) if e.to_string().contains("bad")),
+            "{:?}",
+            out[3]
+        );
+        assert!(
+            matches!(&out[4], Ok(TurnOutcome::Duplicate(Some(r))) if r == "\"reply m1\""),
+            "{:?}",
+            out[4]
+        );
+        assert!(fresh(&out[5], "m3"), "{:?}", out[5]);
+        // The failing turn left nothing; each other message changed state once.
+        assert_eq!(names(&db).await, ["m0", "m1", "m2", "m3"]);
+        let recorded = db
+            .read(|tx| Box::pin(async move { inbound::count(tx).await }))
+            .await
+            .unwrap();
+        assert_eq!(recorded, 4);
+        db.close().await;
     }
 }

@@ -1,0 +1,118 @@
+//! CPU affinity for the few threads whose placement matters.
+//!
+//! sqlx's SQLite driver runs every statement on a worker thread of its own
+//! and hands each result back: two thread wake-ups per statement. When the
+//! two threads sit on different cores of a virtual machine, each wake-up is
+//! an inter-processor interrupt that costs tens of microseconds; on one core
+//! it is a plain context switch. The SQLite writer therefore pins itself
+//! (and so the sqlx worker it starts, which inherits the mask) to one core.
+//! The benchmark also uses this to keep its load generator off the server's
+//! core. Linux only; elsewhere every call is a no-op that says so.
+
+use std::io;
+
+/// The CPUs this thread may run on, in ascending order.
+#[cfg(target_os = "linux")]
+pub fn allowed_cpus() -> io::Result<Vec<usize>> {
+    // SAFETY: `set` is a plain bitmask owned by this frame; the kernel writes
+    // at most `size_of::<cpu_set_t>()` bytes into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect())
+    }
+}
+
+/// Pins thread `tid` (0: the calling thread) to exactly `cpus`.
+#[cfg(target_os = "linux")]
+pub fn pin_thread(tid: i32, cpus: &[usize]) -> io::Result<()> {
+    if cpus.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "no CPU given"));
+    }
+    // SAFETY: as above; CPU_SET only writes inside `set` for c < CPU_SETSIZE,
+    // which is checked first.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            if c >= libc::CPU_SETSIZE as usize {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("CPU {c} is out of range"),
+                ));
+            }
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Pins every thread of this process that exists now to `cpus`; threads
+/// they start later inherit the mask.
+#[cfg(target_os = "linux")]
+pub fn pin_process(cpus: &[usize]) -> io::Result<()> {
+    for entry in std::fs::read_dir("/proc/self/task")? {
+        let name = entry?.file_name();
+        if let Some(tid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) {
+            match pin_thread(tid, cpus) {
+                Ok(()) => {}
+                // The thread ended between listing and pinning.
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn allowed_cpus() -> io::Result<Vec<usize>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "CPU affinity is only set on Linux",
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn pin_thread(_tid: i32, _cpus: &[usize]) -> io::Result<()> {
+    allowed_cpus().map(|_| ())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn pin_process(_cpus: &[usize]) -> io::Result<()> {
+    allowed_cpus().map(|_| ())
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_pinned_to_one_allowed_cpu_reports_just_that_cpu() {
+        let cpus = allowed_cpus().unwrap();
+        assert!(!cpus.is_empty());
+        let last = *cpus.last().unwrap();
+        std::thread::spawn(move || {
+            pin_thread(0, &[last]).unwrap();
+            assert_eq!(allowed_cpus().unwrap(), vec![last]);
+            // A thread started now inherits the mask.
+            std::thread::spawn(move || assert_eq!(allowed_cpus().unwrap(), vec![last]))
+                .join()
+                .unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn pinning_to_no_cpu_or_a_cpu_out_of_range_is_refused() {
+        assert!(pin_thread(0, &[]).is_err());
+        assert!(pin_thread(0, &[libc::CPU_SETSIZE as usize]).is_err());
+    }
+}
