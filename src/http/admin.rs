@@ -3,7 +3,7 @@
 //! dead letters). Bearer `LIANCUN_ADMIN_TOKEN`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,7 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use super::auth::Admin;
-use super::auth::{Principal, authorize, body, internal, not_found, unprocessable};
+use super::auth::{
+    ApiPath, ApiQuery, Principal, authorize, body, internal, not_found, unprocessable,
+};
 use super::error::HttpError;
 use crate::app::AppState;
 use crate::domain::calendar::YearData;
@@ -89,7 +91,7 @@ struct RunJob {
 async fn run_job(
     who: Principal,
     State(state): State<AppState>,
-    Path(job): Path<String>,
+    ApiPath(job): ApiPath<String>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     if !JOBS.contains(&job.as_str()) {
@@ -141,7 +143,7 @@ async fn run_job(
 async fn get_group(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<org::Group>, HttpError> {
     let g = state
         .db
@@ -239,7 +241,7 @@ fn push_robot_for(platform: &str, r: PushRobot) -> Result<(String, Option<String
 async fn set_push_robot(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<StatusCode, HttpError> {
     let r: PushRobot = body(&raw)?;
@@ -293,7 +295,7 @@ async fn set_push_robot(
 async fn clear_push_robot(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
     let actor = who.actor();
@@ -341,7 +343,7 @@ struct TownshipAdmin {
 async fn list_township_admins(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, HttpError> {
     let people = state
         .db
@@ -362,7 +364,7 @@ async fn list_township_admins(
 async fn add_township_admin(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let a: TownshipAdmin = body(&raw)?;
@@ -396,7 +398,7 @@ async fn add_township_admin(
 async fn remove_township_admin(
     who: Principal,
     State(state): State<AppState>,
-    Path((id, person)): Path<(i64, i64)>,
+    ApiPath((id, person)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
     let actor = who.actor();
@@ -439,7 +441,7 @@ struct Cron {
 async fn set_schedule(
     who: Principal,
     State(state): State<AppState>,
-    Path((id, job)): Path<(i64, String)>,
+    ApiPath((id, job)): ApiPath<(i64, String)>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     if !JOBS.contains(&job.as_str()) {
@@ -492,7 +494,7 @@ async fn set_schedule(
 async fn clear_schedule(
     who: Principal,
     State(state): State<AppState>,
-    Path((id, job)): Path<(i64, String)>,
+    ApiPath((id, job)): ApiPath<(i64, String)>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
     let actor = who.actor();
@@ -557,11 +559,11 @@ async fn get_calendar(
 #[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "calendar",
     params(("year" = i32, Path)),
     request_body(content = Object, description = "{notice, holidays: [YYYY-MM-DD], workdays: [YYYY-MM-DD]}"),
-    responses((status = 200, description = "{year, notice}"), (status = 401), (status = 403), (status = 422)))]
+    responses((status = 200, description = "{year, notice}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn put_calendar_year(
     Admin(who): Admin,
     State(state): State<AppState>,
-    Path(year): Path<i32>,
+    ApiPath(year): ApiPath<i32>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let data: YearData = body(&raw)?;
@@ -615,7 +617,7 @@ async fn put_calendar_year(
 async fn dead_letters(
     who: Principal,
     State(state): State<AppState>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, HttpError> {
     let (limit, offset) = page.checked()?;
     let township = who.township();
@@ -637,7 +639,7 @@ async fn dead_letters(
 async fn retry_dead(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
     let actor = who.actor();
@@ -673,7 +675,7 @@ async fn retry_dead(
 async fn audit_log(
     _: Admin,
     State(state): State<AppState>,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, HttpError> {
     let (limit, offset) = page.checked()?;
     let (rows, total) = state

@@ -7,7 +7,7 @@
 //! placed they belong to that township.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
@@ -16,8 +16,8 @@ use utoipa_axum::routes;
 
 use super::admin::Page;
 use super::auth::{
-    Admin, Principal, authorize, body, forbidden, internal, new_token, not_found, token_hash,
-    unprocessable,
+    Admin, ApiPath, ApiQuery, Principal, authorize, body, forbidden, internal, new_token,
+    not_found, token_hash, unprocessable,
 };
 use super::error::HttpError;
 use crate::app::AppState;
@@ -184,7 +184,7 @@ async fn create_token(
 async fn revoke_token(
     Admin(who): Admin,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
     let actor = who.actor();
@@ -361,7 +361,7 @@ async fn create_township(
 async fn get_township(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, HttpError> {
     let v = state
         .db
@@ -395,7 +395,7 @@ async fn get_township(
 async fn patch_township(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<org::Township>, HttpError> {
     let p: TownshipPatch = body(&raw)?;
@@ -458,7 +458,7 @@ struct Rename {
 async fn list_villages(
     who: Principal,
     State(state): State<AppState>,
-    Query(f): Query<OrgFilter>,
+    ApiQuery(f): ApiQuery<OrgFilter>,
 ) -> Result<Json<Value>, HttpError> {
     if f.village_id.is_some() {
         return Err(unprocessable(
@@ -520,7 +520,7 @@ async fn create_village(
 async fn get_village(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<org::Village>, HttpError> {
     let v = state
         .db
@@ -542,7 +542,7 @@ async fn get_village(
 async fn patch_village(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<org::Village>, HttpError> {
     let r: Rename = body(&raw)?;
@@ -586,8 +586,8 @@ async fn patch_village(
 async fn list_households(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    Query(page): Query<Page>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, HttpError> {
     let (limit, offset) = page.checked()?;
     let (items, total) = state
@@ -772,7 +772,7 @@ pub fn parse_households(raw: &[u8]) -> Result<Vec<HouseholdRow>, String> {
 async fn import_households(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let rows = parse_households(&raw).map_err(|e| unprocessable("csv", e))?;
@@ -832,11 +832,11 @@ struct Roster {
 
 /// Teams (`?township_id=&village_id=`).
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(OrgFilter),
-    responses((status = 200, description = "{items: [team]}"), (status = 401), (status = 403)))]
+    responses((status = 200, description = "{items: [team]}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_teams(
     who: Principal,
     State(state): State<AppState>,
-    Query(f): Query<OrgFilter>,
+    ApiQuery(f): ApiQuery<OrgFilter>,
 ) -> Result<Json<Value>, HttpError> {
     let township = who.scope_filter(f.township_id)?;
     let village = f.village_id;
@@ -913,7 +913,7 @@ async fn team_json(tx: &mut Tx, id: i64) -> Result<Value, HttpError> {
 async fn get_team(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, HttpError> {
     let v = state
         .db
@@ -933,7 +933,7 @@ async fn get_team(
 async fn patch_team(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<org::Team>, HttpError> {
     let r: Rename = body(&raw)?;
@@ -988,7 +988,7 @@ async fn check_person(
 async fn set_team_people(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let r: Roster = body(&raw)?;
@@ -1091,7 +1091,7 @@ fn phone_field(raw: &str) -> Result<String, HttpError> {
 async fn list_people(
     who: Principal,
     State(state): State<AppState>,
-    Query(f): Query<PeopleFilter>,
+    ApiQuery(f): ApiQuery<PeopleFilter>,
 ) -> Result<Json<Value>, HttpError> {
     let (limit, offset) = Page {
         limit: f.limit,
@@ -1175,7 +1175,7 @@ async fn person_scope(tx: &mut Tx, who: Principal, id: i64) -> Result<org::Perso
 async fn get_person(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, HttpError> {
     let v = state
         .db
@@ -1198,7 +1198,7 @@ async fn get_person(
 async fn patch_person(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<org::Person>, HttpError> {
     let p: PersonPatch = body(&raw)?;
@@ -1268,11 +1268,11 @@ struct GroupTeam {
 /// Groups the bot has seen. A township token sees its township's groups,
 /// and with `bound=false` the groups not bound yet (to bind them).
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(GroupQuery),
-    responses((status = 200, description = "{items, total, limit, offset}"), (status = 401), (status = 403), (status = 422)))]
+    responses((status = 200, description = "{items, total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_groups(
     who: Principal,
     State(state): State<AppState>,
-    Query(q): Query<GroupQuery>,
+    ApiQuery(q): ApiQuery<GroupQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let (limit, offset) = Page {
         limit: q.limit,
@@ -1324,7 +1324,7 @@ async fn list_groups(
 async fn bind_group(
     who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<org::Group>, HttpError> {
     let b: GroupTeam = body(&raw)?;

@@ -3,7 +3,7 @@
 //! township clerk hands up the line (CSV or xlsx, Chinese headers).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::admin::Page;
-use super::auth::{Principal, authorize, internal, unprocessable};
+use super::auth::{ApiPath, ApiQuery, Principal, authorize, internal, unprocessable};
 use super::error::HttpError;
 use crate::app::AppState;
 use crate::domain::level::Level;
@@ -135,7 +135,7 @@ fn paged<T: serde::Serialize>(items: Vec<T>, total: i64, limit: i64, offset: i64
 async fn list_tasks(
     who: Principal,
     State(state): State<AppState>,
-    Query(q): Query<ViewQuery>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, true).await?;
     let (items, total) = state
@@ -151,7 +151,7 @@ async fn list_tasks(
 async fn list_services(
     who: Principal,
     State(state): State<AppState>,
-    Query(q): Query<ViewQuery>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, false).await?;
     let (items, total) = state
@@ -167,7 +167,7 @@ async fn list_services(
 async fn list_visits(
     who: Principal,
     State(state): State<AppState>,
-    Query(q): Query<ViewQuery>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, false).await?;
     let (items, total) = state
@@ -183,7 +183,7 @@ async fn list_visits(
 async fn list_ratings(
     who: Principal,
     State(state): State<AppState>,
-    Query(q): Query<ViewQuery>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, false).await?;
     let (items, total) = state
@@ -199,7 +199,7 @@ async fn list_ratings(
 async fn list_requests(
     who: Principal,
     State(state): State<AppState>,
-    Query(q): Query<ViewQuery>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
 ) -> Result<Json<Value>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, true).await?;
     let (items, total) = state
@@ -246,8 +246,8 @@ fn date(field: &str, raw: &Option<String>) -> Result<NaiveDate, HttpError> {
 async fn export(
     who: Principal,
     State(state): State<AppState>,
-    Path(kind): Path<String>,
-    Query(q): Query<ExportQuery>,
+    ApiPath(kind): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, HttpError> {
     if !matches!(
         kind.as_str(),

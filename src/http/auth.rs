@@ -164,6 +164,49 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A path parameter; one that does not parse (`/teams/abc`, an id past
+/// i64) names no row, so it is a JSON 404 like any unknown id.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(t)| ApiPath(t))
+            .map_err(|e| HttpError::new(StatusCode::NOT_FOUND, format!("path: {}", e.body_text())))
+    }
+}
+
+/// Query parameters; a bad or unknown one is a JSON 422 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(t)| ApiQuery(t))
+            .map_err(|e| {
+                let text = e.body_text();
+                let why = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                unprocessable("query", why)
+            })
+    }
+}
+
 /// Looks up the township of a row in `tx` and judges it: 404 when there is
 /// no such row (`what` names it), 403 when it is another township's.
 /// Returns the row's township.

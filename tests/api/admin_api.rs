@@ -381,6 +381,16 @@ scenario! {
         assert_eq!(s, 422);
         let (s, _) = app.admin("GET", "/api/v1/exports/everything?from=2026-12-01&to=2026-12-31", None).await;
         assert_eq!(s, 404);
+        // Ids that cannot be ids name no row; unknown query keys are named.
+        let (s, e) = app.admin("GET", "/api/v1/teams/9223372036854775808", None).await;
+        assert_eq!(s, 404, "{e}");
+        assert!(e["error"].as_str().unwrap().starts_with("path"), "JSON like every error: {e}");
+        let (s, e) = app.admin("GET", "/api/v1/tasks?colour=red", None).await;
+        assert_eq!(s, 422);
+        assert!(e["error"].as_str().unwrap().contains("colour"), "{e}");
+        let (s, e) = app.admin("GET", "/api/v1/tasks?limit=many", None).await;
+        assert_eq!(s, 422);
+        assert!(e["error"].as_str().unwrap().contains("limit"), "{e}");
 
         // Body limits: 64 KiB for JSON, 1 MiB for a household CSV.
         let big = format!("{{\"name\": \"{}\"}}", "村".repeat(30_000));
