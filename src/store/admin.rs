@@ -872,3 +872,32 @@ pub async fn weekly_summary(
     }
     Ok(out)
 }
+
+// ---------------------------------------------------------------- audit
+
+/// The audit entries about one township, newest first: changes made with its
+/// tokens, changes to the township itself (`township:<id>…`), and whatever
+/// was logged against its villages, teams and groups (in-chat bindings and
+/// role changes included). With the total.
+pub async fn township_audit(
+    tx: &mut Tx,
+    township_id: i64,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<super::audit::Entry>, i64)> {
+    const WHERE: &str = "WHERE a.actor IN (SELECT 'token:' || CAST(k.id AS TEXT) FROM admin_tokens k WHERE k.township_id = $1) \
+         OR a.target = 'township:' || CAST($1 AS TEXT) OR a.target LIKE 'township:' || CAST($1 AS TEXT) || '/%' \
+         OR a.target IN (SELECT 'village:' || CAST(v.id AS TEXT) FROM villages v WHERE v.township_id = $1) \
+         OR a.target IN (SELECT 'team:' || CAST(t.id AS TEXT) FROM teams t JOIN villages v ON v.id = t.village_id \
+              WHERE v.township_id = $1) \
+         OR a.target IN (SELECT 'group:' || CAST(g.id AS TEXT) FROM chat_groups g JOIN teams t ON t.id = g.team_id \
+              JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1)";
+    let items = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT a.id, a.at, a.actor, a.action, a.target, a.before_json, a.after_json FROM audit_log a {WHERE} \
+         ORDER BY a.id DESC LIMIT $2 OFFSET $3")))
+        .bind(township_id).bind(limit).bind(offset).fetch_all(c).await?);
+    let (total,): (i64,) = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM audit_log a {WHERE}")))
+        .bind(township_id).fetch_one(c).await?);
+    Ok((items, total))
+}

@@ -316,7 +316,6 @@ scenario! {
             ("POST", "/api/v1/tokens".into(), Some(json!({"township_id": b, "name": "x"}))),
             ("DELETE", format!("/api/v1/tokens/{ta_id}"), None),
             ("PUT", "/api/v1/calendar/2027".into(), Some(json!({"notice": "x", "holidays": [], "workdays": []}))),
-            ("GET", "/api/v1/audit".into(), None),
         ];
         let before = app.counts().await;
         for (m, path, body) in &forbidden {
@@ -342,6 +341,19 @@ scenario! {
         assert_eq!(s, 200, "any token reads the calendar");
         let (_, mine) = app.admin_with("GET", "/api/v1/tasks", None, ta).await;
         assert_eq!(mine["total"], 1);
+        // The audit log: each township reads what concerns it.
+        let (s, log) = app.admin_with("GET", "/api/v1/audit?limit=500", None, ta).await;
+        assert_eq!(s, 200);
+        let entries = log["entries"].as_array().unwrap();
+        assert!(entries.iter().any(|e| e["action"] == "bind" && e["target"] == format!("group:{gid}")), "in-chat binding: {log}");
+        assert!(entries.iter().any(|e| e["action"] == "push_robot.set" && e["actor"] == "admin"), "the city's change: {log}");
+        assert!(!log.to_string().contains("大陈村"), "nothing of B: {log}");
+        let (s, log) = app.admin_with("GET", "/api/v1/audit?limit=500", None, tb).await;
+        assert_eq!(s, 200);
+        let entries = log["entries"].as_array().unwrap();
+        assert!(entries.iter().any(|e| e["action"] == "village.create" && e["target"] == format!("village:{b_village}")), "{log}");
+        assert!(entries.iter().all(|e| e["target"] != format!("group:{gid}") && e["target"] != format!("township:{a}")), "nothing of A: {log}");
+        assert_eq!(log["total"].as_i64(), Some(entries.len() as i64));
 
         // Unknown ids are 404 (existence is judged before scope).
         for path in ["/api/v1/townships/999", "/api/v1/villages/999", "/api/v1/teams/999", "/api/v1/people/999", "/api/v1/groups/999"] {
