@@ -227,6 +227,19 @@ struct ExportQuery {
 /// Most rows one export holds.
 const EXPORT_ROWS: i64 = 100_000;
 
+/// An export never drops rows: past the cap it asks for a shorter range.
+fn too_many(total: i64) -> Result<(), HttpError> {
+    if total > EXPORT_ROWS {
+        return Err(unprocessable(
+            "to",
+            format!(
+                "{total} rows is more than one export holds ({EXPORT_ROWS}); export a shorter range"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn date(field: &str, raw: &Option<String>) -> Result<NaiveDate, HttpError> {
     let raw = raw
         .as_deref()
@@ -305,10 +318,11 @@ async fn export(
     let time = move |ms: i64| utc_ms_to_local(tz, ms).format("%Y-%m-%d %H:%M").to_string();
     let table = match kind.as_str() {
         "tasks" => {
-            let (rows, _) = state
+            let (rows, total) = state
                 .db
                 .read(move |tx| Box::pin(async move { org::tasks(tx, &f, EXPORT_ROWS, 0).await }))
                 .await?;
+            too_many(total)?;
             let mut t = Table::new(zh::TASKS);
             for r in rows {
                 let level = Level::from_str_db(&r.level)
@@ -335,12 +349,13 @@ async fn export(
             t
         }
         "services" => {
-            let (rows, _) = state
+            let (rows, total) = state
                 .db
                 .read(move |tx| {
                     Box::pin(async move { org::services(tx, &f, EXPORT_ROWS, 0).await })
                 })
                 .await?;
+            too_many(total)?;
             let mut t = Table::new(zh::SERVICES);
             for r in rows {
                 t.rows.push(vec![
@@ -357,10 +372,11 @@ async fn export(
             t
         }
         "visits" => {
-            let (rows, _) = state
+            let (rows, total) = state
                 .db
                 .read(move |tx| Box::pin(async move { org::visits(tx, &f, EXPORT_ROWS, 0).await }))
                 .await?;
+            too_many(total)?;
             let mut t = Table::new(zh::VISITS);
             for r in rows {
                 t.rows.push(vec![
@@ -378,10 +394,11 @@ async fn export(
             t
         }
         "ratings" => {
-            let (rows, _) = state
+            let (rows, total) = state
                 .db
                 .read(move |tx| Box::pin(async move { org::ratings(tx, &f, EXPORT_ROWS, 0).await }))
                 .await?;
+            too_many(total)?;
             let mut t = Table::new(zh::RATINGS);
             for r in rows {
                 t.rows.push(vec![
