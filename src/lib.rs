@@ -13,6 +13,7 @@ pub mod command;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod export;
 pub mod fake;
 pub mod http;
 pub mod jobs;

@@ -2,76 +2,39 @@
 //! a group's push robot, township admins and schedules, the holiday calendar,
 //! dead letters). Bearer `LIANCUN_ADMIN_TOKEN`.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::request::Parts;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+pub use super::auth::Admin;
+use super::auth::{
+    ApiPath, ApiQuery, Principal, authorize, body, internal, not_found, unprocessable,
+};
 use super::error::HttpError;
 use crate::app::AppState;
 use crate::domain::calendar::YearData;
 use crate::jobs::schedule::Schedule;
 use crate::jobs::{self, JOBS, Scope};
+use crate::store::admin::{self as org, Owned};
 use crate::store::{StoreError, audit, groups, jobs as q, outbox};
 
-/// The actor of admin API changes in the audit log (the city admin token).
-const ADMIN: &str = "admin";
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/jobs/{job}/run", post(run_job))
-        .route("/api/v1/groups/{id}", get(get_group))
-        .route(
-            "/api/v1/groups/{id}/push-robot",
-            put(set_push_robot).delete(clear_push_robot),
-        )
-        .route("/api/v1/townships/{id}/admins", post(add_township_admin))
-        .route(
-            "/api/v1/townships/{id}/schedule/{job}",
-            put(set_schedule).delete(clear_schedule),
-        )
-        .route("/api/v1/calendar", get(get_calendar))
-        .route("/api/v1/calendar/{year}", put(put_calendar_year))
-        .route("/api/v1/outbox/dead", get(dead_letters))
-        .route("/api/v1/audit", get(audit_log))
-        .route("/api/v1/outbox/dead/{id}/retry", post(retry_dead))
-}
-
-/// The city admin, authenticated by bearer token.
-pub struct Admin;
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = HttpError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(expected) = state.settings.admin_token.as_ref() else {
-            return Err(HttpError::new(
-                StatusCode::UNAUTHORIZED,
-                "the admin API is off: LIANCUN_ADMIN_TOKEN is not set",
-            ));
-        };
-        let given = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) && !given.is_empty() {
-            Ok(Admin)
-        } else {
-            Err(HttpError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing or wrong bearer token",
-            ))
-        }
-    }
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(run_job))
+        .routes(routes!(get_group))
+        .routes(routes!(set_push_robot, clear_push_robot))
+        .routes(routes!(list_township_admins, add_township_admin))
+        .routes(routes!(remove_township_admin))
+        .routes(routes!(set_schedule, clear_schedule))
+        .routes(routes!(get_calendar))
+        .routes(routes!(put_calendar_year))
+        .routes(routes!(dead_letters))
+        .routes(routes!(audit_log))
+        .routes(routes!(retry_dead))
 }
 
 /// 204 when the change found its target, else 404 naming what was missing.
@@ -83,42 +46,52 @@ fn no_content_or_404(found: bool, missing: &str) -> Result<StatusCode, HttpError
     }
 }
 
-fn unprocessable(field: &str, why: impl std::fmt::Display) -> HttpError {
-    HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {why}"))
+/// `?limit=` (1–500, default 100) and `?offset=` (default 0).
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// 1 to 500; default 100.
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Rows to skip; default 0.
+    #[serde(default)]
+    pub offset: Option<i64>,
 }
 
-fn internal(e: impl std::fmt::Display) -> HttpError {
-    tracing::error!(error = %e, "admin API request failed");
-    HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-}
-
-fn store_err(e: StoreError) -> HttpError {
-    match e {
-        StoreError::NotFound => HttpError::new(StatusCode::NOT_FOUND, "not found"),
-        StoreError::Conflict(c) => HttpError::new(StatusCode::CONFLICT, format!("conflict: {c}")),
-        other => internal(other),
+impl Page {
+    /// (limit, offset), or 422 naming the bad one.
+    pub fn checked(&self) -> Result<(i64, i64), HttpError> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(unprocessable("limit", "must be 1 to 500"));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(unprocessable("offset", "cannot be negative"));
+        }
+        Ok((limit, offset))
     }
 }
 
-/// Parses a JSON body, answering 422 with serde's reason (which names the field).
-fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return serde_json::from_slice(b"{}").map_err(|e| unprocessable("body", e));
-    }
-    serde_json::from_slice(raw).map_err(|e| unprocessable("body", e))
-}
-
-#[derive(Deserialize, Default)]
+/// Which teams a job runs for: a township, a group, or (no body) all — for a
+/// township token, all of its township.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RunJob {
     township: Option<i64>,
     group: Option<i64>,
 }
 
+/// Runs a scheduled job now (its pushes go at once, quiet hours or not).
+#[utoipa::path(post, path = "/api/v1/jobs/{job}/run", tag = "operations",
+    params(("job" = String, Path, description = "plan_reminder, plan_missing, service_day, results_reminder, weekly_airing, clearance, overdue_scan or monthly_ranking")),
+    request_body(content = RunJob, description = "optional"),
+    responses((status = 200, description = "{job, scope, teams, enqueued}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn run_job(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path(job): Path<String>,
+    ApiPath(job): ApiPath<String>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     if !JOBS.contains(&job.as_str()) {
@@ -128,41 +101,32 @@ async fn run_job(
         ));
     }
     let req: RunJob = body(&raw)?;
-    let scope = match (req.township, req.group) {
-        (Some(_), Some(_)) => {
+    let scope = match (req.township, req.group, who.township()) {
+        (Some(_), Some(_), _) => {
             return Err(unprocessable(
                 "township",
                 "give township or group, not both",
             ));
         }
-        (Some(t), None) => Scope::Township(t),
-        (None, Some(g)) => Scope::Group(g),
-        (None, None) => Scope::All,
+        (Some(t), None, _) => Scope::Township(t),
+        (None, Some(g), _) => Scope::Group(g),
+        (None, None, Some(own)) => Scope::Township(own),
+        (None, None, None) => Scope::All,
     };
-    let exists = match scope {
-        Scope::Township(t) => {
-            state
-                .db
-                .read(move |tx| Box::pin(async move { groups::township_exists(tx, t).await }))
-                .await
-        }
-        Scope::Group(g) => {
-            state
-                .db
-                .read(move |tx| {
-                    Box::pin(async move { groups::group_info(tx, g).await.map(|g| g.is_some()) })
-                })
-                .await
-        }
-        Scope::All => Ok(true),
-    }
-    .map_err(store_err)?;
-    if !exists {
-        return Err(HttpError::new(
-            StatusCode::NOT_FOUND,
-            "no such township or group",
-        ));
-    }
+    state
+        .db
+        .read(move |tx| {
+            Box::pin(async move {
+                match scope {
+                    Scope::Township(t) => authorize(tx, who, Owned::Township, t, "township")
+                        .await
+                        .map(drop),
+                    Scope::Group(g) => authorize(tx, who, Owned::Group, g, "group").await.map(drop),
+                    Scope::All => Ok::<_, HttpError>(()),
+                }
+            })
+        })
+        .await?;
     let now = state.clock.now();
     let report = jobs::run(&state.jobs, &job, scope, now, true, now)
         .await
@@ -172,24 +136,31 @@ async fn run_job(
     ))
 }
 
+/// A group (its push robot secrets are never shown).
+#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = org::Group), (status = 401), (status = 403), (status = 404)))]
 async fn get_group(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, HttpError> {
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<org::Group>, HttpError> {
     let g = state
         .db
-        .read(move |tx| Box::pin(async move { groups::group_info(tx, id).await }))
-        .await
-        .map_err(store_err)?
-        .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no such group"))?;
-    Ok(Json(json!(g)))
+        .read(move |tx| {
+            Box::pin(async move {
+                authorize(tx, who, Owned::Group, id, "group").await?;
+                org::group(tx, id).await?.ok_or_else(|| not_found("group"))
+            })
+        })
+        .await?;
+    Ok(Json(g))
 }
 
 /// A group's push robot. DingTalk groups take a custom robot's
 /// `access_token` (and its 加签 `secret`); WeCom groups take the `key` of a
 /// group robot's webhook URL. Secrets are write-only.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PushRobot {
     /// DingTalk: the access_token of the custom robot's webhook URL.
@@ -263,27 +234,39 @@ fn push_robot_for(platform: &str, r: PushRobot) -> Result<(String, Option<String
     }
 }
 
+/// Sets a group's custom push robot (write-only secrets).
+#[utoipa::path(put, path = "/api/v1/groups/{id}/push-robot", tag = "groups",
+    params(("id" = i64, Path)), request_body = PushRobot,
+    responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn set_push_robot(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<StatusCode, HttpError> {
     let r: PushRobot = body(&raw)?;
     // A group's platform never changes, so reading it first is safe.
     let group = state
         .db
-        .read(move |tx| Box::pin(async move { groups::group_info(tx, id).await }))
-        .await
-        .map_err(store_err)?
-        .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "no such group"))?;
+        .read(move |tx| {
+            Box::pin(async move {
+                authorize(tx, who, Owned::Group, id, "group").await?;
+                Ok::<_, HttpError>(groups::group_info(tx, id).await?)
+            })
+        })
+        .await?
+        .ok_or_else(|| not_found("group"))?;
     let (token, secret) = push_robot_for(&group.platform, r)?;
     let now = state.clock.now_ms();
-    let had = group.has_push_robot;
+    let actor = who.actor();
     let found = state
         .db
         .write(move |tx| {
             Box::pin(async move {
+                authorize(tx, who, Owned::Group, id, "group").await?;
+                let had = groups::group_info(tx, id)
+                    .await?
+                    .is_some_and(|g| g.has_push_robot);
                 let found =
                     groups::set_push_webhook(tx, id, Some(&token), secret.as_deref()).await?;
                 // Secrets are write-only: the log says that one was set, never what.
@@ -291,37 +274,42 @@ async fn set_push_robot(
                 audit::record(
                     tx,
                     now,
-                    ADMIN,
+                    &actor,
                     "push_robot.set",
                     &format!("group:{id}"),
                     Some(&json!({ "has_push_robot": had })),
                     Some(&after),
                 )
                 .await?;
-                Ok(found)
+                Ok::<_, HttpError>(found)
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     no_content_or_404(found, "no such group")
 }
 
+/// Clears a group's custom push robot (pushes go through the enterprise robot).
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/push-robot", tag = "groups",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
 async fn clear_push_robot(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
+    let actor = who.actor();
     let found = state
         .db
         .write(move |tx| {
             Box::pin(async move {
+                authorize(tx, who, Owned::Group, id, "group").await?;
                 let found = groups::set_push_webhook(tx, id, None, None).await?;
                 if found {
                     audit::record(
                         tx,
                         now,
-                        ADMIN,
+                        &actor,
                         "push_robot.clear",
                         &format!("group:{id}"),
                         None,
@@ -329,27 +317,54 @@ async fn clear_push_robot(
                     )
                     .await?;
                 }
-                Ok::<_, StoreError>(found)
+                Ok::<_, HttpError>(found)
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     no_content_or_404(found, "no such group")
 }
 
-#[derive(Deserialize)]
+/// A township admin, by platform identity (created if new).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TownshipAdmin {
+    /// `dingtalk` or `wecom`.
+    #[schema(value_type = String)]
     platform: crate::platform::Platform,
     user_id: String,
     #[serde(default)]
     name: String,
 }
 
-async fn add_township_admin(
-    _: Admin,
+/// The township's admins (told of missing plans and escalated tasks).
+#[utoipa::path(get, path = "/api/v1/townships/{id}/admins", tag = "townships",
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "{items: [person]}"), (status = 401), (status = 403), (status = 404)))]
+async fn list_township_admins(
+    who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, HttpError> {
+    let people = state
+        .db
+        .read(move |tx| {
+            Box::pin(async move {
+                authorize(tx, who, Owned::Township, id, "township").await?;
+                Ok::<_, HttpError>(org::township_admins(tx, id).await?)
+            })
+        })
+        .await?;
+    Ok(Json(json!({ "items": people })))
+}
+
+/// Adds a township admin.
+#[utoipa::path(post, path = "/api/v1/townships/{id}/admins", tag = "townships",
+    params(("id" = i64, Path)), request_body = TownshipAdmin,
+    responses((status = 200, description = "{township, person}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+async fn add_township_admin(
+    who: Principal,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let a: TownshipAdmin = body(&raw)?;
@@ -357,37 +372,76 @@ async fn add_township_admin(
         return Err(unprocessable("user_id", "must be 1 to 128 characters"));
     }
     let now = state.clock.now_ms();
+    let actor = who.actor();
     let person = state
         .db
         .write(move |tx| {
             Box::pin(async move {
-                if !groups::township_exists(tx, id).await? {
-                    return Err(StoreError::NotFound);
-                }
+                authorize(tx, who, Owned::Township, id, "township").await?;
                 let pid =
                     groups::upsert_person(tx, a.platform.as_str(), a.user_id.trim(), &a.name, now)
                         .await?;
                 q::add_township_admin(tx, id, pid).await?;
                 let after = json!({ "person": pid, "platform": a.platform.as_str(), "user_id": a.user_id.trim() });
-                audit::record(tx, now, ADMIN, "township_admin.add", &format!("township:{id}"), None, Some(&after)).await?;
-                Ok(pid)
+                audit::record(tx, now, &actor, "township_admin.add", &format!("township:{id}"), None, Some(&after)).await?;
+                Ok::<_, HttpError>(pid)
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(Json(json!({ "township": id, "person": person })))
 }
 
-#[derive(Deserialize)]
+/// Removes a township admin (the person stays).
+#[utoipa::path(delete, path = "/api/v1/townships/{id}/admins/{person_id}", tag = "townships",
+    params(("id" = i64, Path), ("person_id" = i64, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+async fn remove_township_admin(
+    who: Principal,
+    State(state): State<AppState>,
+    ApiPath((id, person)): ApiPath<(i64, i64)>,
+) -> Result<StatusCode, HttpError> {
+    let now = state.clock.now_ms();
+    let actor = who.actor();
+    let found = state
+        .db
+        .write(move |tx| {
+            Box::pin(async move {
+                authorize(tx, who, Owned::Township, id, "township").await?;
+                let found = org::remove_township_admin(tx, id, person).await?;
+                if found {
+                    audit::record(
+                        tx,
+                        now,
+                        &actor,
+                        "township_admin.remove",
+                        &format!("township:{id}"),
+                        Some(&json!({ "person": person })),
+                        None,
+                    )
+                    .await?;
+                }
+                Ok::<_, HttpError>(found)
+            })
+        })
+        .await?;
+    no_content_or_404(found, "no such township admin")
+}
+
+/// A cron expression in township time ('' disables the job there).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Cron {
     cron: String,
 }
 
+/// Overrides a job's schedule in one township.
+#[utoipa::path(put, path = "/api/v1/townships/{id}/schedule/{job}", tag = "townships",
+    params(("id" = i64, Path), ("job" = String, Path)), request_body = Cron,
+    responses((status = 200, description = "{township, cron, enabled}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn set_schedule(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path((id, job)): Path<(i64, String)>,
+    ApiPath((id, job)): ApiPath<(i64, String)>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     if !JOBS.contains(&job.as_str()) {
@@ -402,13 +456,12 @@ async fn set_schedule(
     let cron = parsed.map(|s| s.expr().to_string()).unwrap_or_default();
     let stored = cron.clone();
     let now = state.clock.now_ms();
+    let actor = who.actor();
     state
         .db
         .write(move |tx| {
             Box::pin(async move {
-                if !groups::township_exists(tx, id).await? {
-                    return Err(StoreError::NotFound);
-                }
+                authorize(tx, who, Owned::Township, id, "township").await?;
                 let before = q::schedule_overrides(tx, id)
                     .await?
                     .into_iter()
@@ -418,32 +471,38 @@ async fn set_schedule(
                 audit::record(
                     tx,
                     now,
-                    ADMIN,
+                    &actor,
                     "schedule.set",
                     &format!("township:{id}/job:{job}"),
                     before.as_ref(),
                     Some(&json!({ "cron": stored })),
                 )
-                .await
+                .await?;
+                Ok::<_, HttpError>(())
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(Json(
         json!({ "township": id, "cron": cron, "enabled": !cron.is_empty() }),
     ))
 }
 
+/// Drops a township's override: the job follows the default schedule again.
+#[utoipa::path(delete, path = "/api/v1/townships/{id}/schedule/{job}", tag = "townships",
+    params(("id" = i64, Path), ("job" = String, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
 async fn clear_schedule(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path((id, job)): Path<(i64, String)>,
+    ApiPath((id, job)): ApiPath<(i64, String)>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
+    let actor = who.actor();
     state
         .db
         .write(move |tx| {
             Box::pin(async move {
+                authorize(tx, who, Owned::Township, id, "township").await?;
                 let before = q::schedule_overrides(tx, id)
                     .await?
                     .into_iter()
@@ -453,21 +512,27 @@ async fn clear_schedule(
                 audit::record(
                     tx,
                     now,
-                    ADMIN,
+                    &actor,
                     "schedule.clear",
                     &format!("township:{id}/job:{job}"),
                     before.as_ref(),
                     None,
                 )
-                .await
+                .await?;
+                Ok::<_, HttpError>(())
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn get_calendar(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, HttpError> {
+/// The holiday calendar in force (any token may read it).
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "calendar",
+    responses((status = 200, description = "{years, missing_years, warnings}"), (status = 401)))]
+async fn get_calendar(
+    _: Principal,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, HttpError> {
     let cal = state
         .jobs
         .calendar
@@ -489,10 +554,16 @@ async fn get_calendar(_: Admin, State(state): State<AppState>) -> Result<Json<Va
     ))
 }
 
+/// Adds or corrects a year of the holiday calendar (city admin only: it is
+/// the State Council's calendar, the same for every township).
+#[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "calendar",
+    params(("year" = i32, Path)),
+    request_body(content = Object, description = "{notice, holidays: [YYYY-MM-DD], workdays: [YYYY-MM-DD]}"),
+    responses((status = 200, description = "{year, notice}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn put_calendar_year(
-    _: Admin,
+    Admin(who): Admin,
     State(state): State<AppState>,
-    Path(year): Path<i32>,
+    ApiPath(year): ApiPath<i32>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let data: YearData = body(&raw)?;
@@ -507,25 +578,30 @@ async fn put_calendar_year(
         .map_err(|e| unprocessable("calendar", e))?;
     let toml = toml::to_string(&data).map_err(internal)?;
     let now = state.clock.now_ms();
+    let actor = who.actor();
     state
         .db
         .write(move |tx| {
             Box::pin(async move {
+                let before = q::calendar_years(tx)
+                    .await?
+                    .into_iter()
+                    .find(|(y, _)| *y == i64::from(year))
+                    .map(|(_, t)| json!({ "toml": t }));
                 q::set_calendar_year(tx, i64::from(year), &toml, now).await?;
                 audit::record(
                     tx,
                     now,
-                    ADMIN,
+                    &actor,
                     "calendar.set",
                     &format!("year:{year}"),
-                    None,
+                    before.as_ref(),
                     Some(&json!({ "toml": toml })),
                 )
                 .await
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     *state
         .jobs
         .calendar
@@ -534,31 +610,50 @@ async fn put_calendar_year(
     Ok(Json(json!({ "year": year, "notice": data.notice })))
 }
 
-async fn dead_letters(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, HttpError> {
-    let rows = state
+/// Dead letters, newest first: a township token sees its township's only.
+#[utoipa::path(get, path = "/api/v1/outbox/dead", tag = "outbox",
+    params(Page),
+    responses((status = 200, description = "{items, total, limit, offset} (and dead_letters, the same items)"), (status = 401), (status = 422)))]
+async fn dead_letters(
+    who: Principal,
+    State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<Value>, HttpError> {
+    let (limit, offset) = page.checked()?;
+    let township = who.township();
+    let (rows, total) = state
         .db
-        .read(|tx| Box::pin(async move { outbox::dead_letters(tx, 100, 0).await }))
-        .await
-        .map_err(store_err)?;
-    Ok(Json(json!({ "dead_letters": rows })))
+        .read(move |tx| {
+            Box::pin(async move { org::dead_letters(tx, township, limit, offset).await })
+        })
+        .await?;
+    Ok(Json(
+        json!({ "items": rows, "dead_letters": rows, "total": total, "limit": limit, "offset": offset }),
+    ))
 }
 
+/// Puts a dead letter back in the queue.
+#[utoipa::path(post, path = "/api/v1/outbox/dead/{id}/retry", tag = "outbox",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
 async fn retry_dead(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, HttpError> {
     let now = state.clock.now_ms();
+    let actor = who.actor();
     let found = state
         .db
         .write(move |tx| {
             Box::pin(async move {
+                authorize(tx, who, Owned::DeadLetter, id, "dead letter").await?;
                 let found = outbox::retry_dead(tx, id, now).await?;
                 if found {
                     audit::record(
                         tx,
                         now,
-                        ADMIN,
+                        &actor,
                         "dead_letter.retry",
                         &format!("outbox:{id}"),
                         None,
@@ -566,42 +661,41 @@ async fn retry_dead(
                     )
                     .await?;
                 }
-                Ok::<_, StoreError>(found)
+                Ok::<_, HttpError>(found)
             })
         })
-        .await
-        .map_err(store_err)?;
+        .await?;
     no_content_or_404(found, "no such dead letter")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Page {
-    #[serde(default)]
-    limit: Option<i64>,
-    #[serde(default)]
-    offset: Option<i64>,
-}
-
-/// The audit log, newest first; `?limit=` (1–500, default 100) and `?offset=`.
+/// The audit log, newest first. The city reads all of it; a township token
+/// reads what concerns its township: changes made with its tokens, the city's
+/// changes to it, and bindings and roles in its groups.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(Page),
+    responses((status = 200, description = "{entries: [{id, at, actor, action, target, before, after}], total, limit, offset}"), (status = 401), (status = 422)))]
 async fn audit_log(
-    _: Admin,
+    who: Principal,
     State(state): State<AppState>,
-    axum::extract::Query(page): axum::extract::Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, HttpError> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(unprocessable("limit", "must be 1 to 500"));
-    }
-    let offset = page.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(unprocessable("offset", "cannot be negative"));
-    }
-    let rows = state
+    let (limit, offset) = page.checked()?;
+    let township = who.township();
+    let (rows, total) = state
         .db
-        .read(move |tx| Box::pin(async move { audit::list(tx, limit, offset).await }))
-        .await
-        .map_err(store_err)?;
+        .read(move |tx| {
+            Box::pin(async move {
+                match township {
+                    Some(t) => org::township_audit(tx, t, limit, offset).await,
+                    None => {
+                        let rows = audit::list(tx, limit, offset).await?;
+                        let total = audit::count(tx).await?;
+                        Ok::<_, StoreError>((rows, total))
+                    }
+                }
+            })
+        })
+        .await?;
     let entries: Vec<Value> = rows
         .into_iter()
         .map(|e| {
@@ -610,5 +704,7 @@ async fn audit_log(
                     "before": parse(e.before_json), "after": parse(e.after_json) })
         })
         .collect();
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(
+        json!({ "entries": entries, "total": total, "limit": limit, "offset": offset }),
+    ))
 }

@@ -5,6 +5,7 @@
 //! written as `@名字`; the platform adapter turns those into real mentions
 //! using [`Reply::mentions`].
 
+pub mod export;
 pub mod help;
 pub mod parse;
 pub mod push;

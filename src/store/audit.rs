@@ -43,3 +43,10 @@ pub async fn list(tx: &mut Tx, limit: i64, offset: i64) -> StoreResult<Vec<Entry
         .bind(limit).bind(offset).fetch_all(c).await?);
     Ok(r)
 }
+
+/// How many entries the log holds.
+pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
+    let (n,): (i64,) =
+        on_tx!(tx, c => sqlx::query_as("SELECT COUNT(*) FROM audit_log").fetch_one(c).await?);
+    Ok(n)
+}

@@ -15,6 +15,7 @@
 //! known way past it). A job that fails rolls back to its savepoint only, and no
 //! caller hears "done" before the commit that made its work durable.
 
+pub mod admin;
 pub mod audit;
 pub mod groups;
 pub mod households;
