@@ -18,12 +18,14 @@
 pub mod audit;
 pub mod groups;
 pub mod households;
+pub mod projects;
 pub mod inbound;
 pub mod jobs;
 pub mod outbox;
 pub mod ratings;
 pub mod records;
 pub mod tasks;
+pub mod weekly;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
