@@ -105,9 +105,8 @@ pub fn verify(settings: &Settings, team_id: i64, week: &str, sig: &str) -> bool 
 
 fn font() -> anyhow::Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok()
-    });
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     anyhow::ensure!(ok, "the bundled chart font does not load");
     Ok(())
 }
@@ -163,7 +162,11 @@ fn draw(rgb: &mut [u8], weeks: &[ChartWeek]) -> Result<(), Box<dyn std::error::E
         .label_style((FAMILY, 14))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    let colors = [RGBColor(220, 38, 38), RGBColor(37, 99, 235), RGBColor(22, 163, 74)];
+    let colors = [
+        RGBColor(220, 38, 38),
+        RGBColor(37, 99, 235),
+        RGBColor(22, 163, 74),
+    ];
     for (s, (name, color)) in SERIES.iter().zip(colors).enumerate() {
         let points: Vec<(i32, i64)> = weeks
             .iter()
@@ -180,7 +183,9 @@ fn draw(rgb: &mut [u8], weeks: &[ChartWeek]) -> Result<(), Box<dyn std::error::E
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))?
             .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
         chart.draw_series(
             points
                 .into_iter()
@@ -210,19 +215,27 @@ mod tests {
     fn every_chart_character_is_in_the_font_subset() {
         let face = ab_glyph::FontRef::try_from_slice(FONT).expect("the subset loads");
         use ab_glyph::Font;
-        for c in TITLE.chars().chain(SERIES.concat().chars()).chain('!'..='~') {
-            assert_ne!(face.glyph_id(c).0, 0, "{c:?} is missing from the font subset");
+        for c in TITLE
+            .chars()
+            .chain(SERIES.concat().chars())
+            .chain('!'..='~')
+        {
+            assert_ne!(
+                face.glyph_id(c).0,
+                0,
+                "{c:?} is missing from the font subset"
+            );
         }
     }
 
     #[test]
-    fn urls_are_signed_and_only_with_a_base_and_a_key() {
+    fn urls_are_signed_and_only_with_a_public_address() {
         let w = IsoWeek::parse("2026-W49").unwrap();
         assert_eq!(url(&settings(""), 7, w), None);
         assert_eq!(
-            url(&settings("public_base_url = \"https://lc.example.cn\""), 7, w),
+            url(&settings("chart_key = \"k1\""), 7, w),
             None,
-            "no key, no chart"
+            "no public address, no chart"
         );
         let s = settings("public_base_url = \"https://lc.example.cn/\"\nchart_key = \"k1\"");
         let u = url(&s, 7, w).expect("a chart URL");
@@ -237,7 +250,10 @@ mod tests {
         let other = settings("public_base_url = \"https://lc.example.cn/\"\nchart_key = \"k2\"");
         assert!(!verify(&other, 7, "2026-W49", sig), "another key");
         let by_admin = settings("public_base_url = \"https://x.cn\"\nadmin_token = \"t\"");
-        assert!(url(&by_admin, 7, w).is_some(), "the admin token signs when no chart_key");
+        assert!(
+            url(&by_admin, 7, w).is_some(),
+            "the admin token signs when no chart_key"
+        );
     }
 
     #[test]

@@ -351,6 +351,12 @@ impl Settings {
         {
             bail!("public_base_url {url:?} must start with http:// or https://");
         }
+        if self.public_base_url.as_deref().is_some_and(|u| !u.is_empty())
+            && self.chart_key.is_none()
+            && self.admin_token.is_none()
+        {
+            bail!("public_base_url is set but nothing signs chart URLs: set chart_key (or admin_token)");
+        }
         if self.scheduler.tick_secs == 0
             || self.outbox.concurrency == 0
             || self.outbox.lease_secs <= 0
@@ -445,21 +451,30 @@ mod tests {
     fn project_due_and_public_base_url() {
         let s = Settings::from_toml_overrides("").expect("defaults are valid");
         assert_eq!(s.projects.due, (3, 31));
-        assert_eq!(s.public_base_url.as_deref(), Some(""), "no charts by default");
+        assert_eq!(
+            s.public_base_url.as_deref(),
+            Some(""),
+            "no charts by default"
+        );
         assert!(s.schedule.get("project_reminder").is_some());
         let s = Settings::from_toml_overrides(
-            "public_base_url = \"https://lc.example.cn/\"\n[projects]\ndue = \"6-1\"",
+            "public_base_url = \"https://lc.example.cn/\"\nchart_key = \"k\"\n[projects]\ndue = \"6-1\"",
         )
         .expect("valid");
         assert_eq!(s.projects.due, (6, 1));
         assert_eq!(s.public_base_url.as_deref(), Some("https://lc.example.cn/"));
         for bad in ["02-29", "13-01", "0331", "x"] {
-            let err = Settings::from_toml_overrides(&format!("[projects]\ndue = \"{bad}\""))
-                .unwrap_err();
-            assert!(format!("{err:#}").contains("projects.due"), "{bad}: {err:#}");
+            let err =
+                Settings::from_toml_overrides(&format!("[projects]\ndue = \"{bad}\"")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("projects.due"),
+                "{bad}: {err:#}"
+            );
         }
         let err = Settings::from_toml_overrides("public_base_url = \"ftp://x\"").unwrap_err();
         assert!(format!("{err:#}").contains("public_base_url"), "{err:#}");
+        let err = Settings::from_toml_overrides("public_base_url = \"https://x.cn\"").unwrap_err();
+        assert!(format!("{err:#}").contains("chart_key"), "{err:#}");
     }
 
     #[test]

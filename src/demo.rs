@@ -803,14 +803,17 @@ impl Sim {
                 "done"
                     if f.enqueued == 0
                         && f.job != "overdue_scan"
-                        && f.job != "project_reminder" => self.out.note(
-                    Some(at),
-                    &format!(
-                        "定时任务「{}」({}) 已运行，没有要发的消息",
-                        job_label(&f.job),
-                        f.job
-                    ),
-                ),
+                        && f.job != "project_reminder" =>
+                {
+                    self.out.note(
+                        Some(at),
+                        &format!(
+                            "定时任务「{}」({}) 已运行，没有要发的消息",
+                            job_label(&f.job),
+                            f.job
+                        ),
+                    )
+                }
                 "done" => {}
                 // The first look at the clock finds the 15-minute scan's
                 // earlier slot superseded by the current one: nothing to tell.

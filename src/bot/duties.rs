@@ -127,7 +127,11 @@ pub async fn project(
                 return Ok(say::project_already_done(&p.name, turn.to_local(at)));
             }
             let week = turn.week_str();
-            let text = if text.is_empty() { "完成".to_string() } else { text };
+            let text = if text.is_empty() {
+                "完成".to_string()
+            } else {
+                text
+            };
             if !projects::mark_done(tx, p.id, turn.me, turn.now_ms).await? {
                 return Ok(say::project_already_done(&p.name, turn.local_now));
             }

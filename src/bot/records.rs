@@ -2,8 +2,8 @@
 
 use super::Turn;
 use crate::command::TaskNo;
-use crate::domain::rating::Score;
 use crate::domain::household::parse_household;
+use crate::domain::rating::Score;
 use crate::reply::{self, Reply, duties};
 use crate::store::groups::TeamRow;
 use crate::store::households::{self, Household};
@@ -162,12 +162,27 @@ mod tests {
     fn picking_the_registered_household() {
         let two = [h(1, "张大爷", "3"), h(2, "张大爷", "5")];
         assert_eq!(pick(&two, Some("5")), Pick::One(&two[1]));
-        assert_eq!(pick(&two, None), Pick::Ambiguous(vec!["3".into(), "5".into()]));
-        assert_eq!(pick(&two, Some("7")), Pick::None, "another 小组: not registered");
+        assert_eq!(
+            pick(&two, None),
+            Pick::Ambiguous(vec!["3".into(), "5".into()])
+        );
+        assert_eq!(
+            pick(&two, Some("7")),
+            Pick::None,
+            "another 小组: not registered"
+        );
         let one = [h(3, "李四", "2")];
-        assert_eq!(pick(&one, None), Pick::One(&one[0]), "the only one needs no 小组");
+        assert_eq!(
+            pick(&one, None),
+            Pick::One(&one[0]),
+            "the only one needs no 小组"
+        );
         let flat = [h(4, "王五", "")];
-        assert_eq!(pick(&flat, Some("2")), Pick::One(&flat[0]), "a village without 小组s");
+        assert_eq!(
+            pick(&flat, Some("2")),
+            Pick::One(&flat[0]),
+            "a village without 小组s"
+        );
         assert_eq!(pick(&[], None), Pick::None);
         assert_eq!(pick(&[], Some("1")), Pick::None);
     }

@@ -377,7 +377,8 @@ fn project(args: &str) -> Result<Command, ParseError> {
         return Ok(Command::Project(ProjectCmd::List));
     }
     let Some(&(word, action)) = PROJECT_ACTIONS.iter().find(|(w, _)| {
-        args.get(..w.len()).is_some_and(|h| h.eq_ignore_ascii_case(w))
+        args.get(..w.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(w))
             && (!w.is_ascii()
                 || args[w.len()..]
                     .chars()
@@ -421,7 +422,9 @@ fn coverage(args: &str) -> Result<Command, ParseError> {
     let args = args.trim();
     let unvisited = match args {
         "" => false,
-        "未走访" | "未访" | "没走访" | "未走访农户" | "未走访名单" | "名单" => true,
+        "未走访" | "未访" | "没走访" | "未走访农户" | "未走访名单" | "名单" => {
+            true
+        }
         a if a.eq_ignore_ascii_case("missing") => true,
         _ => {
             return Err(ParseError::BadCoverageArg {

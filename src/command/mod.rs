@@ -26,7 +26,6 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::domain::{level::Level, rating::Score};
 
-
 pub use args::MAX_PROJECT_NAME;
 pub use error::{MAX_CHARS, ParseError, TaskLineError, what};
 pub use normalize::normalize;

@@ -843,12 +843,16 @@ fn simple_command_cases() -> Vec<Case> {
         case(
             "走访率 全部",
             Err(ParseError::BadCoverageArg {
-                got: "全部".into(),
+                got: "全部".into()
             }),
             "only 未走访 may follow",
         ),
         // 项目
-        case("项目", Ok(Command::Project(ProjectCmd::List)), "bare: the list"),
+        case(
+            "项目",
+            Ok(Command::Project(ProjectCmd::List)),
+            "bare: the list",
+        ),
         case(
             "/project list",
             Ok(Command::Project(ProjectCmd::List)),
@@ -932,7 +936,7 @@ fn simple_command_cases() -> Vec<Case> {
         case(
             "项目 开始 村道硬化",
             Err(ParseError::BadProjectAction {
-                got: "开始".into(),
+                got: "开始".into()
             }),
             "unknown action",
         ),

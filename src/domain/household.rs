@@ -146,7 +146,8 @@ fn trailing_subgroup(s: &str) -> Option<(&str, Option<String>)> {
             Some((i, _)) => i,
             None => {
                 // The shortest Chinese number at the end.
-                let starts: Vec<usize> = body.char_indices().rev().take(3).map(|(i, _)| i).collect();
+                let starts: Vec<usize> =
+                    body.char_indices().rev().take(3).map(|(i, _)| i).collect();
                 *starts
                     .iter()
                     .find(|&&i| subgroup_of(&body[i..]).is_some())?

@@ -181,10 +181,7 @@ pub async fn run_in(
         // A team is reminded of its hard project once a year, whichever
         // scheduled firing finds it first.
         let key = if job == "project_reminder" && !manual {
-            format!(
-                "job:project_reminder:{}",
-                fire_at.with_timezone(&tz).year()
-            )
+            format!("job:project_reminder:{}", fire_at.with_timezone(&tz).year())
         } else {
             key.clone()
         };

@@ -19,7 +19,11 @@ pub fn household_label(name: &str, subgroup: &str) -> String {
 
 /// `registered`: the visit was tied to a household of the village's registry.
 pub fn visit_recorded(household: &str, registered: bool, my_count: i64, team_count: i64) -> Reply {
-    let tag = if registered { "" } else { "（未登记农户）" };
+    let tag = if registered {
+        ""
+    } else {
+        "（未登记农户）"
+    };
     Reply::text(format!(
         "🏠 已记录走访：{household}{tag}。本周你已走访 {my_count} 户次，全团 {team_count} 户次。"
     ))
@@ -135,7 +139,12 @@ pub fn projects(year: i32, list: &[ProjectView]) -> Reply {
                 Some((text, at)) => format!("，最近（{}）：{text}", md(*at)),
                 None => "，还没有进展".to_string(),
             };
-            format!("{}. {} · {state} · 进展 {} 条{last}", i + 1, p.name, p.updates)
+            format!(
+                "{}. {} · {state} · 进展 {} 条{last}",
+                i + 1,
+                p.name,
+                p.updates
+            )
         })
         .collect();
     Reply::text(format!(
@@ -175,10 +184,7 @@ pub fn project_progress(name: &str, count: i64, text: &str) -> Reply {
 }
 
 pub fn project_already_done(name: &str, at: NaiveDateTime) -> Reply {
-    Reply::text(format!(
-        "「{name}」已于{}完成，不再记录进展。",
-        md(at)
-    ))
+    Reply::text(format!("「{name}」已于{}完成，不再记录进展。", md(at)))
 }
 
 pub fn project_done(name: &str, updates: i64) -> Reply {
@@ -215,7 +221,11 @@ mod tests {
             r.text,
             "🏠 南坞村2026年还有 40 户未走访：\n3组：张大爷、李奶奶\n5组：王五\n未分组：赵六\n…还有 36 户"
         );
-        assert!(unvisited("南坞村", 2026, &[], 0).text.contains("已全部走访"));
+        assert!(
+            unvisited("南坞村", 2026, &[], 0)
+                .text
+                .contains("已全部走访")
+        );
     }
 
     #[test]
@@ -224,14 +234,22 @@ mod tests {
         assert!(r.text.contains("已走访 1/3 户（33%）"), "{}", r.text);
         assert!(r.text.contains("未登记农户走访 2 户次"), "{}", r.text);
         assert!(r.text.contains("走访率 未走访"), "{}", r.text);
-        assert!(coverage("南坞村", 2026, 0, 0, 0).text.contains("还没有导入农户名册"));
+        assert!(
+            coverage("南坞村", 2026, 0, 0, 0)
+                .text
+                .contains("还没有导入农户名册")
+        );
         assert!(coverage("南坞村", 2026, 2, 2, 0).text.contains("全部走访"));
     }
 
     #[test]
     fn ambiguous_visit_lists_the_subgroups() {
         let r = visit_ambiguous("张大爷", &["3".into(), "5".into()]);
-        assert!(r.text.contains("有 2 户：3组、5组") && r.text.contains("没有记录"), "{}", r.text);
+        assert!(
+            r.text.contains("有 2 户：3组、5组") && r.text.contains("没有记录"),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains("走访 张大爷(3组)"), "{}", r.text);
     }
 }

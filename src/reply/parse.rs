@@ -256,9 +256,15 @@ mod tests {
             ParseError::BadScore { got: "6分".into() },
             ParseError::BadRole { got: "boss".into() },
             ParseError::BadRole { got: String::new() },
-            ParseError::BadProjectAction { got: "开始".into() },
-            ParseError::BadProjectName { got: "村道 硬化".into() },
-            ParseError::BadCoverageArg { got: "全部".into() },
+            ParseError::BadProjectAction {
+                got: "开始".into()
+            },
+            ParseError::BadProjectName {
+                got: "村道 硬化".into(),
+            },
+            ParseError::BadCoverageArg {
+                got: "全部".into()
+            },
         ];
         let whats = [
             what::TASK_NO,

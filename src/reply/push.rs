@@ -298,7 +298,10 @@ mod tests {
         let t = weekly_airing(&airing()).text;
         assert!(t.contains("- 清单销号：5/6，按时 4\n"), "{t}");
         assert!(t.contains("- 服务：7 次　走访：3 户次\n"), "{t}");
-        assert!(t.contains("村民诉求：2 件，待办 1 件，本周办结 1 件"), "{t}");
+        assert!(
+            t.contains("村民诉求：2 件，待办 1 件，本周办结 1 件"),
+            "{t}"
+        );
         assert!(t.contains("不足 3 人，暂不公布"), "{t}");
         assert!(!t.contains("难点项目") && !t.contains("!["), "{t}");
     }
@@ -316,9 +319,17 @@ mod tests {
         let t = weekly_airing(&a).text;
         assert!(t.contains("清单销号：5/6，按时 4（上周 3/5，↑2）"), "{t}");
         assert!(t.contains("服务：7 次（持平）　走访：3 户次（↓2）"), "{t}");
-        assert!(t.contains("- 难点项目：\n  - 村道硬化：联系138****1111施工队\n  - 河道清淤 ✅完成：验收通过"), "{t}");
+        assert!(
+            t.contains(
+                "- 难点项目：\n  - 村道硬化：联系138****1111施工队\n  - 河道清淤 ✅完成：验收通过"
+            ),
+            "{t}"
+        );
         assert!(t.contains("村民评价：4.0 分（3 人）"), "{t}");
-        assert!(t.contains("![近8周走势](https://lc.example.cn/charts/1/2026-W49.png?sig=ab)"), "{t}");
+        assert!(
+            t.contains("![近8周走势](https://lc.example.cn/charts/1/2026-W49.png?sig=ab)"),
+            "{t}"
+        );
     }
 
     #[test]

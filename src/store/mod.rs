@@ -18,10 +18,10 @@
 pub mod audit;
 pub mod groups;
 pub mod households;
-pub mod projects;
 pub mod inbound;
 pub mod jobs;
 pub mod outbox;
+pub mod projects;
 pub mod ratings;
 pub mod records;
 pub mod tasks;
