@@ -351,11 +351,16 @@ impl Settings {
         {
             bail!("public_base_url {url:?} must start with http:// or https://");
         }
-        if self.public_base_url.as_deref().is_some_and(|u| !u.is_empty())
+        if self
+            .public_base_url
+            .as_deref()
+            .is_some_and(|u| !u.is_empty())
             && self.chart_key.is_none()
             && self.admin_token.is_none()
         {
-            bail!("public_base_url is set but nothing signs chart URLs: set chart_key (or admin_token)");
+            bail!(
+                "public_base_url is set but nothing signs chart URLs: set chart_key (or admin_token)"
+            );
         }
         if self.scheduler.tick_secs == 0
             || self.outbox.concurrency == 0
