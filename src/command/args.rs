@@ -305,7 +305,7 @@ fn serve(args: &str) -> Result<Command, ParseError> {
 }
 
 /// 走访 HOUSEHOLD [TEXT]: the household is the first word; a 小组 written
-/// apart before it belongs to it (走访 3组 张大爷 …).
+/// apart before a name belongs to it (走访 3组 张大爷 …).
 fn visit(args: &str) -> Result<Command, ParseError> {
     let args = args.trim();
     let split = |s: &'_ str| -> (String, String) {
@@ -313,8 +313,13 @@ fn visit(args: &str) -> Result<Command, ParseError> {
         (a.to_string(), b.to_string())
     };
     let (mut household, mut text) = split(args);
+    // A name is short: 张三, 张大爷家. Longer words after 3组 are what was raised.
+    let name_like = |t: &str| {
+        let n = t.chars().count();
+        n > 0 && (n <= 4 || (n == 5 && t.ends_with('家')))
+    };
     if crate::domain::household::normalize_subgroup(&household).is_some_and(|g| !g.is_empty())
-        && !text.trim().is_empty()
+        && name_like(&split(text.trim_start()).0)
     {
         let (name, rest) = split(text.trim_start());
         household = format!("{household}{name}");

@@ -805,6 +805,11 @@ fn simple_command_cases() -> Vec<Case> {
             "a 小组 written apart joins the name",
         ),
         case(
+            "走访 3组 反映路灯坏了",
+            visit("3组", "反映路灯坏了"),
+            "what follows a 小组 is no name when it is long",
+        ),
+        case(
             "走访 3组",
             visit("3组", ""),
             "a 小组 alone stays as typed (recorded as unregistered)",
