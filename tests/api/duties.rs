@@ -212,7 +212,8 @@ macro_rules! chart_scenario {
         mod $name {
             use super::*;
             const TOML: &str = "public_base_url = \"https://liancun.example.cn/\"\nchart_key = \"chart-test-key\"";
-            async fn run($app: TestApp) $body
+            #[allow(unused_mut)]
+            async fn run(mut $app: TestApp) $body
 
             #[tokio::test]
             async fn sqlite() {
@@ -308,5 +309,33 @@ scenario! {
         assert!(!airing.text.contains("上周"), "no week before: {}", airing.text);
         let s = app.client.get(app.url("/charts/1/2026-W49.png?sig=00")).send().await.unwrap().status();
         assert_eq!(s, 404);
+    }
+}
+
+chart_scenario! {
+    async fn a_wecom_group_gets_the_chart_as_a_link(app) {
+        use crate::support::wecom::*;
+        const KEY: &str = "5b0c4c2e-1f7a-4d47-9a51-0c0ffee00001";
+        app.in_group("wx-chart");
+        let r = app.wecom_say(WECOM_ADMIN, "绑定 凤林镇 南坞村 南坞服务团").await;
+        assert!(r.contains("已绑定"), "{r}");
+        let group = app.group_id().await;
+        let (s, b) = app
+            .admin("PUT", &format!("/api/v1/groups/{group}/push-robot"), Some(serde_json::json!({ "key": KEY })))
+            .await;
+        assert_eq!(s, 204, "{b}");
+        app.wecom.add_key(KEY);
+
+        app.set_local(2026, 12, 4, 20, 1);
+        app.tick().await;
+        app.deliver().await;
+        let got = app.wecom.received();
+        let airing = got.iter().find(|r| r.content.contains("本周晾晒")).expect("airing sent");
+        assert_eq!(airing.msgtype, "markdown");
+        assert!(
+            airing.content.contains("[近8周走势](https://liancun.example.cn/charts/") && !airing.content.contains("!["),
+            "markdown v1 shows no images: {}",
+            airing.content
+        );
     }
 }
