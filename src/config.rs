@@ -102,6 +102,50 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub scheduler: SchedulerSettings,
     pub outbox: OutboxSettings,
+    /// Hard projects (难点项目).
+    #[serde(default)]
+    pub projects: ProjectSettings,
+    /// The address at which this service is reachable from the chat apps
+    /// (`https://liancun.example.gov.cn`): when set, airings embed a chart
+    /// served under it. `None` / "": no charts.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
+    /// Signs chart URLs (`env:NAME` / `file:/path`); the admin token when unset.
+    #[serde(default)]
+    pub chart_key: Option<Secret>,
+}
+
+/// Hard projects: by when each team must have one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSettings {
+    /// `MM-DD` in the team's time zone: a team with no project of the year
+    /// by then is reminded once, in its group.
+    #[serde(deserialize_with = "month_day")]
+    pub due: (u32, u32),
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings { due: (3, 31) }
+    }
+}
+
+fn month_day<'de, D: Deserializer<'de>>(d: D) -> Result<(u32, u32), D::Error> {
+    let raw = String::deserialize(d)?;
+    parse_month_day(&raw).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "projects.due {raw:?} is not a month-day like \"03-31\" (February 29 is not allowed)"
+        ))
+    })
+}
+
+/// `MM-DD` (also `M-D`) of a day every year has.
+pub fn parse_month_day(raw: &str) -> Option<(u32, u32)> {
+    let (m, d) = raw.trim().split_once('-')?;
+    let (m, d): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
+    // 2025 is no leap year: every day it has, every year has.
+    chrono::NaiveDate::from_ymd_opt(2025, m, d).map(|_| (m, d))
 }
 
 /// The eight jobs' default schedules: cron with seconds first and named
@@ -125,6 +169,8 @@ pub struct ScheduleSettings {
     pub overdue_scan: Option<Schedule>,
     #[serde(deserialize_with = "optional_schedule")]
     pub monthly_ranking: Option<Schedule>,
+    #[serde(default, deserialize_with = "optional_schedule")]
+    pub project_reminder: Option<Schedule>,
 }
 
 impl ScheduleSettings {
@@ -139,6 +185,7 @@ impl ScheduleSettings {
             "clearance" => &self.clearance,
             "overdue_scan" => &self.overdue_scan,
             "monthly_ranking" => &self.monthly_ranking,
+            "project_reminder" => &self.project_reminder,
             _ => &None,
         }
         .as_ref()
@@ -299,6 +346,22 @@ impl Settings {
                 bail!("API base {base:?} must start with http:// or https://");
             }
         }
+        if let Some(url) = self.public_base_url.as_deref().filter(|u| !u.is_empty())
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("public_base_url {url:?} must start with http:// or https://");
+        }
+        if self
+            .public_base_url
+            .as_deref()
+            .is_some_and(|u| !u.is_empty())
+            && self.chart_key.is_none()
+            && self.admin_token.is_none()
+        {
+            bail!(
+                "public_base_url is set but nothing signs chart URLs: set chart_key (or admin_token)"
+            );
+        }
         if self.scheduler.tick_secs == 0
             || self.outbox.concurrency == 0
             || self.outbox.lease_secs <= 0
@@ -387,6 +450,36 @@ mod tests {
         assert_eq!(s.wecom.api_base, "https://qyapi.weixin.qq.com");
         assert!(s.bots.is_empty());
         assert!(s.admin_token.is_none());
+    }
+
+    #[test]
+    fn project_due_and_public_base_url() {
+        let s = Settings::from_toml_overrides("").expect("defaults are valid");
+        assert_eq!(s.projects.due, (3, 31));
+        assert_eq!(
+            s.public_base_url.as_deref(),
+            Some(""),
+            "no charts by default"
+        );
+        assert!(s.schedule.get("project_reminder").is_some());
+        let s = Settings::from_toml_overrides(
+            "public_base_url = \"https://lc.example.cn/\"\nchart_key = \"k\"\n[projects]\ndue = \"6-1\"",
+        )
+        .expect("valid");
+        assert_eq!(s.projects.due, (6, 1));
+        assert_eq!(s.public_base_url.as_deref(), Some("https://lc.example.cn/"));
+        for bad in ["02-29", "13-01", "0331", "x"] {
+            let err =
+                Settings::from_toml_overrides(&format!("[projects]\ndue = \"{bad}\"")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("projects.due"),
+                "{bad}: {err:#}"
+            );
+        }
+        let err = Settings::from_toml_overrides("public_base_url = \"ftp://x\"").unwrap_err();
+        assert!(format!("{err:#}").contains("public_base_url"), "{err:#}");
+        let err = Settings::from_toml_overrides("public_base_url = \"https://x.cn\"").unwrap_err();
+        assert!(format!("{err:#}").contains("chart_key"), "{err:#}");
     }
 
     #[test]

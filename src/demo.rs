@@ -159,6 +159,7 @@ fn job_label(job: &str) -> &'static str {
         "clearance" => "清零检查",
         "overdue_scan" => "逾期扫描",
         "monthly_ranking" => "月度排名",
+        "project_reminder" => "难点项目提醒",
         _ => "定时任务",
     }
 }
@@ -799,14 +800,20 @@ impl Sim {
         for f in &firings {
             let at = self.local(f.fire_at.timestamp_millis());
             match f.status.as_str() {
-                "done" if f.enqueued == 0 && f.job != "overdue_scan" => self.out.note(
-                    Some(at),
-                    &format!(
-                        "定时任务「{}」({}) 已运行，没有要发的消息",
-                        job_label(&f.job),
-                        f.job
-                    ),
-                ),
+                "done"
+                    if f.enqueued == 0
+                        && f.job != "overdue_scan"
+                        && f.job != "project_reminder" =>
+                {
+                    self.out.note(
+                        Some(at),
+                        &format!(
+                            "定时任务「{}」({}) 已运行，没有要发的消息",
+                            job_label(&f.job),
+                            f.job
+                        ),
+                    )
+                }
                 "done" => {}
                 // The first look at the clock finds the 15-minute scan's
                 // earlier slot superseded by the current one: nothing to tell.

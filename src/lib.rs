@@ -8,6 +8,7 @@ pub mod affinity;
 pub mod app;
 pub mod bench;
 pub mod bot;
+pub mod chart;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -43,7 +43,7 @@ enum Cmd {
     /// its pushes and deliver them; quiet hours do not apply to what a person asks for.
     RunJob {
         /// One of plan_reminder, plan_missing, service_day, results_reminder,
-        /// weekly_airing, clearance, overdue_scan, monthly_ranking.
+        /// weekly_airing, clearance, overdue_scan, monthly_ranking, project_reminder.
         job: String,
         /// Only this township (id).
         #[arg(long, conflicts_with = "group")]

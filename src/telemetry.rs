@@ -64,6 +64,8 @@ pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
         Cancel => "cancel",
         Rate => "rate",
         Request => "request",
+        Project => "project",
+        Coverage => "coverage",
         Help => "help",
     }
 }

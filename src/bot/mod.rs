@@ -7,6 +7,7 @@
 //! is a normal reply; only a storage failure rolls the turn back.
 
 mod binding;
+mod duties;
 mod people;
 mod records;
 mod tasks;
@@ -252,7 +253,11 @@ async fn turn(
     let policy = Policy {
         members_may_plan: team.as_ref().is_some_and(|t| t.members_may_plan),
     };
-    if let Err(who) = role::may(actor, kind, policy) {
+    // Bare 项目 (the list) is for anyone; bot::duties checks the rest.
+    let project_list = matches!(cmd, Command::Project(command::ProjectCmd::List));
+    if let Err(who) = role::may(actor, kind, policy)
+        && !project_list
+    {
         let reply = if kind == CommandKind::Rate {
             reply::own_team_rating()
         } else {
@@ -304,6 +309,10 @@ async fn turn(
         }
         (Command::Rate { score, comment }, Some(team)) => {
             records::rate(tx, &turn, &team, score, &comment).await?
+        }
+        (Command::Project(p), Some(team)) => duties::project(tx, &turn, &team, p).await?,
+        (Command::Coverage { unvisited }, Some(team)) => {
+            duties::coverage(tx, &turn, &team, unvisited).await?
         }
         (Command::Help { .. }, Some(_)) => {
             unreachable!("help is answered before binding is checked")

@@ -6,7 +6,7 @@ use crate::domain::rating::Score;
 use super::deadline::{self, DeadlineError};
 use super::error::what;
 use super::task_line::{self, extract_levels, single_level};
-use super::{Command, CommandKind, ParseCtx, ParseError, TaskDraft, TaskNo, matcher};
+use super::{Command, CommandKind, ParseCtx, ParseError, ProjectCmd, TaskDraft, TaskNo, matcher};
 
 /// Rating words: the word, its score, and whether it alone (without 评价
 /// before it) starts a rating. Longest match wins, so 不满意 beats 满意.
@@ -171,6 +171,8 @@ pub(crate) fn parse(
         CommandKind::Cancel => cancel(args),
         CommandKind::Rate => rate(args),
         CommandKind::Request => request(args),
+        CommandKind::Project => project(args),
+        CommandKind::Coverage => coverage(args),
         CommandKind::Help => Ok(Command::Help {
             topic: matcher::topic(args.trim()),
         }),
@@ -302,12 +304,27 @@ fn serve(args: &str) -> Result<Command, ParseError> {
     Ok(Command::Serve { task, text })
 }
 
-/// 走访 HOUSEHOLD [TEXT]: the household is the first word.
+/// 走访 HOUSEHOLD [TEXT]: the household is the first word; a 小组 written
+/// apart before a name belongs to it (走访 3组 张大爷 …).
 fn visit(args: &str) -> Result<Command, ParseError> {
     let args = args.trim();
-    let (household, text) = args
-        .split_once([' ', '\n', ',', ':', ';'])
-        .unwrap_or((args, ""));
+    let split = |s: &'_ str| -> (String, String) {
+        let (a, b) = s.split_once([' ', '\n', ',', ':', ';']).unwrap_or((s, ""));
+        (a.to_string(), b.to_string())
+    };
+    let (mut household, mut text) = split(args);
+    // A name is short: 张三, 张大爷家. Longer words after 3组 are what was raised.
+    let name_like = |t: &str| {
+        let n = t.chars().count();
+        n > 0 && (n <= 4 || (n == 5 && t.ends_with('家')))
+    };
+    if crate::domain::household::normalize_subgroup(&household).is_some_and(|g| !g.is_empty())
+        && name_like(&split(text.trim_start()).0)
+    {
+        let (name, rest) = split(text.trim_start());
+        household = format!("{household}{name}");
+        text = rest;
+    }
     let household = household.trim_start_matches('@');
     if household.is_empty() {
         return Err(ParseError::MissingArgument {
@@ -317,8 +334,110 @@ fn visit(args: &str) -> Result<Command, ParseError> {
     }
     Ok(Command::Visit {
         household: household.to_string(),
-        text: clean_text(text),
+        text: clean_text(&text),
     })
+}
+
+/// The words after 项目, each with its action.
+const PROJECT_ACTIONS: &[(&str, u8)] = &[
+    ("新建", 0),
+    ("新增", 0),
+    ("立项", 0),
+    ("new", 0),
+    ("进展", 1),
+    ("进度", 1),
+    ("progress", 1),
+    ("完成", 2),
+    ("结项", 2),
+    ("done", 2),
+];
+
+/// The longest project name taken, in characters.
+pub const MAX_PROJECT_NAME: usize = 30;
+
+/// A project name: quotes and book-title marks around it go.
+fn project_name(raw: &str) -> Result<String, ParseError> {
+    let name = raw
+        .trim()
+        .trim_matches(['《', '》', '「', '」', '"', '“', '”', '\''])
+        .trim();
+    if name.is_empty() {
+        return Err(ParseError::MissingArgument {
+            kind: CommandKind::Project,
+            what: what::PROJECT_NAME,
+        });
+    }
+    if name.contains([' ', '\n']) || name.chars().count() > MAX_PROJECT_NAME {
+        return Err(ParseError::BadProjectName {
+            got: name.chars().take(MAX_GOT_CHARS).collect(),
+        });
+    }
+    Ok(name.to_string())
+}
+
+/// 项目 [新建 NAME | 进展 NAME TEXT | 完成 NAME [TEXT]].
+fn project(args: &str) -> Result<Command, ParseError> {
+    let args = args.trim();
+    if args.is_empty() || args == "列表" || args.eq_ignore_ascii_case("list") {
+        return Ok(Command::Project(ProjectCmd::List));
+    }
+    let Some(&(word, action)) = PROJECT_ACTIONS.iter().find(|(w, _)| {
+        args.get(..w.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(w))
+            && (!w.is_ascii()
+                || args[w.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_ascii_alphanumeric()))
+    }) else {
+        return Err(ParseError::BadProjectAction {
+            got: first_token(args),
+        });
+    };
+    let rest = args[word.len()..].trim_start_matches([' ', ':']);
+    let cmd = match action {
+        0 => ProjectCmd::New {
+            name: project_name(rest)?,
+        },
+        _ => {
+            let (name, text) = rest
+                .trim()
+                .split_once([' ', '\n'])
+                .unwrap_or((rest.trim(), ""));
+            let name = project_name(name)?;
+            let text = clean_text(text);
+            if action == 1 {
+                if text.is_empty() {
+                    return Err(ParseError::MissingArgument {
+                        kind: CommandKind::Project,
+                        what: what::PROGRESS,
+                    });
+                }
+                ProjectCmd::Progress { name, text }
+            } else {
+                ProjectCmd::Done { name, text }
+            }
+        }
+    };
+    Ok(Command::Project(cmd))
+}
+
+/// 走访率 [未走访].
+fn coverage(args: &str) -> Result<Command, ParseError> {
+    let args = args.trim();
+    let unvisited = match args {
+        "" => false,
+        "未走访" | "未访" | "没走访" | "未走访农户" | "未走访名单" | "名单" => {
+            true
+        }
+        a if a.eq_ignore_ascii_case("missing") => true,
+        _ => {
+            return Err(ParseError::BadCoverageArg {
+                got: first_token(args),
+            });
+        }
+    };
+    Ok(Command::Coverage { unvisited })
 }
 
 /// 完成 #1 #3 RESULT.

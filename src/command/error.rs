@@ -30,6 +30,10 @@ pub mod what {
     pub const NAMES: &str = "names";
     /// The score after 评价.
     pub const SCORE: &str = "score";
+    /// The project's name after 项目 新建 / 进展 / 完成.
+    pub const PROJECT_NAME: &str = "project name";
+    /// What moved, after 项目 进展 NAME.
+    pub const PROGRESS: &str = "progress";
 }
 
 /// Why one line of a plan (排清单 / 加清单) was refused.
@@ -115,6 +119,15 @@ pub enum ParseError {
     /// `/role` followed by neither `leader` nor `member`.
     #[error("bad role {got:?}")]
     BadRole { got: String },
+    /// 项目 followed by something that is not 新建 / 进展 / 完成.
+    #[error("bad project action {got:?}")]
+    BadProjectAction { got: String },
+    /// A project name with spaces in it, or too long.
+    #[error("bad project name {got:?}")]
+    BadProjectName { got: String },
+    /// 走访率 followed by something other than 未走访.
+    #[error("bad coverage argument {got:?}")]
+    BadCoverageArg { got: String },
 }
 
 impl ParseError {
@@ -132,6 +145,10 @@ impl ParseError {
             | ParseError::TwoLevels { kind } => Some(*kind),
             ParseError::BadScore { .. } => Some(CommandKind::Rate),
             ParseError::BadRole { .. } => Some(CommandKind::SetLeader),
+            ParseError::BadProjectAction { .. } | ParseError::BadProjectName { .. } => {
+                Some(CommandKind::Project)
+            }
+            ParseError::BadCoverageArg { .. } => Some(CommandKind::Coverage),
         }
     }
 }

@@ -12,9 +12,6 @@ pub(crate) enum Target {
     BareRate,
     /// `/role` followed by neither leader nor member.
     RoleWithoutWhich,
-    /// A word of a command this parser does not handle, listed so that a
-    /// shorter command word does not swallow it (走访率 is not 走访 + 率).
-    Reserved,
 }
 
 /// Words matched besides [`CommandKind::words`]; not shown in help.
@@ -24,7 +21,7 @@ const EXTRA_WORDS: &[(&str, Target)] = &[
     ("/role 团长", Target::Kind(CommandKind::SetLeader)),
     ("/role 团员", Target::Kind(CommandKind::SetMember)),
     ("/role", Target::RoleWithoutWhich),
-    ("走访率", Target::Reserved),
+    ("覆盖率", Target::Kind(CommandKind::Coverage)),
 ];
 
 /// The byte length of `word` if `text` starts with it. ASCII letters match
@@ -84,7 +81,6 @@ pub(crate) fn topic(text: &str) -> Option<CommandKind> {
         Target::Kind(kind) => Some(kind),
         Target::BareRate => Some(CommandKind::Rate),
         Target::RoleWithoutWhich => Some(CommandKind::SetLeader),
-        Target::Reserved => None,
     };
     from(text).or_else(|| {
         text.starts_with(|c: char| c.is_ascii_alphabetic())

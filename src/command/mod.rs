@@ -26,6 +26,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::domain::{level::Level, rating::Score};
 
+pub use args::MAX_PROJECT_NAME;
 pub use error::{MAX_CHARS, ParseError, TaskLineError, what};
 pub use normalize::normalize;
 
@@ -59,12 +60,14 @@ pub enum CommandKind {
     Cancel,
     Rate,
     Request,
+    Project,
+    Coverage,
     Help,
 }
 
 impl CommandKind {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandKind; 14] = [
+    pub const ALL: [CommandKind; 16] = [
         CommandKind::Plan,
         CommandKind::AddTasks,
         CommandKind::List,
@@ -75,6 +78,8 @@ impl CommandKind {
         CommandKind::Cancel,
         CommandKind::Rate,
         CommandKind::Request,
+        CommandKind::Project,
+        CommandKind::Coverage,
         CommandKind::Bind,
         CommandKind::SetLeader,
         CommandKind::SetMember,
@@ -100,6 +105,8 @@ impl CommandKind {
             CommandKind::Cancel => &["取消", "/cancel"],
             CommandKind::Rate => &["评价", "打分", "/rate"],
             CommandKind::Request => &["诉求", "反映", "/ask"],
+            CommandKind::Project => &["项目", "/project"],
+            CommandKind::Coverage => &["走访率", "覆盖", "/coverage"],
             CommandKind::Help => &["帮助", "/help", "?"],
         }
     }
@@ -123,6 +130,8 @@ impl CommandKind {
             CommandKind::Cancel => "取消 #4 与#2重复",
             CommandKind::Rate => "评价 5 路灯修得快",
             CommandKind::Request => "诉求 3组路灯坏了 橙",
+            CommandKind::Project => "项目 进展 村道硬化 路基完成",
+            CommandKind::Coverage => "走访率 未走访",
             CommandKind::Help => "帮助 完成",
         }
     }
@@ -189,8 +198,25 @@ pub enum Command {
     Rate { score: Score, comment: String },
     /// 诉求 3组路灯坏了 橙
     Request { text: String, level: Option<Level> },
+    /// 项目 / 项目 新建 村道硬化 / 项目 进展 村道硬化 路基完成 / 项目 完成 村道硬化
+    Project(ProjectCmd),
+    /// 走访率 / 覆盖 / `/coverage`; `走访率 未走访` lists who is not yet visited.
+    Coverage { unvisited: bool },
     /// 帮助 / 帮助 完成
     Help { topic: Option<CommandKind> },
+}
+
+/// What 项目 asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectCmd {
+    /// Bare 项目: this year's projects.
+    List,
+    /// 新建 NAME (the name has no spaces).
+    New { name: String },
+    /// 进展 NAME TEXT
+    Progress { name: String, text: String },
+    /// 完成 NAME [TEXT]
+    Done { name: String, text: String },
 }
 
 impl Command {
@@ -209,6 +235,8 @@ impl Command {
             Command::Cancel { .. } => CommandKind::Cancel,
             Command::Rate { .. } => CommandKind::Rate,
             Command::Request { .. } => CommandKind::Request,
+            Command::Project(_) => CommandKind::Project,
+            Command::Coverage { .. } => CommandKind::Coverage,
             Command::Help { .. } => CommandKind::Help,
         }
     }
@@ -274,6 +302,18 @@ impl Command {
                 text: r(text),
                 level,
             },
+            Command::Project(ProjectCmd::Progress { name, text }) => {
+                Command::Project(ProjectCmd::Progress {
+                    name,
+                    text: r(text),
+                })
+            }
+            Command::Project(ProjectCmd::Done { name, text }) => {
+                Command::Project(ProjectCmd::Done {
+                    name,
+                    text: r(text),
+                })
+            }
             other => other,
         }
     }
@@ -306,6 +346,5 @@ fn parse_folded(text: &str, ctx: &ParseCtx<'_>) -> Result<Command, ParseError> {
                 .take(20)
                 .collect(),
         }),
-        Target::Reserved => Err(ParseError::NotACommand),
     }
 }

@@ -795,9 +795,162 @@ fn simple_command_cases() -> Vec<Case> {
             "走访 needs a household",
         ),
         case(
+            "走访 张大爷家（3组） 反映路灯坏了",
+            visit("张大爷家（3组）", "反映路灯坏了"),
+            "full-width brackets fold for matching, come back in the text",
+        ),
+        case(
+            "走访 3组 张大爷 身体不错",
+            visit("3组张大爷", "身体不错"),
+            "a 小组 written apart joins the name",
+        ),
+        case(
+            "走访 3组 反映路灯坏了",
+            visit("3组", "反映路灯坏了"),
+            "what follows a 小组 is no name when it is long",
+        ),
+        case(
+            "走访 3组",
+            visit("3组", ""),
+            "a 小组 alone stays as typed (recorded as unregistered)",
+        ),
+        // 走访率
+        case(
             "走访率",
-            Err(ParseError::NotACommand),
+            Ok(Command::Coverage { unvisited: false }),
             "走访率 is not 走访 + 率",
+        ),
+        case(
+            "覆盖",
+            Ok(Command::Coverage { unvisited: false }),
+            "alias 覆盖",
+        ),
+        case(
+            "覆盖率",
+            Ok(Command::Coverage { unvisited: false }),
+            "覆盖率 too",
+        ),
+        case(
+            "/coverage",
+            Ok(Command::Coverage { unvisited: false }),
+            "alias /coverage",
+        ),
+        case(
+            "走访率 未走访",
+            Ok(Command::Coverage { unvisited: true }),
+            "the list of households not yet visited",
+        ),
+        case(
+            "/Coverage missing",
+            Ok(Command::Coverage { unvisited: true }),
+            "ASCII form",
+        ),
+        case(
+            "走访率 全部",
+            Err(ParseError::BadCoverageArg {
+                got: "全部".into()
+            }),
+            "only 未走访 may follow",
+        ),
+        // 项目
+        case(
+            "项目",
+            Ok(Command::Project(ProjectCmd::List)),
+            "bare: the list",
+        ),
+        case(
+            "/project list",
+            Ok(Command::Project(ProjectCmd::List)),
+            "ASCII list",
+        ),
+        case(
+            "项目 新建 村道硬化",
+            Ok(Command::Project(ProjectCmd::New {
+                name: "村道硬化".into(),
+            })),
+            "新建",
+        ),
+        case(
+            "项目新建《村道硬化》",
+            Ok(Command::Project(ProjectCmd::New {
+                name: "村道硬化".into(),
+            })),
+            "no space, book-title marks dropped",
+        ),
+        case(
+            "项目: 立项 河道清淤",
+            Ok(Command::Project(ProjectCmd::New {
+                name: "河道清淤".into(),
+            })),
+            "立项, colon after the command word",
+        ),
+        case(
+            "项目 进展 村道硬化 路基完成,下周浇筑",
+            Ok(Command::Project(ProjectCmd::Progress {
+                name: "村道硬化".into(),
+                text: "路基完成，下周浇筑".into(),
+            })),
+            "进展 NAME TEXT, Chinese punctuation restored",
+        ),
+        case(
+            "/project progress 村道硬化 路基完成",
+            Ok(Command::Project(ProjectCmd::Progress {
+                name: "村道硬化".into(),
+                text: "路基完成".into(),
+            })),
+            "ASCII progress",
+        ),
+        case(
+            "项目 完成 村道硬化",
+            Ok(Command::Project(ProjectCmd::Done {
+                name: "村道硬化".into(),
+                text: String::new(),
+            })),
+            "完成 without a note",
+        ),
+        case(
+            "项目 结项 村道硬化 通过验收",
+            Ok(Command::Project(ProjectCmd::Done {
+                name: "村道硬化".into(),
+                text: "通过验收".into(),
+            })),
+            "结项 with a note",
+        ),
+        case(
+            "项目 进展 村道硬化",
+            missing(CommandKind::Project, what::PROGRESS),
+            "进展 needs what moved",
+        ),
+        case(
+            "项目 新建",
+            missing(CommandKind::Project, what::PROJECT_NAME),
+            "新建 needs a name",
+        ),
+        case(
+            "项目 完成",
+            missing(CommandKind::Project, what::PROJECT_NAME),
+            "完成 needs a name",
+        ),
+        case(
+            "项目 新建 村道 硬化",
+            Err(ParseError::BadProjectName {
+                got: "村道 硬化".into(),
+            }),
+            "no spaces in a name",
+        ),
+        case(
+            "项目 开始 村道硬化",
+            Err(ParseError::BadProjectAction {
+                got: "开始".into()
+            }),
+            "unknown action",
+        ),
+        case(
+            "/project newer x",
+            Err(ParseError::BadProjectAction {
+                got: "newer".into(),
+            }),
+            "ASCII actions end at a word boundary",
         ),
         // 诉求
         case(

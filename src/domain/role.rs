@@ -71,7 +71,9 @@ pub fn who_may(kind: CommandKind) -> WhoMay {
     match kind {
         Plan => WhoMay::LeaderOrAllowedMembers,
         AddTasks | Serve | Visit => WhoMay::LeaderOrMember,
-        List | Request | Help => WhoMay::Anyone,
+        List | Request | Help | Coverage => WhoMay::Anyone,
+        // Bare 项目 (the list) is for anyone: see `bot::duties`.
+        Project => WhoMay::Leader,
         Close | Postpone => WhoMay::OwnerOrLeader,
         Cancel => WhoMay::Leader,
         Rate => WhoMay::Villagers,

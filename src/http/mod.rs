@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_org;
 pub mod admin_views;
 pub mod auth;
+pub mod charts;
 pub mod error;
 pub mod health;
 pub mod webhook;
@@ -93,7 +94,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         // The webhook reads its body itself, bounded, to count and explain an
         // oversize body; the limit layer guards every other route.
-        .merge(health::router().layer(RequestBodyLimitLayer::new(MAX_BODY)))
+        .merge(
+            health::router()
+                .merge(charts::router())
+                .layer(RequestBodyLimitLayer::new(MAX_BODY)),
+        )
         .merge(admin)
         .route(OPENAPI_PATH, openapi)
         .merge(webhook::router())

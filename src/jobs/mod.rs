@@ -7,12 +7,13 @@
 //! twice. The scheduler ([`scheduler`]), `POST /api/v1/jobs/{job}/run` and
 //! `liancun run-job` all call it.
 
+pub mod duties;
 pub mod schedule;
 pub mod scheduler;
 
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use crate::config::Settings;
@@ -20,14 +21,14 @@ use crate::domain::calendar::{HolidayCalendar, ShiftRule};
 use crate::domain::level::Level;
 use crate::domain::week::IsoWeek;
 use crate::outbox::{self, Payload, QuietHours, Timing};
-use crate::reply::push::{self as say, Airing, NagTask};
+use crate::reply::push::{self as say, NagTask};
 use crate::reply::{Mention, TaskState, TaskView};
 use crate::store::jobs::{self as q, ScopeTeam};
 use crate::store::tasks::TaskWithOwners;
 use crate::store::{Db, StoreError, StoreResult, Tx, groups};
 
 /// The jobs, in the order of the week.
-pub const JOBS: [&str; 8] = [
+pub const JOBS: [&str; 9] = [
     "plan_reminder",
     "plan_missing",
     "service_day",
@@ -36,6 +37,7 @@ pub const JOBS: [&str; 8] = [
     "clearance",
     "overdue_scan",
     "monthly_ranking",
+    "project_reminder",
 ];
 
 /// How a job moves when its day is a holiday (PRODUCT.md: later for Monday
@@ -173,9 +175,15 @@ pub async fn run_in(
             },
             quiet: if manual { None } else { Some((tz, ctx.quiet)) },
         };
-        let Some((payload, escalate)) = compose(tx, job, team, &env, manual, ctx.quiet).await?
-        else {
+        let Some((payload, escalate)) = compose(tx, ctx, job, team, &env, manual).await? else {
             continue;
+        };
+        // A team is reminded of its hard project once a year, whichever
+        // scheduled firing finds it first.
+        let key = if job == "project_reminder" && !manual {
+            format!("job:project_reminder:{}", fire_at.with_timezone(&tz).year())
+        } else {
+            key.clone()
         };
         if job == "plan_missing" {
             missing_by_township
@@ -230,7 +238,7 @@ pub async fn run_in(
     Ok(report)
 }
 
-struct TeamEnv {
+pub(crate) struct TeamEnv {
     tz: Tz,
     week: IsoWeek,
     /// The local day of the firing, for nag limits.
@@ -336,12 +344,13 @@ fn text(title: &str, reply: crate::reply::Reply) -> Payload {
 /// what to tell the township admins.
 async fn compose(
     tx: &mut Tx,
+    ctx: &JobCtx,
     job: &str,
     team: &ScopeTeam,
     env: &TeamEnv,
     manual: bool,
-    quiet: QuietHours,
 ) -> StoreResult<Option<(Payload, Option<Payload>)>> {
+    let quiet = ctx.quiet;
     let week = env.week.to_string();
     Ok(match job {
         "plan_reminder" | "plan_missing" => {
@@ -377,31 +386,7 @@ async fn compose(
                 Some((text(say::title(job), say::results_reminder(&nags)), None))
             }
         }
-        "weekly_airing" => {
-            let s = q::week_stats(tx, team.team_id, &week).await?;
-            let rating = (s.raters >= crate::reply::MIN_RATERS)
-                .then(|| (s.raters, s.rating_sum as f64 / s.raters as f64));
-            let airing = Airing {
-                team: format!("{} {}", team.village_name, team.team_name),
-                week: week.clone(),
-                total: s.total,
-                closed: s.closed,
-                on_time: s.on_time,
-                services: s.services,
-                visits: s.visits,
-                requests: s.requests,
-                open_requests: s.open_requests,
-                rating,
-            };
-            Some((
-                Payload {
-                    title: say::airing_title(&airing.team),
-                    markdown: true,
-                    reply: say::weekly_airing(&airing),
-                },
-                None,
-            ))
-        }
+        "weekly_airing" => Some((duties::weekly_airing(tx, ctx, team, env).await?, None)),
         "clearance" => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
             let nags = nag_tasks(tx, &open, env).await?;
@@ -447,6 +432,9 @@ async fn compose(
         // The monthly ranking's slot fires and is recorded now; what it posts
         // (the outcome-based ranking and pioneers) is the ranking issue's work.
         "monthly_ranking" => None,
+        "project_reminder" => duties::project_reminder(tx, ctx, team, env, manual)
+            .await?
+            .map(|p| (p, None)),
         _ => return Err(StoreError::Other(anyhow::anyhow!("unknown job {job}"))),
     })
 }

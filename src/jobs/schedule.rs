@@ -364,7 +364,7 @@ mod tests {
     use super::*;
     use chrono::{Datelike, Duration, Timelike, Weekday};
 
-    const DEFAULTS: [(&str, &str); 8] = [
+    const DEFAULTS: [(&str, &str); 9] = [
         ("plan_reminder", "0 30 8 * * Mon"),
         ("plan_missing", "0 30 21 * * Mon"),
         ("service_day", "0 0 8 * * Tue"),
@@ -373,6 +373,7 @@ mod tests {
         ("clearance", "0 0 20 * * Sun"),
         ("overdue_scan", "0 */15 * * * *"),
         ("monthly_ranking", "0 0 9 1 * *"),
+        ("project_reminder", "0 0 9 * * *"),
     ];
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {

@@ -15,6 +15,8 @@ fn summary(kind: CommandKind) -> (&'static str, &'static str) {
         CommandKind::Cancel => ("取消 #N 原因", "取消事项"),
         CommandKind::Rate => ("评价 1-5 意见", "给本周工作打分"),
         CommandKind::Request => ("诉求 内容 [等级]", "登记群众诉求"),
+        CommandKind::Project => ("项目 新建/进展/完成 名称", "难点项目"),
+        CommandKind::Coverage => ("走访率 [未走访]", "今年农户走访覆盖"),
         CommandKind::Bind => ("绑定 乡镇 村 [服务团]", "绑定本群"),
         CommandKind::SetLeader => ("设团长 @姓名", "设置团长"),
         CommandKind::SetMember => ("设团员 @姓名", "设置团员"),
@@ -48,6 +50,13 @@ fn description(kind: CommandKind) -> &'static str {
         CommandKind::Bind => "把本群绑定到乡镇、村和服务团（服务团名可不写）。",
         CommandKind::SetLeader => "设置团长，@ 要设置的人。",
         CommandKind::SetMember => "设置团员，可一次 @ 多人。",
+        CommandKind::Project => {
+            "难点项目（每团每年至少一个）：项目 新建 名称；项目 进展 名称 做了什么；项目 完成 名称。\n\
+             只发「项目」看今年的项目。名称不要有空格。"
+        }
+        CommandKind::Coverage => {
+            "看本村今年登记农户的走访覆盖率；服务团成员发「走访率 未走访」看还没走访的农户，按小组列出。"
+        }
         CommandKind::Help => "查看全部命令，或某个命令的说明。",
     }
 }
@@ -59,8 +68,10 @@ fn who_may(kind: CommandKind) -> &'static str {
         CommandKind::AddTasks | CommandKind::Serve | CommandKind::Visit => "团长、团员",
         CommandKind::Close | CommandKind::Postpone => "事项负责人、团长",
         CommandKind::Cancel => "团长",
+        CommandKind::Project => "团长（只发「项目」看列表：所有人）",
         CommandKind::Rate => "村民（服务团成员不能给本团打分）",
         CommandKind::List | CommandKind::Request | CommandKind::Help => "所有人",
+        CommandKind::Coverage => "所有人（「未走访」名单：服务团成员）",
         CommandKind::Bind => "群管理员、乡镇管理员",
         CommandKind::SetLeader | CommandKind::SetMember => "群管理员、团长",
     }

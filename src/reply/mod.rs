@@ -5,6 +5,7 @@
 //! written as `@名字`; the platform adapter turns those into real mentions
 //! using [`Reply::mentions`].
 
+pub mod duties;
 pub mod export;
 pub mod help;
 pub mod parse;
@@ -369,12 +370,6 @@ pub fn service_recorded(task_no: Option<i64>, my_count: i64, team_count: i64) ->
         .unwrap_or_default();
     Reply::text(format!(
         "📝 已记录服务{tied}。本周你已服务 {my_count} 次，全团 {team_count} 次。"
-    ))
-}
-
-pub fn visit_recorded(household: &str, my_count: i64, team_count: i64) -> Reply {
-    Reply::text(format!(
-        "🏠 已记录走访：{household}。本周你已走访 {my_count} 户次，全团 {team_count} 户次。"
     ))
 }
 

@@ -52,6 +52,8 @@ fn missing(what: &str) -> &'static str {
         what::VILLAGE => "要写乡镇和村名",
         what::NAMES => "要 @ 要设置的人",
         what::SCORE => "要写评分：1到5分，或 满意、基本满意、不满意",
+        what::PROJECT_NAME => "要写项目名称",
+        what::PROGRESS => "要写项目名称和进展内容",
         _ => "缺少内容",
     }
 }
@@ -191,6 +193,19 @@ pub fn parse_error(e: &ParseError) -> String {
             "/role 后面要写 leader（团长）或 member（团员），不是「{}」。\n例：/role member @李四",
             quote(got)
         ),
+        ParseError::BadProjectAction { got } => format!(
+            "「项目」后面要写 新建、进展 或 完成，不是「{}」。\n例：项目 新建 村道硬化\n项目 进展 村道硬化 路基完成\n项目 完成 村道硬化",
+            quote(got)
+        ),
+        ParseError::BadProjectName { got } => format!(
+            "项目名称「{}」不行：不能有空格，最多{}个字。\n例：项目 新建 村道硬化",
+            quote(got),
+            crate::command::MAX_PROJECT_NAME
+        ),
+        ParseError::BadCoverageArg { got } => format!(
+            "「走访率」后面只能写「未走访」，不是「{}」。\n例：走访率　或　走访率 未走访",
+            quote(got)
+        ),
     }
 }
 
@@ -241,6 +256,15 @@ mod tests {
             ParseError::BadScore { got: "6分".into() },
             ParseError::BadRole { got: "boss".into() },
             ParseError::BadRole { got: String::new() },
+            ParseError::BadProjectAction {
+                got: "开始".into()
+            },
+            ParseError::BadProjectName {
+                got: "村道 硬化".into(),
+            },
+            ParseError::BadCoverageArg {
+                got: "全部".into()
+            },
         ];
         let whats = [
             what::TASK_NO,
@@ -252,6 +276,8 @@ mod tests {
             what::VILLAGE,
             what::NAMES,
             what::SCORE,
+            what::PROJECT_NAME,
+            what::PROGRESS,
         ];
         for kind in CommandKind::ALL {
             for what in whats {

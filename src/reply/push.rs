@@ -97,21 +97,81 @@ pub struct Airing {
     pub visits: i64,
     pub requests: i64,
     pub open_requests: i64,
+    /// Requests of the week whose task is closed.
+    pub requests_resolved: i64,
     /// (raters, average), shown only when enough villagers rated.
     pub rating: Option<(i64, f64)>,
+    /// Last week's (closed, total, services, visits), when the team had any.
+    pub last_week: Option<(i64, i64, i64, i64)>,
+    /// This week's hard-project reports: (project, text, completed it).
+    pub projects: Vec<(String, String, bool)>,
+    /// The chart of the last weeks, when charts are served.
+    pub chart_url: Option<String>,
 }
+
+/// `↑2`, `↓1` or `持平`: the change from last week.
+fn change(now: i64, before: i64) -> String {
+    match now - before {
+        0 => "持平".to_string(),
+        d if d > 0 => format!("↑{d}"),
+        d => format!("↓{}", -d),
+    }
+}
+
+/// Most project reports listed in one airing.
+const MAX_AIRED_PROJECT_UPDATES: usize = 5;
 
 pub fn weekly_airing(a: &Airing) -> Reply {
     let rating = match a.rating {
         Some((n, avg)) => format!("- 村民评价：{} 分（{n} 人）", super::one_decimal(avg)),
         None => format!("- 村民评价：不足 {} 人，暂不公布", super::MIN_RATERS),
     };
+    let (vs_closed, vs_services, vs_visits) = match a.last_week {
+        Some((closed, total, services, visits)) => (
+            format!("（上周 {closed}/{total}，{}）", change(a.closed, closed)),
+            format!("（{}）", change(a.services, services)),
+            format!("（{}）", change(a.visits, visits)),
+        ),
+        None => Default::default(),
+    };
+    let mut projects = String::new();
+    if !a.projects.is_empty() {
+        projects.push_str("- 难点项目：");
+        let shown: Vec<String> = a
+            .projects
+            .iter()
+            .take(MAX_AIRED_PROJECT_UPDATES)
+            .map(|(name, text, done)| {
+                let text = mask_phones(text);
+                if *done {
+                    format!("\n  - {name} ✅完成：{text}")
+                } else {
+                    format!("\n  - {name}：{text}")
+                }
+            })
+            .collect();
+        projects.push_str(&shown.concat());
+        if a.projects.len() > MAX_AIRED_PROJECT_UPDATES {
+            projects.push_str(&format!(
+                "\n  - …还有 {} 条",
+                a.projects.len() - MAX_AIRED_PROJECT_UPDATES
+            ));
+        }
+        projects.push('\n');
+    }
+    let chart = a
+        .chart_url
+        .as_deref()
+        .map(|u| format!("\n![近8周走势]({u})\n"))
+        .unwrap_or_default();
     Reply::text(format!(
         "### 📊 {team} 本周晾晒（{week}）\n\
-         - 清单销号：{closed}/{total}，按时 {on_time}\n\
-         - 服务：{services} 次　走访：{visits} 户次\n\
-         - 村民诉求：{requests} 件，待办 {open_requests} 件\n\
-         {rating}\n\n\
+         - 清单销号：{closed}/{total}，按时 {on_time}{vs_closed}\n\
+         - 服务：{services} 次{vs_services}　走访：{visits} 户次{vs_visits}\n\
+         - 村民诉求：{requests} 件，待办 {open_requests} 件，本周办结 {resolved} 件\n\
+         {projects}\
+         {rating}\n\
+         {chart}\n\
          请村民为本周工作评价：评价 1-5 分 + 一句话，例：评价 5 路灯修得快",
         team = a.team,
         week = a.week,
@@ -122,6 +182,7 @@ pub fn weekly_airing(a: &Airing) -> Reply {
         visits = a.visits,
         requests = a.requests,
         open_requests = a.open_requests,
+        resolved = a.requests_resolved,
     ))
 }
 
@@ -135,6 +196,7 @@ pub fn title(job: &str) -> &'static str {
         "clearance" => "周日必清零",
         "overdue_scan" => "逾期提醒",
         "overdue_admin" => "逾期事项",
+        "project_reminder" => "难点项目提醒",
         _ => "联村助手",
     }
 }
@@ -211,6 +273,64 @@ pub fn mask_phones(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn airing() -> Airing {
+        Airing {
+            team: "南坞村 南坞服务团".into(),
+            week: "2026-W49".into(),
+            total: 6,
+            closed: 5,
+            on_time: 4,
+            services: 7,
+            visits: 3,
+            requests: 2,
+            open_requests: 1,
+            requests_resolved: 1,
+            rating: None,
+            last_week: None,
+            projects: Vec::new(),
+            chart_url: None,
+        }
+    }
+
+    #[test]
+    fn airing_without_history_projects_or_chart() {
+        let t = weekly_airing(&airing()).text;
+        assert!(t.contains("- 清单销号：5/6，按时 4\n"), "{t}");
+        assert!(t.contains("- 服务：7 次　走访：3 户次\n"), "{t}");
+        assert!(
+            t.contains("村民诉求：2 件，待办 1 件，本周办结 1 件"),
+            "{t}"
+        );
+        assert!(t.contains("不足 3 人，暂不公布"), "{t}");
+        assert!(!t.contains("难点项目") && !t.contains("!["), "{t}");
+    }
+
+    #[test]
+    fn airing_compares_with_last_week_and_lists_projects() {
+        let mut a = airing();
+        a.rating = Some((3, 4.0));
+        a.last_week = Some((3, 5, 7, 5));
+        a.projects = vec![
+            ("村道硬化".into(), "联系13800001111施工队".into(), false),
+            ("河道清淤".into(), "验收通过".into(), true),
+        ];
+        a.chart_url = Some("https://lc.example.cn/charts/1/2026-W49.png?sig=ab".into());
+        let t = weekly_airing(&a).text;
+        assert!(t.contains("清单销号：5/6，按时 4（上周 3/5，↑2）"), "{t}");
+        assert!(t.contains("服务：7 次（持平）　走访：3 户次（↓2）"), "{t}");
+        assert!(
+            t.contains(
+                "- 难点项目：\n  - 村道硬化：联系138****1111施工队\n  - 河道清淤 ✅完成：验收通过"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("村民评价：4.0 分（3 人）"), "{t}");
+        assert!(
+            t.contains("![近8周走势](https://lc.example.cn/charts/1/2026-W49.png?sig=ab)"),
+            "{t}"
+        );
+    }
 
     #[test]
     fn masking() {

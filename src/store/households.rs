@@ -60,3 +60,70 @@ pub async fn count(tx: &mut Tx, village_id: i64) -> StoreResult<i64> {
         .bind(village_id).fetch_one(c).await?);
     Ok(n)
 }
+
+/// The village's households registered under any of `names` (at most two
+/// spellings: as typed and without 家), by the (village, name, subgroup)
+/// key's index.
+pub async fn by_names(
+    tx: &mut Tx,
+    village_id: i64,
+    names: &[String],
+) -> StoreResult<Vec<Household>> {
+    let first = names.first().map(String::as_str).unwrap_or_default();
+    let second = names.get(1).map(String::as_str).unwrap_or(first);
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, village_id, name, subgroup, phone FROM households \
+         WHERE village_id = $1 AND name IN ($2, $3) ORDER BY LENGTH(subgroup), subgroup, id")
+        .bind(village_id).bind(first).bind(second).fetch_all(c).await?);
+    Ok(r)
+}
+
+/// A village's household visit coverage between two instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    pub registered: i64,
+    /// Registered households with at least one visit in the period.
+    pub visited: i64,
+    /// Visits in the period that named no registered household.
+    pub unregistered_visits: i64,
+}
+
+/// How many of the village's registered households were visited in
+/// `[from_ms, to_ms)`, by any team of the village.
+pub async fn coverage(
+    tx: &mut Tx,
+    village_id: i64,
+    from_ms: i64,
+    to_ms: i64,
+) -> StoreResult<Coverage> {
+    let (registered, visited, unregistered_visits): (i64, i64, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT \
+           (SELECT COUNT(*) FROM households WHERE village_id = $1), \
+           (SELECT COUNT(*) FROM households h WHERE h.village_id = $1 AND EXISTS \
+              (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.at >= $2 AND v.at < $3)), \
+           (SELECT COUNT(*) FROM visits v JOIN teams t ON t.id = v.team_id \
+              WHERE t.village_id = $1 AND v.household_id IS NULL AND v.at >= $2 AND v.at < $3)")
+        .bind(village_id).bind(from_ms).bind(to_ms).fetch_one(c).await?);
+    Ok(Coverage {
+        registered,
+        visited,
+        unregistered_visits,
+    })
+}
+
+/// The village's households not visited in `[from_ms, to_ms)`, in subgroup
+/// then name order, at most `limit`.
+pub async fn unvisited(
+    tx: &mut Tx,
+    village_id: i64,
+    from_ms: i64,
+    to_ms: i64,
+    limit: i64,
+) -> StoreResult<Vec<Household>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, village_id, name, subgroup, phone FROM households h WHERE h.village_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.at >= $2 AND v.at < $3) \
+         ORDER BY LENGTH(subgroup), subgroup, name, id LIMIT $4")
+        .bind(village_id).bind(from_ms).bind(to_ms).bind(limit).fetch_all(c).await?);
+    Ok(r)
+}

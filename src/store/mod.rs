@@ -22,9 +22,11 @@ pub mod households;
 pub mod inbound;
 pub mod jobs;
 pub mod outbox;
+pub mod projects;
 pub mod ratings;
 pub mod records;
 pub mod tasks;
+pub mod weekly;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

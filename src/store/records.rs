@@ -19,18 +19,21 @@ pub async fn insert_service(
     Ok(id)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_visit(
     tx: &mut Tx,
     team_id: i64,
     week: &str,
     person_id: i64,
     household: &str,
+    household_id: Option<i64>,
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
     let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "INSERT INTO visits (team_id, week, person_id, household, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-        .bind(team_id).bind(week).bind(person_id).bind(household).bind(text).bind(now_ms)
+        "INSERT INTO visits (team_id, week, person_id, household, household_id, text, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
+        .bind(team_id).bind(week).bind(person_id).bind(household).bind(household_id).bind(text).bind(now_ms)
         .fetch_one(c).await?);
     Ok(id)
 }

@@ -74,7 +74,7 @@ scenario! {
         let r = app.say(&LISI, "服务 #9 不存在的事项").await;
         assert!(r.contains("没有 #9"), "{r}");
         let r = app.say(&WANGWU, "走访 张大爷家 反映3组路灯坏了").await;
-        assert_eq!(r, "🏠 已记录走访：张大爷家。本周你已走访 1 户次，全团 1 户次。");
+        assert_eq!(r, "🏠 已记录走访：张大爷家（未登记农户）。本周你已走访 1 户次，全团 1 户次。");
         let r = app.say(&LISI, "/visit 李奶奶家").await;
         assert!(r.contains("全团 2 户次"), "{r}");
         let c = app.counts().await;

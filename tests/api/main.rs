@@ -9,6 +9,7 @@ mod audit;
 mod binding;
 mod commands;
 mod demo;
+mod duties;
 mod faults;
 mod operations;
 mod outbox;

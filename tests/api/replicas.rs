@@ -58,6 +58,7 @@ weekly_airing = "*/6 * * * * *"
 clearance = ""
 overdue_scan = ""
 monthly_ranking = ""
+project_reminder = ""
 [scheduler]
 tick_secs = 1
 fanout_spread_secs = 0

@@ -119,7 +119,7 @@ scenario! {
         let r = app.wecom_say("lisi", "服务 #1 帮3组王大妈办理医保").await;
         assert_eq!(r, "📝 已记录服务（关联 #1）。本周你已服务 1 次，全团 1 次。");
         let r = app.wecom_say("wangwu", "走访 张大爷家 反映3组路灯坏了").await;
-        assert_eq!(r, "🏠 已记录走访：张大爷家。本周你已走访 1 户次，全团 1 户次。");
+        assert_eq!(r, "🏠 已记录走访：张大爷家（未登记农户）。本周你已走访 1 户次，全团 1 户次。");
 
         // 完成 by the owner; others are refused naming the owner.
         let r = app.wecom_say("wangwu", "完成 #1 已处理").await;

@@ -124,6 +124,7 @@ impl WecomMessage {
 /// [`WecomMessage::from_reply`]).
 fn markdown_within_limit(reply: &Reply) -> String {
     let mut reply = reply.clone();
+    reply.text = images_as_links(&reply.text);
     loop {
         let full = super::render_markdown(&reply);
         if full.len() <= MARKDOWN_MAX_BYTES {
@@ -138,6 +139,26 @@ fn markdown_within_limit(reply: &Reply) -> String {
         };
         reply.mentions.retain(|m| m.user_id != last);
     }
+}
+
+/// Group-robot `markdown` (v1) shows no images [W-hook]: `![alt](url)` becomes
+/// the link `[alt](url)` (the airing's chart opens in the browser instead).
+fn images_as_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("![") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let line_end = after.find('\n').unwrap_or(after.len());
+        let is_image = after[..line_end]
+            .find("](")
+            .is_some_and(|j| after[j..line_end].contains(')'));
+        out.push_str(if is_image { "" } else { "!" });
+        out.push('[');
+        rest = &after[1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Sends group-robot messages. Cheap to clone; holds no credentials (each call names its key).
@@ -257,6 +278,22 @@ pub fn classify(status: u16, body: &[u8]) -> Result<(), SendError> {
 mod tests {
     use super::*;
     use crate::fake::wecom::FakeWecom;
+
+    #[test]
+    fn markdown_pushes_carry_images_as_links() {
+        assert_eq!(
+            images_as_links("a\n![近8周走势](https://x.cn/c.png?sig=1)\nb"),
+            "a\n[近8周走势](https://x.cn/c.png?sig=1)\nb"
+        );
+        assert_eq!(images_as_links("好![不是图"), "好![不是图", "no link: kept");
+        assert_eq!(images_as_links("![a](u) ![b](v)"), "[a](u) [b](v)");
+        let m = WecomMessage::from_reply(&Reply::text("### 晾晒\n![图](https://x.cn/c.png)"), true);
+        assert!(
+            m.text.contains("[图](https://x.cn/c.png)") && !m.text.contains("!["),
+            "{}",
+            m.text
+        );
+    }
     use crate::reply::Mention;
 
     const T0: i64 = 1_700_000_000_000;

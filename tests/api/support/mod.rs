@@ -142,8 +142,17 @@ fn settings_for(database_url: &str, fake: &str, fake_wecom: &str, extra_toml: &s
     } else {
         format!("[wecom]\napi_base = \"{fake_wecom}\"")
     };
+    // Top-level keys of extra_toml (those before its first [table]) must come
+    // before the tables here, or they would land in the last one.
+    let split = extra_toml
+        .find("\n[")
+        .map(|i| i + 1)
+        .or_else(|| extra_toml.starts_with('[').then_some(0))
+        .unwrap_or(extra_toml.len());
+    let (extra_top, extra_toml) = extra_toml.split_at(split);
     Settings::from_toml_overrides(&format!(
         r#"
+{extra_top}
 database_url = "{database_url}"
 listen = "127.0.0.1:0"
 admin_token = "{ADMIN_TOKEN}"
