@@ -64,6 +64,7 @@ pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
         Cancel => "cancel",
         Rate => "rate",
         Request => "request",
+        Rank => "rank",
         Help => "help",
     }
 }

@@ -59,12 +59,13 @@ pub enum CommandKind {
     Cancel,
     Rate,
     Request,
+    Rank,
     Help,
 }
 
 impl CommandKind {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandKind; 14] = [
+    pub const ALL: [CommandKind; 15] = [
         CommandKind::Plan,
         CommandKind::AddTasks,
         CommandKind::List,
@@ -75,6 +76,7 @@ impl CommandKind {
         CommandKind::Cancel,
         CommandKind::Rate,
         CommandKind::Request,
+        CommandKind::Rank,
         CommandKind::Bind,
         CommandKind::SetLeader,
         CommandKind::SetMember,
@@ -100,6 +102,7 @@ impl CommandKind {
             CommandKind::Cancel => &["取消", "/cancel"],
             CommandKind::Rate => &["评价", "打分", "/rate"],
             CommandKind::Request => &["诉求", "反映", "/ask"],
+            CommandKind::Rank => &["排名", "/rank"],
             CommandKind::Help => &["帮助", "/help", "?"],
         }
     }
@@ -123,6 +126,7 @@ impl CommandKind {
             CommandKind::Cancel => "取消 #4 与#2重复",
             CommandKind::Rate => "评价 5 路灯修得快",
             CommandKind::Request => "诉求 3组路灯坏了 橙",
+            CommandKind::Rank => "排名",
             CommandKind::Help => "帮助 完成",
         }
     }
@@ -189,6 +193,8 @@ pub enum Command {
     Rate { score: Score, comment: String },
     /// 诉求 3组路灯坏了 橙
     Request { text: String, level: Option<Level> },
+    /// 排名 (this month so far) / 排名 上月 (last month)
+    Rank { last_month: bool },
     /// 帮助 / 帮助 完成
     Help { topic: Option<CommandKind> },
 }
@@ -209,6 +215,7 @@ impl Command {
             Command::Cancel { .. } => CommandKind::Cancel,
             Command::Rate { .. } => CommandKind::Rate,
             Command::Request { .. } => CommandKind::Request,
+            Command::Rank { .. } => CommandKind::Rank,
             Command::Help { .. } => CommandKind::Help,
         }
     }

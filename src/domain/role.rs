@@ -71,7 +71,7 @@ pub fn who_may(kind: CommandKind) -> WhoMay {
     match kind {
         Plan => WhoMay::LeaderOrAllowedMembers,
         AddTasks | Serve | Visit => WhoMay::LeaderOrMember,
-        List | Request | Help => WhoMay::Anyone,
+        List | Request | Rank | Help => WhoMay::Anyone,
         Close | Postpone => WhoMay::OwnerOrLeader,
         Cancel => WhoMay::Leader,
         Rate => WhoMay::Villagers,

@@ -1,6 +1,7 @@
 //! HTTP transport: routing, extractors and status codes; no business rules.
 
 pub mod admin;
+pub mod admin_ranking;
 pub mod error;
 pub mod health;
 pub mod webhook;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(
             health::router()
                 .merge(admin::router())
+                .merge(admin_ranking::router())
                 .layer(RequestBodyLimitLayer::new(MAX_BODY)),
         )
         .merge(webhook::router())

@@ -8,6 +8,7 @@
 pub mod help;
 pub mod parse;
 pub mod push;
+pub mod ranking;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};

@@ -16,11 +16,13 @@
 //! caller hears "done" before the commit that made its work durable.
 
 pub mod audit;
+pub mod generate;
 pub mod groups;
 pub mod households;
 pub mod inbound;
 pub mod jobs;
 pub mod outbox;
+pub mod ranking;
 pub mod ratings;
 pub mod records;
 pub mod tasks;

@@ -11,6 +11,7 @@ mod demo;
 mod faults;
 mod operations;
 mod outbox;
+mod ranking;
 mod push_wecom;
 mod replicas;
 mod scheduler;
