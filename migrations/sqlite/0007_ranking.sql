@@ -67,7 +67,7 @@ CREATE INDEX pioneer_nominations_township_idx ON pioneer_nominations (township_i
 
 -- The pioneers a township admin confirmed: two of each kind a month.
 -- kind: 'project' (subject: a team), 'diligence' (a person), 'innovation'
--- (a nomination).
+-- (a nomination); position: the order the admin gave within the kind.
 CREATE TABLE pioneers (
     township_id  BIGINT NOT NULL REFERENCES townships(id),
     month        TEXT   NOT NULL,
@@ -76,6 +76,7 @@ CREATE TABLE pioneers (
     team_id      BIGINT NOT NULL REFERENCES teams(id),
     name         TEXT   NOT NULL,
     detail       TEXT   NOT NULL,
+    position     BIGINT NOT NULL,
     confirmed_at BIGINT NOT NULL,
     PRIMARY KEY (township_id, month, kind, subject_id)
 );

@@ -374,8 +374,8 @@ async fn confirm(
                     }
                     return Ok(Ok(json!({ "month": month.to_string(), "pioneers": before, "announced": 0 })));
                 }
-                for p in &picked {
-                    q::add_pioneer(tx, id, month, p, now_ms).await?;
+                for (i, p) in picked.iter().enumerate() {
+                    q::add_pioneer(tx, id, month, p, i as i64, now_ms).await?;
                 }
                 let announced = rk::announce_pioneers(tx, &ctx, id, month, now).await?;
                 audit::record(

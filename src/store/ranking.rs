@@ -422,7 +422,7 @@ pub struct Pioneer {
 pub async fn pioneers(tx: &mut Tx, township_id: i64, month: Month) -> StoreResult<Vec<Pioneer>> {
     let r = on_tx!(tx, c => sqlx::query_as(
         "SELECT kind, subject_id, team_id, name, detail FROM pioneers \
-         WHERE township_id = $1 AND month = $2 ORDER BY kind, subject_id")
+         WHERE township_id = $1 AND month = $2 ORDER BY kind, position")
         .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
     Ok(r)
 }
@@ -432,13 +432,14 @@ pub async fn add_pioneer(
     township_id: i64,
     month: Month,
     p: &Pioneer,
+    position: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
     on_tx!(tx, c => sqlx::query(
-        "INSERT INTO pioneers (township_id, month, kind, subject_id, team_id, name, detail, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        "INSERT INTO pioneers (township_id, month, kind, subject_id, team_id, name, detail, position, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(township_id).bind(month.to_string()).bind(&p.kind).bind(p.subject_id).bind(p.team_id)
-        .bind(&p.name).bind(&p.detail).bind(now_ms).execute(c).await?.rows_affected());
+        .bind(&p.name).bind(&p.detail).bind(position).bind(now_ms).execute(c).await?.rows_affected());
     Ok(())
 }
 
