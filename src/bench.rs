@@ -113,7 +113,10 @@ pub async fn generate_ranking_data(
             .await
             .with_context(|| format!("generating {what}"))?;
         if verbose {
-            println!("  {what:<16} {n:>11} rows in {:>7.1} s", t.elapsed().as_secs_f64());
+            println!(
+                "  {what:<16} {n:>11} rows in {:>7.1} s",
+                t.elapsed().as_secs_f64()
+            );
         }
     }
     db.write(|tx| Box::pin(async move { generate::analyze(tx).await }))
@@ -138,7 +141,8 @@ pub async fn rank_all_townships(
                 let mut n = 0;
                 for id in ids {
                     if let Some(r) =
-                        crate::jobs::ranking::township_ranking(tx, id, Some(month), tz, now_ms).await?
+                        crate::jobs::ranking::township_ranking(tx, id, Some(month), tz, now_ms)
+                            .await?
                     {
                         n += r.ranked.len();
                     }
@@ -170,7 +174,10 @@ async fn ranking(args: BenchArgs) -> anyhow::Result<()> {
     generate_ranking_data(&db, args.villages, RANKING_WEEKS, true).await?;
     println!("generated in {:.1} s", t.elapsed().as_secs_f64());
     let tz = chrono_tz::Asia::Shanghai;
-    let month = Month { year: 2026, month: 11 };
+    let month = Month {
+        year: 2026,
+        month: 11,
+    };
     let local_ms = |d: u32, m: u32, h: u32| {
         let t = chrono::NaiveDate::from_ymd_opt(2026, m, d)
             .and_then(|d| d.and_hms_opt(h, 0, 0))
@@ -221,7 +228,11 @@ async fn ranking(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!(
         "monthly ranking of every township from the roll-ups: {best:.1} ms (best of 5; target ≤ {RANKING_TARGET_MS} ms: {})",
-        if best <= RANKING_TARGET_MS { "met" } else { "NOT met" }
+        if best <= RANKING_TARGET_MS {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     println!(
         "live (排名, month so far from raw rows): {per_township:.1} ms per township, {live_all_ms:.0} ms for all {live_teams} teams"

@@ -85,7 +85,8 @@ pub(crate) async fn rank(
     let tz = rk::township_tz(team.timezone.as_deref(), default_tz);
     let this = Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date());
     let month = if last_month { this.prev() } else { this };
-    let Some(r) = rk::township_ranking(tx, team.township_id, Some(month), default_tz, now_ms).await?
+    let Some(r) =
+        rk::township_ranking(tx, team.township_id, Some(month), default_tz, now_ms).await?
     else {
         return Err(StoreError::NotFound);
     };

@@ -1506,7 +1506,11 @@ fn rank_cases() -> Vec<Case> {
         case("排名：上月", last.clone(), "full-width colon then 上月"),
         case("排名 上个月", last.clone(), "上个月"),
         case("/rank last", last, "ASCII last month"),
-        case("/ranking", Err(ParseError::NotACommand), "/rank must end at a word boundary"),
+        case(
+            "/ranking",
+            Err(ParseError::NotACommand),
+            "/rank must end at a word boundary",
+        ),
     ]
 }
 

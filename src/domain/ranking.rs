@@ -124,9 +124,7 @@ impl Month {
     pub fn rating_weeks(self) -> (IsoWeek, IsoWeek) {
         let first = self.first_day();
         let last = self.next().first_day().pred_opt().unwrap_or_default();
-        let thursday = |d: NaiveDate| {
-            IsoWeek::of(d).monday() + chrono::Duration::days(3)
-        };
+        let thursday = |d: NaiveDate| IsoWeek::of(d).monday() + chrono::Duration::days(3);
         let mut a = IsoWeek::of(first);
         if thursday(first) < first {
             a = a.next();
@@ -256,8 +254,7 @@ impl TeamMonth {
             ((avg - 1.0) / 4.0).clamp(0.0, 1.0)
         });
         let projects = Some(if self.projects > 0 {
-            (self.projects_done as f64 + 0.5 * self.projects_updated as f64)
-                / self.projects as f64
+            (self.projects_done as f64 + 0.5 * self.projects_updated as f64) / self.projects as f64
         } else {
             0.0
         });
@@ -318,9 +315,8 @@ impl Ranked {
 /// below any rate.
 fn on_time_cmp(a: &TeamMonth, b: &TeamMonth) -> Ordering {
     match (a.due > 0, b.due > 0) {
-        (true, true) => {
-            (i128::from(b.on_time) * i128::from(a.due)).cmp(&(i128::from(a.on_time) * i128::from(b.due)))
-        }
+        (true, true) => (i128::from(b.on_time) * i128::from(a.due))
+            .cmp(&(i128::from(a.on_time) * i128::from(b.due))),
         (true, false) => Ordering::Less,
         (false, true) => Ordering::Greater,
         (false, false) => Ordering::Equal,
@@ -434,21 +430,42 @@ mod tests {
         }
         assert_eq!(NOV.to_string(), "2026-11");
         assert_eq!(NOV.next().to_string(), "2026-12");
-        assert_eq!(Month::parse("2026-12").unwrap().next().to_string(), "2027-01");
-        assert_eq!(Month::parse("2026-01").unwrap().prev().to_string(), "2025-12");
+        assert_eq!(
+            Month::parse("2026-12").unwrap().next().to_string(),
+            "2027-01"
+        );
+        assert_eq!(
+            Month::parse("2026-01").unwrap().prev().to_string(),
+            "2025-12"
+        );
         assert_eq!(NOV.end().to_string(), "2026-12-01 00:00:00");
         // November 2026: Sunday the 1st is in W44, Monday the 30th in W49.
         let (a, b) = NOV.overlapping_weeks();
-        assert_eq!((a.to_string(), b.to_string()), ("2026-W44".into(), "2026-W49".into()));
+        assert_eq!(
+            (a.to_string(), b.to_string()),
+            ("2026-W44".into(), "2026-W49".into())
+        );
         // Thursdays 5, 12, 19, 26 November: W45–W48 (W44's Thursday is 29 Oct,
         // W49's is 3 Dec).
         let (a, b) = NOV.rating_weeks();
-        assert_eq!((a.to_string(), b.to_string()), ("2026-W45".into(), "2026-W48".into()));
+        assert_eq!(
+            (a.to_string(), b.to_string()),
+            ("2026-W45".into(), "2026-W48".into())
+        );
         // October 2026: Thursday the 1st → W40; Saturday the 31st's W44 has
         // its Thursday (29th) in October too.
         let (a, b) = Month::parse("2026-10").unwrap().rating_weeks();
-        assert_eq!((a.to_string(), b.to_string()), ("2026-W40".into(), "2026-W44".into()));
-        assert_eq!(Month::parse("2027-01").unwrap().year_first_week().to_string(), "2026-W53");
+        assert_eq!(
+            (a.to_string(), b.to_string()),
+            ("2026-W40".into(), "2026-W44".into())
+        );
+        assert_eq!(
+            Month::parse("2027-01")
+                .unwrap()
+                .year_first_week()
+                .to_string(),
+            "2026-W53"
+        );
     }
 
     #[test]
@@ -547,9 +564,15 @@ mod tests {
             ..team(4)
         };
         // March: 3/12 expected, 1/4 reached → on pace.
-        assert_eq!(t.components(Month::parse("2026-03").unwrap()).coverage, Some(1.0));
+        assert_eq!(
+            t.components(Month::parse("2026-03").unwrap()).coverage,
+            Some(1.0)
+        );
         // December: 1/4 of the year's duty.
-        assert_eq!(t.components(Month::parse("2026-12").unwrap()).coverage, Some(0.25));
+        assert_eq!(
+            t.components(Month::parse("2026-12").unwrap()).coverage,
+            Some(0.25)
+        );
     }
 
     #[test]
@@ -616,7 +639,10 @@ mod tests {
         let r = rank(&[t9, better_on_time, t3, more_reach], NOV, &w);
         let ids: Vec<i64> = r.iter().map(|x| x.stats.team_id).collect();
         // All score the same; on-time rates are equal (½) too, so reach decides, then id.
-        assert!(r.iter().all(|x| x.score_tenths == r[0].score_tenths), "{r:?}");
+        assert!(
+            r.iter().all(|x| x.score_tenths == r[0].score_tenths),
+            "{r:?}"
+        );
         assert_eq!(ids, vec![20, 3, 9, 30]);
         // Now an equal score with a higher on-time rate first: 3 of 4 vs 2 of 4
         // with coverage making up the difference.
@@ -646,7 +672,10 @@ mod tests {
         // hi: (0.75 + 0)/2 = 37.5; lo: (0.5 + 0.25)/2 = 37.5
         let r = rank(&[lo, hi], NOV, &w_on_time);
         assert_eq!(r[0].score_tenths, r[1].score_tenths);
-        assert_eq!(r[0].stats.team_id, 50, "the higher on-time rate wins the tie");
+        assert_eq!(
+            r[0].stats.team_id, 50,
+            "the higher on-time rate wins the tie"
+        );
         assert_eq!((r[0].place, r[1].place), (1, 2));
     }
 
@@ -685,6 +714,10 @@ mod tests {
         };
         let c = project_candidates(&[updated, idle, done]);
         let ids: Vec<i64> = c.iter().map(|x| x.team_id).collect();
-        assert_eq!(ids, vec![7, 5], "a project done in an earlier month earns no candidacy now");
+        assert_eq!(
+            ids,
+            vec![7, 5],
+            "a project done in an earlier month earns no candidacy now"
+        );
     }
 }

@@ -63,8 +63,10 @@ struct MonthQuery {
 }
 
 fn month_of(s: Option<&str>) -> Result<Option<Month>, HttpError> {
-    s.map(|m| Month::parse(m).ok_or_else(|| unprocessable("month", "expected YYYY-MM, e.g. 2026-11")))
-        .transpose()
+    s.map(|m| {
+        Month::parse(m).ok_or_else(|| unprocessable("month", "expected YYYY-MM, e.g. 2026-11"))
+    })
+    .transpose()
 }
 
 fn ranking_json(r: &TownshipRanking) -> Value {
@@ -118,7 +120,8 @@ async fn put_weights(
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     let w: Weights = body(&raw)?;
-    w.validate().map_err(|(field, why)| unprocessable(field, why))?;
+    w.validate()
+        .map_err(|(field, why)| unprocessable(field, why))?;
     let now = state.clock.now_ms();
     let found = state
         .db
@@ -233,10 +236,16 @@ async fn nominate(
     let name = n.name.trim().to_string();
     let reason = n.reason.trim().to_string();
     if name.is_empty() || name.chars().count() > 40 {
-        return Err(unprocessable("name", "1 to 40 characters: who is nominated"));
+        return Err(unprocessable(
+            "name",
+            "1 to 40 characters: who is nominated",
+        ));
     }
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(unprocessable("reason", "1 to 200 characters: the innovation"));
+        return Err(unprocessable(
+            "reason",
+            "1 to 200 characters: the innovation",
+        ));
     }
     let now = state.clock.now_ms();
     let team = n.team;
@@ -266,7 +275,10 @@ async fn nominate(
         })
         .await
         .map_err(store_err)??;
-    Ok((StatusCode::CREATED, Json(json!({ "id": out, "month": month.to_string() }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": out, "month": month.to_string() })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -285,7 +297,10 @@ fn two_of(field: &str, ids: &[i64], allowed: &[i64]) -> Result<(), HttpError> {
         return Err(unprocessable(field, "exactly two different candidates"));
     }
     if let Some(bad) = ids.iter().find(|i| !allowed.contains(i)) {
-        return Err(unprocessable(field, format!("{bad} is not a candidate this month")));
+        return Err(unprocessable(
+            field,
+            format!("{bad} is not a candidate this month"),
+        ));
     }
     Ok(())
 }
@@ -306,7 +321,10 @@ fn chosen(req: &Confirm, r: &TownshipRanking, c: &Candidates) -> Result<Vec<Pion
                 subject_id: t.team_id,
                 team_id: t.team_id,
                 name: l.full(),
-                detail: crate::reply::ranking::project_why(t.projects_done_in_month, t.projects_updated),
+                detail: crate::reply::ranking::project_why(
+                    t.projects_done_in_month,
+                    t.projects_updated,
+                ),
             });
         }
     }
@@ -317,7 +335,12 @@ fn chosen(req: &Confirm, r: &TownshipRanking, c: &Candidates) -> Result<Vec<Pion
                 subject_id: p.person_id,
                 team_id: p.team_id,
                 name: format!("{name}（{}）", l.village),
-                detail: crate::reply::ranking::diligence_why(&l.full(), p.services, p.visits, p.on_time),
+                detail: crate::reply::ranking::diligence_why(
+                    &l.full(),
+                    p.services,
+                    p.visits,
+                    p.on_time,
+                ),
             });
         }
     }
@@ -327,7 +350,11 @@ fn chosen(req: &Confirm, r: &TownshipRanking, c: &Candidates) -> Result<Vec<Pion
                 kind: "innovation".into(),
                 subject_id: n.id,
                 team_id: n.team_id,
-                name: format!("{}（{}）", n.name, r.labels.get(&n.team_id).map_or("", |l| l.village.as_str())),
+                name: format!(
+                    "{}（{}）",
+                    n.name,
+                    r.labels.get(&n.team_id).map_or("", |l| l.village.as_str())
+                ),
                 detail: n.reason.clone(),
             });
         }
@@ -372,7 +399,9 @@ async fn confirm(
                             format!("the pioneers of {month} are already confirmed and announced"),
                         )));
                     }
-                    return Ok(Ok(json!({ "month": month.to_string(), "pioneers": before, "announced": 0 })));
+                    return Ok(Ok(
+                        json!({ "month": month.to_string(), "pioneers": before, "announced": 0 }),
+                    ));
                 }
                 for (i, p) in picked.iter().enumerate() {
                     q::add_pioneer(tx, id, month, p, i as i64, now_ms).await?;

@@ -244,7 +244,11 @@ async fn monthly_ranking(
     now: DateTime<Utc>,
 ) -> StoreResult<JobReport> {
     let key = if manual {
-        format!("manual:monthly_ranking:{}:{}", scope.key(), now.timestamp_millis())
+        format!(
+            "manual:monthly_ranking:{}:{}",
+            scope.key(),
+            now.timestamp_millis()
+        )
     } else {
         format!("job:monthly_ranking:{}", fire_at.timestamp_millis())
     };

@@ -72,9 +72,8 @@ pub async fn township_ranking(
         return Ok(None);
     };
     let tz = township_tz(tz.as_deref(), default_tz);
-    let month = month.unwrap_or_else(|| {
-        Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date())
-    });
+    let month =
+        month.unwrap_or_else(|| Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date()));
     let window = MonthWindow::new(month, tz, now_ms);
     let weights = q::weights(tx, township_id).await?;
     let months = q::team_months(tx, township_id, &window).await?;

@@ -164,7 +164,10 @@ mod tests {
 
     #[test]
     fn the_ranking_reply_is_short_and_names_the_own_place() {
-        let top = vec![r(1, "南坞村 南坞服务团", "86.5"), r(2, "大陈村 大陈服务团", "80.0")];
+        let top = vec![
+            r(1, "南坞村 南坞服务团", "86.5"),
+            r(2, "大陈村 大陈服务团", "80.0"),
+        ];
         let mine = r(7, "贺村 贺村服务团", "61.2");
         let t = ranking("凤林镇", 11, 18, &top, Some(&mine), 12).text;
         assert_eq!(
@@ -172,7 +175,11 @@ mod tests {
             "🏆 凤林镇 11月排名（截至11月18日）\n🥇1. 南坞村 南坞服务团 86.5分\n🥈2. 大陈村 大陈服务团 80.0分\n\
              本团：第 7 名 / 共 12 个团，61.2分\n计分：按时销号、诉求办结、走访覆盖、群众评价、难点项目"
         );
-        assert!(ranking("凤林镇", 11, 18, &[], None, 0).text.contains("还没有"));
+        assert!(
+            ranking("凤林镇", 11, 18, &[], None, 0)
+                .text
+                .contains("还没有")
+        );
     }
 
     #[test]
@@ -182,8 +189,19 @@ mod tests {
             name: "南坞村 南坞服务团".into(),
             why: project_why(1, 0),
         }];
-        let t = monthly_admin("凤林镇", 11, &[r(1, "南坞村 南坞服务团", "86.5")], &c, &[], &[]).text;
-        assert!(t.contains("[4] 南坞村 南坞服务团（本月完成难点项目 1 个）"), "{t}");
+        let t = monthly_admin(
+            "凤林镇",
+            11,
+            &[r(1, "南坞村 南坞服务团", "86.5")],
+            &c,
+            &[],
+            &[],
+        )
+        .text;
+        assert!(
+            t.contains("[4] 南坞村 南坞服务团（本月完成难点项目 1 个）"),
+            "{t}"
+        );
         assert!(t.contains("勤勉先锋：暂无"), "{t}");
     }
 }

@@ -20,8 +20,7 @@ use crate::on_tx;
 pub const VILLAGES_PER_TOWNSHIP: i64 = 285;
 
 /// Numbers 0..=999 as `d(i)`, BIGINT so that PostgreSQL multiplies in 64 bits.
-const DIGITS: &str =
-    "WITH RECURSIVE d(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM d WHERE i < 999) ";
+const DIGITS: &str = "WITH RECURSIVE d(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM d WHERE i < 999) ";
 
 /// Monday 29 December 2025 00:00 Asia/Shanghai (the start of 2026-W01), in ms.
 pub const W01_MS: i64 = 1_766_937_600_000;
@@ -30,9 +29,7 @@ const WEEK_MS: i64 = 7 * DAY_MS;
 
 /// `'2026-W' || lpad(w, 2)` for an integer column `w`, in both dialects.
 fn week_text(w: &str) -> String {
-    format!(
-        "('2026-W' || CASE WHEN {w} < 10 THEN '0' ELSE '' END || CAST({w} AS TEXT))"
-    )
+    format!("('2026-W' || CASE WHEN {w} < 10 THEN '0' ELSE '' END || CAST({w} AS TEXT))")
 }
 
 /// The statements, in order, with what each fills (for progress output).

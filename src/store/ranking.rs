@@ -292,16 +292,16 @@ pub async fn weights(tx: &mut Tx, township_id: i64) -> StoreResult<Weights> {
     let r: Option<(f64, f64, f64, f64, f64)> = on_tx!(tx, c => sqlx::query_as(
         "SELECT on_time, requests, coverage, rating, projects FROM ranking_weights WHERE township_id = $1")
         .bind(township_id).fetch_optional(c).await?);
-    Ok(r.map(
-        |(on_time, requests, coverage, rating, projects)| Weights {
+    Ok(
+        r.map(|(on_time, requests, coverage, rating, projects)| Weights {
             on_time,
             requests,
             coverage,
             rating,
             projects,
-        },
+        })
+        .unwrap_or_default(),
     )
-    .unwrap_or_default())
 }
 
 pub async fn set_weights(
@@ -357,7 +357,10 @@ pub async fn person_names(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<(i64
 }
 
 /// A township's name, `None` when it does not exist.
-pub async fn township_name(tx: &mut Tx, township_id: i64) -> StoreResult<Option<(String, Option<String>)>> {
+pub async fn township_name(
+    tx: &mut Tx,
+    township_id: i64,
+) -> StoreResult<Option<(String, Option<String>)>> {
     let r = on_tx!(tx, c => sqlx::query_as("SELECT name, timezone FROM townships WHERE id = $1")
         .bind(township_id).fetch_optional(c).await?);
     Ok(r)

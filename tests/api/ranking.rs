@@ -43,18 +43,29 @@ async fn november(app: &mut TestApp) {
     };
     let a_conv = app.conversation_of(a_conv).await;
     app.in_group(GROUP_B);
-    assert!(app.say(&ADMIN, "绑定 凤林镇 大陈村 大陈服务团").await.contains("已绑定"));
+    assert!(
+        app.say(&ADMIN, "绑定 凤林镇 大陈村 大陈服务团")
+            .await
+            .contains("已绑定")
+    );
     assert!(app.say(&ADMIN, "设团长 @赵六").await.contains("已设团长"));
     app.in_group(&a_conv);
 
     // Week 45, 南坞村.
     app.set_local(2026, 11, 2, 9, 0);
     let r = app
-        .say(&ZHANGSAN, "排清单\n1. 河道清理 @李四 周三\n2. 路灯维修 @王五 周五\n3. 垃圾清运 @张三 周四")
+        .say(
+            &ZHANGSAN,
+            "排清单\n1. 河道清理 @李四 周三\n2. 路灯维修 @王五 周五\n3. 垃圾清运 @张三 周四",
+        )
         .await;
     assert!(r.contains("共 3 项"), "{r}");
     app.set_local(2026, 11, 3, 9, 0);
-    assert!(app.say(&VILLAGERS[0], "诉求 村口垃圾没人清").await.contains("#4"));
+    assert!(
+        app.say(&VILLAGERS[0], "诉求 村口垃圾没人清")
+            .await
+            .contains("#4")
+    );
     app.set_local(2026, 11, 3, 10, 0);
     app.say(&LISI, "服务 #1 清理河道上游").await;
     app.say(&ZHANGSAN, "服务 帮王大妈办医保").await;
@@ -64,7 +75,11 @@ async fn november(app: &mut TestApp) {
     assert!(app.say(&LISI, "完成 #1 已清理").await.contains("已销号"));
     app.say(&LISI, "走访 张大爷家 回访路灯").await;
     app.set_local(2026, 11, 5, 10, 0);
-    assert!(app.say(&ZHANGSAN, "完成 #3 #4 已清运").await.contains("已销号"));
+    assert!(
+        app.say(&ZHANGSAN, "完成 #3 #4 已清运")
+            .await
+            .contains("已销号")
+    );
     app.set_local(2026, 11, 6, 20, 0);
     app.say(&VILLAGERS[0], "评价 5 路灯修得快").await;
     app.say(&VILLAGERS[1], "评价 4").await;
@@ -80,7 +95,12 @@ async fn november(app: &mut TestApp) {
     // Week 46, 大陈村.
     app.in_group(GROUP_B);
     app.set_local(2026, 11, 9, 9, 0);
-    let r = app.say(&ZHAOLIU, "排清单\n1. 政策宣传 @赵六 周二\n2. 矛盾调解 @赵六 周三").await;
+    let r = app
+        .say(
+            &ZHAOLIU,
+            "排清单\n1. 政策宣传 @赵六 周二\n2. 矛盾调解 @赵六 周三",
+        )
+        .await;
     assert!(r.contains("共 2 项"), "{r}");
     app.set_local(2026, 11, 10, 10, 0);
     app.say(&ZHAOLIU, "完成 #1 已宣传到户").await;
@@ -94,17 +114,65 @@ async fn november(app: &mut TestApp) {
             Box::pin(async move {
                 let mut ids = Vec::new();
                 for name in ["张大爷", "李奶奶", "王伯", "赵婶"] {
-                    let (id, _) = store::households::upsert(tx, 1, name, "", None, local_ms(11, 1, 8)).await?;
+                    let (id, _) =
+                        store::households::upsert(tx, 1, name, "", None, local_ms(11, 1, 8))
+                            .await?;
                     ids.push(id);
                 }
-                assert_eq!(store::ranking::link_visits_named(tx, 1, "张大爷家", ids[0]).await?, 2);
-                assert_eq!(store::ranking::link_visits_named(tx, 1, "李奶奶家", ids[1]).await?, 1);
-                let zhangsan = store::groups::person_by_platform_id(tx, "dingtalk", "zhangsan01").await?.unwrap().id;
-                let zhaoliu = store::groups::person_by_platform_id(tx, "dingtalk", "zhaoliu01").await?.unwrap().id;
-                let a = store::ranking::add_project(tx, 1, 2026, "古村落保护", zhangsan, local_ms(11, 2, 12)).await?;
-                store::ranking::report_project(tx, a, zhangsan, "2026-W47", "方案已报镇里", false, local_ms(11, 16, 12)).await?;
-                let b = store::ranking::add_project(tx, 2, 2026, "产业园", zhaoliu, local_ms(11, 2, 12)).await?;
-                store::ranking::report_project(tx, b, zhaoliu, "2026-W47", "园区通水通电", true, local_ms(11, 20, 12)).await?;
+                assert_eq!(
+                    store::ranking::link_visits_named(tx, 1, "张大爷家", ids[0]).await?,
+                    2
+                );
+                assert_eq!(
+                    store::ranking::link_visits_named(tx, 1, "李奶奶家", ids[1]).await?,
+                    1
+                );
+                let zhangsan = store::groups::person_by_platform_id(tx, "dingtalk", "zhangsan01")
+                    .await?
+                    .unwrap()
+                    .id;
+                let zhaoliu = store::groups::person_by_platform_id(tx, "dingtalk", "zhaoliu01")
+                    .await?
+                    .unwrap()
+                    .id;
+                let a = store::ranking::add_project(
+                    tx,
+                    1,
+                    2026,
+                    "古村落保护",
+                    zhangsan,
+                    local_ms(11, 2, 12),
+                )
+                .await?;
+                store::ranking::report_project(
+                    tx,
+                    a,
+                    zhangsan,
+                    "2026-W47",
+                    "方案已报镇里",
+                    false,
+                    local_ms(11, 16, 12),
+                )
+                .await?;
+                let b = store::ranking::add_project(
+                    tx,
+                    2,
+                    2026,
+                    "产业园",
+                    zhaoliu,
+                    local_ms(11, 2, 12),
+                )
+                .await?;
+                store::ranking::report_project(
+                    tx,
+                    b,
+                    zhaoliu,
+                    "2026-W47",
+                    "园区通水通电",
+                    true,
+                    local_ms(11, 20, 12),
+                )
+                .await?;
                 Ok::<_, StoreError>(())
             })
         })
