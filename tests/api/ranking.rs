@@ -180,7 +180,7 @@ async fn november(app: &mut TestApp) {
         .expect("registry and projects");
 }
 
-fn team<'a>(v: &'a Value, place: usize) -> &'a Value {
+fn team(v: &Value, place: usize) -> &Value {
     &v["teams"][place - 1]
 }
 
