@@ -83,3 +83,5 @@ CREATE TABLE pioneers (
 
 -- Tasks due in a month, per team (the on-time component).
 CREATE INDEX tasks_team_deadline_idx ON tasks (team_id, deadline_at);
+-- A team's leader without reading every role row (ranking labels).
+CREATE INDEX team_roles_team_role_idx ON team_roles (team_id, role, person_id);

@@ -338,11 +338,15 @@ impl TeamLabel {
 /// The township's teams with village and leader, by team id.
 pub async fn team_labels(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<TeamLabel>> {
     let r = on_tx!(tx, c => sqlx::query_as(
-        "SELECT t.id AS team_id, v.name AS village, t.name AS team, \
-           (SELECT MIN(p.display_name) FROM team_roles r JOIN people p ON p.id = r.person_id \
-            WHERE r.team_id = t.id AND r.role = 'leader') AS leader \
-         FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1 ORDER BY t.id")
+        "SELECT t.id AS team_id, v.name AS village, t.name AS team, p.display_name AS leader \
+         FROM villages v JOIN teams t ON t.village_id = v.id \
+         LEFT JOIN team_roles r ON r.team_id = t.id AND r.role = 'leader' \
+         LEFT JOIN people p ON p.id = r.person_id \
+         WHERE v.township_id = $1 ORDER BY t.id, p.display_name")
         .bind(township_id).fetch_all(c).await?);
+    // The bot keeps one leader per team; should there be two, the first name wins.
+    let mut r: Vec<TeamLabel> = r;
+    r.dedup_by_key(|l| l.team_id);
     Ok(r)
 }
 
