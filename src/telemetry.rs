@@ -66,6 +66,7 @@ pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
         Request => "request",
         Project => "project",
         Coverage => "coverage",
+        Rank => "rank",
         Help => "help",
     }
 }

@@ -9,6 +9,7 @@
 mod binding;
 mod duties;
 mod people;
+mod ranking;
 mod records;
 mod tasks;
 
@@ -59,12 +60,14 @@ pub async fn handle(
     let settings = Arc::clone(settings);
     let platform = msg.platform.as_str();
     let msg_id = msg.msg_id.clone();
+    // 排名 reads a township's month: done before the write, off the writer.
+    let pre = ranking::prefetch(db, &settings, default_tz, now, &msg).await?;
     let msg = Arc::new(msg);
     let outcome = db
         .turn(platform, &msg_id, now.timestamp_millis(), move |tx| {
-            let (settings, msg) = (Arc::clone(&settings), Arc::clone(&msg));
+            let (settings, msg, pre) = (Arc::clone(&settings), Arc::clone(&msg), pre.clone());
             Box::pin(async move {
-                let (reply, kind) = turn(tx, &settings, default_tz, now, &msg).await?;
+                let (reply, kind) = turn(tx, &settings, default_tz, now, &msg, pre).await?;
                 let json = serde_json::to_string(&reply)
                     .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
                 Ok((
@@ -142,6 +145,7 @@ async fn turn(
     default_tz: Tz,
     now: DateTime<Utc>,
     msg: &Inbound,
+    pre: Option<ranking::Prefetched>,
 ) -> StoreResult<(Reply, Option<CommandKind>)> {
     if !msg.is_group {
         return Ok((reply::private_chat(), None));
@@ -314,6 +318,10 @@ async fn turn(
         (Command::Coverage { unvisited }, Some(team)) => {
             duties::coverage(tx, &turn, &team, unvisited).await?
         }
+        (Command::Rank { last_month }, Some(team)) => match pre {
+            Some(p) if p.team_id == team.team_id => p.reply,
+            _ => ranking::rank(tx, &team, last_month, default_tz, now_ms).await?,
+        },
         (Command::Help { .. }, Some(_)) => {
             unreachable!("help is answered before binding is checked")
         }

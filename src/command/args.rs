@@ -173,9 +173,19 @@ pub(crate) fn parse(
         CommandKind::Request => request(args),
         CommandKind::Project => project(args),
         CommandKind::Coverage => coverage(args),
+        CommandKind::Rank => Ok(rank(args)),
         CommandKind::Help => Ok(Command::Help {
             topic: matcher::topic(args.trim()),
         }),
+    }
+}
+
+/// 排名 [上月]: this month so far, or last month. Other words (本月, 本镇 …)
+/// ask for the default.
+fn rank(args: &str) -> Command {
+    let first = args.split([' ', '\n']).next().unwrap_or("");
+    Command::Rank {
+        last_month: matches!(first, "上月" | "上个月" | "上一月" | "last"),
     }
 }
 

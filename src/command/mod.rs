@@ -62,12 +62,13 @@ pub enum CommandKind {
     Request,
     Project,
     Coverage,
+    Rank,
     Help,
 }
 
 impl CommandKind {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandKind; 16] = [
+    pub const ALL: [CommandKind; 17] = [
         CommandKind::Plan,
         CommandKind::AddTasks,
         CommandKind::List,
@@ -80,6 +81,7 @@ impl CommandKind {
         CommandKind::Request,
         CommandKind::Project,
         CommandKind::Coverage,
+        CommandKind::Rank,
         CommandKind::Bind,
         CommandKind::SetLeader,
         CommandKind::SetMember,
@@ -107,6 +109,7 @@ impl CommandKind {
             CommandKind::Request => &["诉求", "反映", "/ask"],
             CommandKind::Project => &["项目", "/project"],
             CommandKind::Coverage => &["走访率", "覆盖", "/coverage"],
+            CommandKind::Rank => &["排名", "/rank"],
             CommandKind::Help => &["帮助", "/help", "?"],
         }
     }
@@ -132,6 +135,7 @@ impl CommandKind {
             CommandKind::Request => "诉求 3组路灯坏了 橙",
             CommandKind::Project => "项目 进展 村道硬化 路基完成",
             CommandKind::Coverage => "走访率 未走访",
+            CommandKind::Rank => "排名",
             CommandKind::Help => "帮助 完成",
         }
     }
@@ -202,6 +206,8 @@ pub enum Command {
     Project(ProjectCmd),
     /// 走访率 / 覆盖 / `/coverage`; `走访率 未走访` lists who is not yet visited.
     Coverage { unvisited: bool },
+    /// 排名 (this month so far) / 排名 上月 (last month)
+    Rank { last_month: bool },
     /// 帮助 / 帮助 完成
     Help { topic: Option<CommandKind> },
 }
@@ -237,6 +243,7 @@ impl Command {
             Command::Request { .. } => CommandKind::Request,
             Command::Project(_) => CommandKind::Project,
             Command::Coverage { .. } => CommandKind::Coverage,
+            Command::Rank { .. } => CommandKind::Rank,
             Command::Help { .. } => CommandKind::Help,
         }
     }

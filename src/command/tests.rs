@@ -1431,11 +1431,6 @@ fn general_cases() -> Vec<Case> {
             "/plan must end at a word boundary",
         ),
         case("/foo", Err(ParseError::NotACommand), "unknown alias"),
-        case(
-            "排名",
-            Err(ParseError::NotACommand),
-            "commands this parser does not handle",
-        ),
         case("@村务助手 清单", Ok(Command::List), "mention then command"),
         case(
             "＠小帮手 @村务助手 清单",
@@ -1644,4 +1639,30 @@ fn deadline_year_edges() {
         parse("加清单 清理河道 2月29日", &ctx),
         add("清理河道", &[], Some(at_y(2028, 2, 29, 23, 59, 59)), None)
     );
+}
+
+/// 排名 and its alias; 上月 asks for last month, other words for this month.
+fn rank_cases() -> Vec<Case> {
+    let this = Ok(Command::Rank { last_month: false });
+    let last = Ok(Command::Rank { last_month: true });
+    vec![
+        case("排名", this.clone(), "排名"),
+        case("/rank", this.clone(), "alias /rank"),
+        case("/RANK", this.clone(), "upper-case alias"),
+        case("@联村助手 排名", this.clone(), "mention then command"),
+        case("排名 本月", this.clone(), "本月 is the default"),
+        case("排名：上月", last.clone(), "full-width colon then 上月"),
+        case("排名 上个月", last.clone(), "上个月"),
+        case("/rank last", last, "ASCII last month"),
+        case(
+            "/ranking",
+            Err(ParseError::NotACommand),
+            "/rank must end at a word boundary",
+        ),
+    ]
+}
+
+#[test]
+fn rank() {
+    assert_eq!(check(rank_cases()), 9);
 }

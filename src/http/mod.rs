@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_org;
+pub mod admin_ranking;
 pub mod admin_views;
 pub mod auth;
 pub mod charts;
@@ -40,6 +41,7 @@ pub fn admin_api() -> (Router<AppState>, OpenApi) {
         .merge(
             admin::router()
                 .merge(admin_org::router())
+                .merge(admin_ranking::router())
                 .merge(admin_views::router())
                 .layer(RequestBodyLimitLayer::new(MAX_BODY)),
         )

@@ -8,6 +8,7 @@
 //! `liancun run-job` all call it.
 
 pub mod duties;
+pub mod ranking;
 pub mod schedule;
 pub mod scheduler;
 
@@ -122,6 +123,9 @@ pub async fn run_in(
     manual: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<JobReport> {
+    if job == "monthly_ranking" {
+        return monthly_ranking(tx, ctx, scope, fire_at, manual, now).await;
+    }
     let teams: Vec<(ScopeTeam, Option<i64>)> = match scope {
         Scope::All => q::teams(tx, None)
             .await?
@@ -236,6 +240,38 @@ pub async fn run_in(
             notify_admins(tx, ctx, township, &format!("{key}:admins"), &p, timing, now).await?;
     }
     Ok(report)
+}
+
+/// monthly_ranking works per township, not per team: see [`ranking::run_monthly`].
+async fn monthly_ranking(
+    tx: &mut Tx,
+    ctx: &JobCtx,
+    scope: Scope,
+    fire_at: DateTime<Utc>,
+    manual: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<JobReport> {
+    let key = if manual {
+        format!(
+            "manual:monthly_ranking:{}:{}",
+            scope.key(),
+            now.timestamp_millis()
+        )
+    } else {
+        format!("job:monthly_ranking:{}", fire_at.timestamp_millis())
+    };
+    let spread_ms = ctx.settings.scheduler.fanout_spread_secs * 1000;
+    let quiet = ctx.quiet;
+    let timing_of = move |tz: Tz| Timing {
+        at_ms: if manual {
+            now.timestamp_millis()
+        } else {
+            fire_at.timestamp_millis()
+        },
+        spread_ms: if manual { 0 } else { spread_ms },
+        quiet: if manual { None } else { Some((tz, quiet)) },
+    };
+    ranking::run_monthly(tx, ctx, scope, fire_at, &key, timing_of, now).await
 }
 
 pub(crate) struct TeamEnv {
@@ -429,8 +465,7 @@ async fn compose(
                 Some((text(say::title(job), say::overdue(&nags)), admin))
             }
         }
-        // The monthly ranking's slot fires and is recorded now; what it posts
-        // (the outcome-based ranking and pioneers) is the ranking issue's work.
+        // Handled per township before the per-team loop (see `monthly_ranking`).
         "monthly_ranking" => None,
         "project_reminder" => duties::project_reminder(tx, ctx, team, env, manual)
             .await?

@@ -10,6 +10,7 @@ pub mod export;
 pub mod help;
 pub mod parse;
 pub mod push;
+pub mod ranking;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};

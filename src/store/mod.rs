@@ -17,12 +17,14 @@
 
 pub mod admin;
 pub mod audit;
+pub mod generate;
 pub mod groups;
 pub mod households;
 pub mod inbound;
 pub mod jobs;
 pub mod outbox;
 pub mod projects;
+pub mod ranking;
 pub mod ratings;
 pub mod records;
 pub mod tasks;

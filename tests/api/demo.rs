@@ -79,7 +79,9 @@ async fn the_demo_plays_a_1250_week() {
             "a push in quiet hours: {line}"
         );
     }
-    assert_eq!(pushes, 9, "{t}");
+    // Seven reminders and alerts, and on Tuesday 1 December the monthly
+    // ranking to the group and to the township admin.
+    assert_eq!(pushes, 11, "{t}");
     assert!(
         t.lines().all(|l| unicode_columns(l) <= 80),
         "the transcript fits 80 columns:\n{t}"

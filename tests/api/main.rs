@@ -14,6 +14,7 @@ mod faults;
 mod operations;
 mod outbox;
 mod push_wecom;
+mod ranking;
 mod replicas;
 mod scheduler;
 mod stream_dingtalk;

@@ -1,0 +1,357 @@
+//! The monthly ranking of a township and its pioneer candidates, as the 排名
+//! command, the monthly_ranking job and the admin API use them; the job and
+//! the pioneers' announcement.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+
+use super::{JobCtx, JobReport, Scope, notify_admins};
+use crate::domain::ranking::{self, Month, PersonMonth, Ranked, TeamMonth, Weights};
+use crate::outbox::{self, Payload, Timing};
+use crate::reply::ranking::{self as say, Candidate, RankLine};
+use crate::store::ranking::{self as q, MonthWindow, Nomination, TeamLabel};
+use crate::store::{StoreResult, Tx, jobs as jq};
+
+/// Most candidates of each kind listed.
+pub const MAX_CANDIDATES: usize = 10;
+
+/// A township's ranking for a month.
+#[derive(Debug, Clone)]
+pub struct TownshipRanking {
+    pub township_id: i64,
+    pub township: String,
+    pub tz: Tz,
+    pub window: MonthWindow,
+    pub weights: Weights,
+    pub ranked: Vec<Ranked>,
+    pub labels: HashMap<i64, TeamLabel>,
+}
+
+impl TownshipRanking {
+    pub fn label(&self, team_id: i64) -> String {
+        self.labels
+            .get(&team_id)
+            .map(TeamLabel::full)
+            .unwrap_or_else(|| format!("#{team_id}"))
+    }
+
+    pub fn line(&self, r: &Ranked) -> RankLine {
+        RankLine {
+            place: r.place,
+            team: self.label(r.stats.team_id),
+            score: r.score(),
+        }
+    }
+
+    pub fn lines(&self, n: usize) -> Vec<RankLine> {
+        self.ranked.iter().take(n).map(|r| self.line(r)).collect()
+    }
+
+    pub fn of_team(&self, team_id: i64) -> Option<&Ranked> {
+        self.ranked.iter().find(|r| r.stats.team_id == team_id)
+    }
+}
+
+/// The township's time zone.
+pub fn township_tz(tz: Option<&str>, default: Tz) -> Tz {
+    tz.and_then(|z| z.parse::<Tz>().ok()).unwrap_or(default)
+}
+
+/// Ranks the township's teams for `month` (the roll-up of a closed month when
+/// built, else the raw rows up to now). `None`: no such township.
+pub async fn township_ranking(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Option<Month>,
+    default_tz: Tz,
+    now_ms: i64,
+) -> StoreResult<Option<TownshipRanking>> {
+    let Some((township, tz)) = q::township_name(tx, township_id).await? else {
+        return Ok(None);
+    };
+    let tz = township_tz(tz.as_deref(), default_tz);
+    let month =
+        month.unwrap_or_else(|| Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date()));
+    let window = MonthWindow::new(month, tz, now_ms);
+    let weights = q::weights(tx, township_id).await?;
+    let months = q::team_months(tx, township_id, &window).await?;
+    let ranked = ranking::rank(&months, month, &weights);
+    let labels = q::team_labels(tx, township_id)
+        .await?
+        .into_iter()
+        .map(|l| (l.team_id, l))
+        .collect();
+    Ok(Some(TownshipRanking {
+        township_id,
+        township,
+        tz,
+        window,
+        weights,
+        ranked,
+        labels,
+    }))
+}
+
+/// The pioneer candidates of a month.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    pub project: Vec<(TeamMonth, TeamLabel)>,
+    pub diligence: Vec<(PersonMonth, String, TeamLabel)>,
+    pub innovation: Vec<Nomination>,
+}
+
+impl Candidates {
+    pub fn project_view(&self) -> Vec<Candidate> {
+        self.project
+            .iter()
+            .map(|(t, l)| Candidate {
+                id: t.team_id,
+                name: match &l.leader {
+                    Some(leader) => format!("{}（团长{leader}）", l.full()),
+                    None => l.full(),
+                },
+                why: say::project_why(t.projects_done_in_month, t.projects_updated),
+            })
+            .collect()
+    }
+
+    pub fn diligence_view(&self) -> Vec<Candidate> {
+        self.diligence
+            .iter()
+            .map(|(p, name, l)| Candidate {
+                id: p.person_id,
+                name: name.clone(),
+                why: say::diligence_why(&l.full(), p.services, p.visits, p.on_time),
+            })
+            .collect()
+    }
+
+    pub fn innovation_view(&self, r: &TownshipRanking) -> Vec<Candidate> {
+        self.innovation
+            .iter()
+            .map(|n| Candidate {
+                id: n.id,
+                name: n.name.clone(),
+                why: format!("{}，{}", r.label(n.team_id), n.reason),
+            })
+            .collect()
+    }
+}
+
+/// Every candidate of each kind (the admin API lists the first ones; a
+/// confirmation may pick any of them).
+pub async fn candidates(tx: &mut Tx, r: &TownshipRanking) -> StoreResult<Candidates> {
+    let teams: Vec<TeamMonth> = r.ranked.iter().map(|x| x.stats).collect();
+    let label = |id: i64| {
+        r.labels.get(&id).cloned().unwrap_or(TeamLabel {
+            team_id: id,
+            village: String::new(),
+            team: format!("#{id}"),
+            leader: None,
+        })
+    };
+    let project = ranking::project_candidates(&teams)
+        .into_iter()
+        .map(|t| (t, label(t.team_id)))
+        .collect();
+    let people = q::person_months(tx, r.township_id, &r.window).await?;
+    let names: HashMap<i64, String> = q::person_names(tx, r.township_id)
+        .await?
+        .into_iter()
+        .collect();
+    let diligence = ranking::diligence_candidates(&people)
+        .into_iter()
+        .map(|p| {
+            let name = names
+                .get(&p.person_id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{}", p.person_id));
+            (p, name, label(p.team_id))
+        })
+        .collect();
+    let innovation = q::nominations(tx, r.township_id, r.window.month).await?;
+    Ok(Candidates {
+        project,
+        diligence,
+        innovation,
+    })
+}
+
+/// The month a firing at `fire_at` ranks: the one before it, locally.
+pub fn last_month(fire_at: DateTime<Utc>, tz: Tz) -> Month {
+    Month::of(fire_at.with_timezone(&tz).date_naive()).prev()
+}
+
+/// monthly_ranking: last month's ranking per township, built into the
+/// roll-ups, posted to each group (its own place and the top three) and to
+/// the township admins (the whole list and the pioneer candidates).
+pub async fn run_monthly(
+    tx: &mut Tx,
+    ctx: &JobCtx,
+    scope: Scope,
+    fire_at: DateTime<Utc>,
+    key: &str,
+    timing_of: impl Fn(Tz) -> Timing,
+    now: DateTime<Utc>,
+) -> StoreResult<JobReport> {
+    let only_group = match scope {
+        Scope::Group(g) => Some(g),
+        _ => None,
+    };
+    let township_ids: Vec<i64> = match scope {
+        Scope::All => jq::townships(tx).await?.into_iter().map(|t| t.0).collect(),
+        Scope::Township(t) => vec![t],
+        Scope::Group(g) => jq::team_of_group(tx, g)
+            .await?
+            .map(|t| t.township_id)
+            .into_iter()
+            .collect(),
+    };
+    let now_ms = now.timestamp_millis();
+    let mut report = JobReport::default();
+    for township_id in township_ids {
+        let Some((_, tz)) = q::township_name(tx, township_id).await? else {
+            continue;
+        };
+        let tz = township_tz(tz.as_deref(), ctx.default_tz);
+        let month = last_month(fire_at, tz);
+        let window = MonthWindow::new(month, tz, now_ms);
+        if window.closed() {
+            q::build_rollup(tx, township_id, &window, now_ms).await?;
+        }
+        let Some(r) =
+            township_ranking(tx, township_id, Some(month), ctx.default_tz, now_ms).await?
+        else {
+            continue;
+        };
+        let timing = timing_of(tz);
+        let top = r.lines(3);
+        let teams = jq::teams(tx, Some(township_id)).await?;
+        report.teams += teams.len();
+        for team in &teams {
+            let mine = r.of_team(team.team_id).map(|x| r.line(x));
+            let payload = Payload {
+                title: say::monthly_title(month.month),
+                markdown: false,
+                reply: say::monthly_group(
+                    &r.township,
+                    month.month,
+                    &top,
+                    mine.as_ref(),
+                    r.ranked.len(),
+                ),
+            };
+            for g in jq::team_groups(tx, team.team_id).await? {
+                if only_group.is_some_and(|og| og != g.group_id) {
+                    continue;
+                }
+                let robot_code = ctx.settings.bot(&g.bot).and_then(|b| b.robot_code.clone());
+                report.enqueued += outbox::enqueue_group(
+                    tx,
+                    &g,
+                    robot_code.as_deref(),
+                    key,
+                    &payload,
+                    timing,
+                    now_ms,
+                )
+                .await?;
+            }
+        }
+        if only_group.is_some() || r.ranked.is_empty() {
+            continue;
+        }
+        let c = candidates(tx, &r).await?;
+        let cut = |mut v: Vec<Candidate>| {
+            v.truncate(MAX_CANDIDATES);
+            v
+        };
+        let admin = Payload {
+            title: say::monthly_title(month.month),
+            markdown: false,
+            reply: say::monthly_admin(
+                &r.township,
+                month.month,
+                &r.lines(usize::MAX),
+                &cut(c.project_view()),
+                &cut(c.diligence_view()),
+                &cut(c.innovation_view(&r)),
+            ),
+        };
+        report.enqueued += notify_admins(
+            tx,
+            ctx,
+            township_id,
+            &format!("{key}:admins:t{township_id}"),
+            &admin,
+            timing,
+            now,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// Announces a township's confirmed pioneers in each of its groups, once per
+/// group and month (the outbox key is the township and month).
+pub async fn announce_pioneers(
+    tx: &mut Tx,
+    ctx: &JobCtx,
+    township_id: i64,
+    month: Month,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let Some((township, _)) = q::township_name(tx, township_id).await? else {
+        return Ok(0);
+    };
+    let confirmed = q::pioneers(tx, township_id, month).await?;
+    let names = |kind: &str| -> Vec<String> {
+        confirmed
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    let payload = Payload {
+        title: say::pioneers_title(month.month),
+        markdown: false,
+        reply: say::pioneers(
+            &township,
+            month.month,
+            &names("project"),
+            &names("diligence"),
+            &names("innovation"),
+        ),
+    };
+    // What a person confirmed goes at once, as other admin-asked pushes do.
+    let timing = Timing {
+        at_ms: now.timestamp_millis(),
+        spread_ms: 0,
+        quiet: None,
+    };
+    let key = format!("pioneers:t{township_id}:{month}");
+    let mut n = 0;
+    for team in jq::teams(tx, Some(township_id)).await? {
+        for g in jq::team_groups(tx, team.team_id).await? {
+            let robot_code = ctx.settings.bot(&g.bot).and_then(|b| b.robot_code.clone());
+            n += outbox::enqueue_group(
+                tx,
+                &g,
+                robot_code.as_deref(),
+                &key,
+                &payload,
+                timing,
+                now.timestamp_millis(),
+            )
+            .await?;
+        }
+    }
+    Ok(n)
+}
+
+/// The day of the month `now` is, locally (for "截至11月18日").
+pub fn local_day(tz: Tz, now_ms: i64) -> u32 {
+    crate::domain::week::utc_ms_to_local(tz, now_ms).day()
+}

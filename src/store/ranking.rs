@@ -1,0 +1,512 @@
+//! The monthly ranking: per-team and per-member counts of a month, computed
+//! set-based from the raw rows (the current month) or read from the
+//! roll-ups `team_month_stats` / `person_month_stats` that
+//! [`build_rollup`] fills for closed months; weights, 创新先锋 nominations and
+//! the confirmed pioneers. Nothing here runs on the message path.
+
+use chrono_tz::Tz;
+
+use super::{StoreResult, Tx};
+use crate::domain::ranking::{Month, PersonMonth, TeamMonth, Weights};
+use crate::domain::week::local_to_utc;
+use crate::on_tx;
+
+/// A month of one township as instants and week ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthWindow {
+    pub month: Month,
+    pub from_ms: i64,
+    /// The month's end, or now if earlier (the current month so far).
+    pub until_ms: i64,
+    pub end_ms: i64,
+    pub year_from_ms: i64,
+    /// ISO weeks overlapping the month: rows of the month are filed under them.
+    pub week_first: String,
+    pub week_last: String,
+    /// The weeks whose ratings belong to the month (Thursday in it).
+    pub rating_first: String,
+    pub rating_last: String,
+    /// The first ISO week that can hold rows of the month's year.
+    pub year_first_week: String,
+}
+
+impl MonthWindow {
+    pub fn new(month: Month, tz: Tz, now_ms: i64) -> MonthWindow {
+        let ms = |t| local_to_utc(tz, t).timestamp_millis();
+        let end_ms = ms(month.end());
+        let (wf, wl) = month.overlapping_weeks();
+        let (rf, rl) = month.rating_weeks();
+        MonthWindow {
+            month,
+            from_ms: ms(month.start()),
+            until_ms: end_ms.min(now_ms),
+            end_ms,
+            year_from_ms: ms(month.year_start()),
+            week_first: wf.to_string(),
+            week_last: wl.to_string(),
+            rating_first: rf.to_string(),
+            rating_last: rl.to_string(),
+            year_first_week: month.year_first_week().to_string(),
+        }
+    }
+
+    /// The month is over: its counts no longer change with time.
+    pub fn closed(&self) -> bool {
+        self.until_ms >= self.end_ms
+    }
+}
+
+/// The teams of one township as `tm`, then one CTE per component; the final
+/// SELECT is completed by the caller (`{extra}` columns first). Parameters:
+/// $1 township, $2 from, $3 until, $4 year from, $5/$6 overlapping weeks,
+/// $7/$8 rating weeks, $9 year, $10 first week of the year.
+const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
+   SELECT t.id AS team_id, t.village_id FROM teams t JOIN villages v ON v.id = t.village_id \
+   WHERE v.township_id = $1), \
+ due AS ( \
+   SELECT k.team_id, COUNT(*) AS due, \
+          SUM(CASE WHEN k.state = 'closed' AND k.closed_at <= k.deadline_at THEN 1 ELSE 0 END) AS on_time \
+   FROM tasks k JOIN tm ON tm.team_id = k.team_id \
+   WHERE k.deadline_at >= $2 AND k.deadline_at < $3 AND k.state <> 'cancelled' GROUP BY k.team_id), \
+ req AS ( \
+   SELECT k.team_id, COUNT(*) AS requests, \
+          SUM(CASE WHEN k.state = 'closed' AND k.closed_at < $3 THEN 1 ELSE 0 END) AS requests_closed \
+   FROM tasks k JOIN tm ON tm.team_id = k.team_id \
+   WHERE k.week >= $5 AND k.week <= $6 AND k.source = 'request' AND k.state <> 'cancelled' \
+     AND k.created_at >= $2 AND k.created_at < $3 GROUP BY k.team_id), \
+ hh AS ( \
+   SELECT h.village_id, COUNT(*) AS households FROM households h \
+   WHERE h.village_id IN (SELECT village_id FROM tm) GROUP BY h.village_id), \
+ reach AS ( \
+   SELECT x.team_id, COUNT(DISTINCT x.household_id) AS reached \
+   FROM visits x JOIN tm ON tm.team_id = x.team_id \
+   WHERE x.week >= $10 AND x.at >= $4 AND x.at < $3 AND x.household_id IS NOT NULL GROUP BY x.team_id), \
+ rw AS ( \
+   SELECT r.team_id, r.week, SUM(r.score) AS s, COUNT(*) AS n \
+   FROM ratings r JOIN tm ON tm.team_id = r.team_id \
+   WHERE r.week >= $7 AND r.week <= $8 AND r.at < $3 GROUP BY r.team_id, r.week HAVING COUNT(*) >= 3), \
+ rate AS (SELECT team_id, SUM(s) AS rating_sum, SUM(n) AS rating_n, COUNT(*) AS rated_weeks \
+   FROM rw GROUP BY team_id), \
+ pr AS ( \
+   SELECT p.team_id, COUNT(*) AS projects, \
+     SUM(CASE WHEN p.state = 'done' AND p.done_at < $3 THEN 1 ELSE 0 END) AS projects_done, \
+     SUM(CASE WHEN p.state = 'done' AND p.done_at >= $2 AND p.done_at < $3 THEN 1 ELSE 0 END) \
+       AS projects_done_in_month, \
+     SUM(CASE WHEN NOT (p.state = 'done' AND p.done_at < $3) AND EXISTS ( \
+         SELECT 1 FROM project_updates u WHERE u.project_id = p.id AND u.at >= $2 AND u.at < $3) \
+       THEN 1 ELSE 0 END) AS projects_updated \
+   FROM projects p JOIN tm ON tm.team_id = p.team_id \
+   WHERE p.year = $9 AND p.created_at < $3 GROUP BY p.team_id) \
+ SELECT {extra} tm.team_id AS team_id, \
+   CAST(COALESCE(due.due, 0) AS BIGINT) AS due, \
+   CAST(COALESCE(due.on_time, 0) AS BIGINT) AS on_time, \
+   CAST(COALESCE(req.requests, 0) AS BIGINT) AS requests, \
+   CAST(COALESCE(req.requests_closed, 0) AS BIGINT) AS requests_closed, \
+   CAST(COALESCE(hh.households, 0) AS BIGINT) AS households, \
+   CAST(COALESCE(reach.reached, 0) AS BIGINT) AS reached, \
+   CAST(COALESCE(rate.rating_sum, 0) AS BIGINT) AS rating_sum, \
+   CAST(COALESCE(rate.rating_n, 0) AS BIGINT) AS rating_n, \
+   CAST(COALESCE(rate.rated_weeks, 0) AS BIGINT) AS rated_weeks, \
+   CAST(COALESCE(pr.projects, 0) AS BIGINT) AS projects, \
+   CAST(COALESCE(pr.projects_done, 0) AS BIGINT) AS projects_done, \
+   CAST(COALESCE(pr.projects_done_in_month, 0) AS BIGINT) AS projects_done_in_month, \
+   CAST(COALESCE(pr.projects_updated, 0) AS BIGINT) AS projects_updated \
+ FROM tm LEFT JOIN due ON due.team_id = tm.team_id LEFT JOIN req ON req.team_id = tm.team_id \
+   LEFT JOIN hh ON hh.village_id = tm.village_id LEFT JOIN reach ON reach.team_id = tm.team_id \
+   LEFT JOIN rate ON rate.team_id = tm.team_id LEFT JOIN pr ON pr.team_id = tm.team_id";
+
+const TEAM_COLS: &str = "team_id, due, on_time, requests, requests_closed, households, reached, \
+   rating_sum, rating_n, rated_weeks, projects, projects_done, projects_done_in_month, projects_updated";
+
+/// The members of one township's teams with their month. Parameters: $1
+/// township, $2 from, $3 until, $4/$5 overlapping weeks.
+const PERSON_MONTH_SQL: &str = "WITH tm AS ( \
+   SELECT t.id AS team_id FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1), \
+ sv AS ( \
+   SELECT s.person_id, s.team_id, COUNT(*) AS n FROM services s JOIN tm ON tm.team_id = s.team_id \
+   WHERE s.week >= $4 AND s.week <= $5 AND s.at >= $2 AND s.at < $3 GROUP BY s.person_id, s.team_id), \
+ vi AS ( \
+   SELECT x.person_id, x.team_id, COUNT(*) AS n FROM visits x JOIN tm ON tm.team_id = x.team_id \
+   WHERE x.week >= $4 AND x.week <= $5 AND x.at >= $2 AND x.at < $3 GROUP BY x.person_id, x.team_id), \
+ ot AS ( \
+   SELECT o.person_id, k.team_id, COUNT(*) AS n FROM tasks k JOIN tm ON tm.team_id = k.team_id \
+   JOIN task_owners o ON o.task_id = k.id \
+   WHERE k.deadline_at >= $2 AND k.state = 'closed' AND k.closed_at >= $2 AND k.closed_at < $3 \
+     AND k.closed_at <= k.deadline_at GROUP BY o.person_id, k.team_id) \
+ SELECT {extra} r.person_id AS person_id, r.team_id AS team_id, \
+   CAST(COALESCE(sv.n, 0) AS BIGINT) AS services, \
+   CAST(COALESCE(vi.n, 0) AS BIGINT) AS visits, \
+   CAST(COALESCE(ot.n, 0) AS BIGINT) AS on_time \
+ FROM team_roles r JOIN tm ON tm.team_id = r.team_id \
+   LEFT JOIN sv ON sv.person_id = r.person_id AND sv.team_id = r.team_id \
+   LEFT JOIN vi ON vi.person_id = r.person_id AND vi.team_id = r.team_id \
+   LEFT JOIN ot ON ot.person_id = r.person_id AND ot.team_id = r.team_id";
+
+fn team_sql(extra: &str) -> String {
+    TEAM_MONTH_SQL.replace("{extra}", extra)
+}
+
+fn person_sql(extra: &str) -> String {
+    PERSON_MONTH_SQL.replace("{extra}", extra)
+}
+
+macro_rules! bind_team_window {
+    ($q:expr, $township:expr, $w:expr) => {
+        $q.bind($township)
+            .bind($w.from_ms)
+            .bind($w.until_ms)
+            .bind($w.year_from_ms)
+            .bind(&$w.week_first)
+            .bind(&$w.week_last)
+            .bind(&$w.rating_first)
+            .bind(&$w.rating_last)
+            .bind(i64::from($w.month.year))
+            .bind(&$w.year_first_week)
+    };
+}
+
+macro_rules! bind_person_window {
+    ($q:expr, $township:expr, $w:expr) => {
+        $q.bind($township)
+            .bind($w.from_ms)
+            .bind($w.until_ms)
+            .bind(&$w.week_first)
+            .bind(&$w.week_last)
+    };
+}
+
+/// Every team of the township with its month, counted from the raw rows.
+pub async fn live_team_months(
+    tx: &mut Tx,
+    township_id: i64,
+    w: &MonthWindow,
+) -> StoreResult<Vec<TeamMonth>> {
+    let sql = team_sql("");
+    let r = on_tx!(tx, c => bind_team_window!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), township_id, w)
+        .fetch_all(c).await?);
+    Ok(r)
+}
+
+/// Every member of the township's teams with their month, from the raw rows.
+pub async fn live_person_months(
+    tx: &mut Tx,
+    township_id: i64,
+    w: &MonthWindow,
+) -> StoreResult<Vec<PersonMonth>> {
+    let sql = person_sql("");
+    let r = on_tx!(tx, c => bind_person_window!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), township_id, w)
+        .fetch_all(c).await?);
+    Ok(r)
+}
+
+/// (Re)builds the township's roll-ups of a month, set-based: one DELETE and
+/// one INSERT … SELECT per table. Returns the team rows written.
+pub async fn build_rollup(
+    tx: &mut Tx,
+    township_id: i64,
+    w: &MonthWindow,
+    now_ms: i64,
+) -> StoreResult<u64> {
+    let month = w.month.to_string();
+    on_tx!(tx, c => sqlx::query("DELETE FROM team_month_stats WHERE township_id = $1 AND month = $2")
+        .bind(township_id).bind(&month).execute(c).await?.rows_affected());
+    on_tx!(tx, c => sqlx::query("DELETE FROM person_month_stats WHERE township_id = $1 AND month = $2")
+        .bind(township_id).bind(&month).execute(c).await?.rows_affected());
+    let team_insert = format!(
+        "INSERT INTO team_month_stats (township_id, month, built_at, {TEAM_COLS}) {}",
+        team_sql("$1, $11, $12,")
+    );
+    let n = on_tx!(tx, c => bind_team_window!(sqlx::query(sqlx::AssertSqlSafe(team_insert.clone())), township_id, w)
+        .bind(&month).bind(now_ms).execute(c).await?.rows_affected());
+    let person_insert = format!(
+        "INSERT INTO person_month_stats (township_id, month, person_id, team_id, services, visits, on_time) {}",
+        person_sql("$1, $6,")
+    );
+    on_tx!(tx, c => bind_person_window!(sqlx::query(sqlx::AssertSqlSafe(person_insert.clone())), township_id, w)
+        .bind(&month).execute(c).await?.rows_affected());
+    Ok(n)
+}
+
+/// The roll-up of a month, `None` when it was never built.
+pub async fn rollup_team_months(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Month,
+) -> StoreResult<Option<Vec<TeamMonth>>> {
+    let sql = format!(
+        "SELECT {TEAM_COLS} FROM team_month_stats WHERE township_id = $1 AND month = $2 ORDER BY team_id"
+    );
+    let rows: Vec<TeamMonth> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+    Ok((!rows.is_empty()).then_some(rows))
+}
+
+pub async fn rollup_person_months(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Month,
+) -> StoreResult<Vec<PersonMonth>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT person_id, team_id, services, visits, on_time FROM person_month_stats \
+         WHERE township_id = $1 AND month = $2 ORDER BY person_id, team_id")
+        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+    Ok(r)
+}
+
+/// Whether the roll-up of a month exists for the township.
+pub async fn rollup_built(tx: &mut Tx, township_id: i64, month: Month) -> StoreResult<bool> {
+    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT team_id FROM team_month_stats WHERE township_id = $1 AND month = $2 LIMIT 1")
+        .bind(township_id).bind(month.to_string()).fetch_optional(c).await?);
+    Ok(r.is_some())
+}
+
+/// The month's teams: the roll-up of a closed month when built, else live.
+pub async fn team_months(
+    tx: &mut Tx,
+    township_id: i64,
+    w: &MonthWindow,
+) -> StoreResult<Vec<TeamMonth>> {
+    if w.closed()
+        && let Some(rows) = rollup_team_months(tx, township_id, w.month).await?
+    {
+        return Ok(rows);
+    }
+    live_team_months(tx, township_id, w).await
+}
+
+/// The month's members: the roll-up of a closed month when built, else live.
+pub async fn person_months(
+    tx: &mut Tx,
+    township_id: i64,
+    w: &MonthWindow,
+) -> StoreResult<Vec<PersonMonth>> {
+    if w.closed() && rollup_built(tx, township_id, w.month).await? {
+        return rollup_person_months(tx, township_id, w.month).await;
+    }
+    live_person_months(tx, township_id, w).await
+}
+
+/// The township's weights (the defaults when it set none).
+pub async fn weights(tx: &mut Tx, township_id: i64) -> StoreResult<Weights> {
+    let r: Option<(f64, f64, f64, f64, f64)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT on_time, requests, coverage, rating, projects FROM ranking_weights WHERE township_id = $1")
+        .bind(township_id).fetch_optional(c).await?);
+    Ok(
+        r.map(|(on_time, requests, coverage, rating, projects)| Weights {
+            on_time,
+            requests,
+            coverage,
+            rating,
+            projects,
+        })
+        .unwrap_or_default(),
+    )
+}
+
+pub async fn set_weights(
+    tx: &mut Tx,
+    township_id: i64,
+    w: &Weights,
+    now_ms: i64,
+) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO ranking_weights (township_id, on_time, requests, coverage, rating, projects, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (township_id) DO UPDATE SET \
+           on_time = excluded.on_time, requests = excluded.requests, coverage = excluded.coverage, \
+           rating = excluded.rating, projects = excluded.projects, updated_at = excluded.updated_at")
+        .bind(township_id).bind(w.on_time).bind(w.requests).bind(w.coverage).bind(w.rating)
+        .bind(w.projects).bind(now_ms).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// How a team is named, with its leader.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct TeamLabel {
+    pub team_id: i64,
+    pub village: String,
+    pub team: String,
+    pub leader: Option<String>,
+}
+
+impl TeamLabel {
+    pub fn full(&self) -> String {
+        format!("{} {}", self.village, self.team)
+    }
+}
+
+/// The township's teams with village and leader, by team id.
+pub async fn team_labels(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<TeamLabel>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT t.id AS team_id, v.name AS village, t.name AS team, p.display_name AS leader \
+         FROM villages v JOIN teams t ON t.village_id = v.id \
+         LEFT JOIN team_roles r ON r.team_id = t.id AND r.role = 'leader' \
+         LEFT JOIN people p ON p.id = r.person_id \
+         WHERE v.township_id = $1 ORDER BY t.id, p.display_name")
+        .bind(township_id).fetch_all(c).await?);
+    // The bot keeps one leader per team; should there be two, the first name wins.
+    let mut r: Vec<TeamLabel> = r;
+    r.dedup_by_key(|l| l.team_id);
+    Ok(r)
+}
+
+/// Names of people by id (the members of one township's teams).
+pub async fn person_names(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<(i64, String)>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT DISTINCT p.id, p.display_name FROM people p JOIN team_roles r ON r.person_id = p.id \
+         JOIN teams t ON t.id = r.team_id JOIN villages v ON v.id = t.village_id \
+         WHERE v.township_id = $1 ORDER BY p.id")
+        .bind(township_id).fetch_all(c).await?);
+    Ok(r)
+}
+
+/// A township's name, `None` when it does not exist.
+pub async fn township_name(
+    tx: &mut Tx,
+    township_id: i64,
+) -> StoreResult<Option<(String, Option<String>)>> {
+    let r = on_tx!(tx, c => sqlx::query_as("SELECT name, timezone FROM townships WHERE id = $1")
+        .bind(township_id).fetch_optional(c).await?);
+    Ok(r)
+}
+
+/// The township of a team.
+pub async fn township_of_team(tx: &mut Tx, team_id: i64) -> StoreResult<Option<i64>> {
+    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+        "SELECT v.township_id FROM teams t JOIN villages v ON v.id = t.village_id WHERE t.id = $1")
+        .bind(team_id).fetch_optional(c).await?);
+    Ok(r.map(|(t,)| t))
+}
+
+/// A 创新先锋 nomination.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Nomination {
+    pub id: i64,
+    pub team_id: i64,
+    pub name: String,
+    pub reason: String,
+}
+
+pub async fn add_nomination(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Month,
+    team_id: i64,
+    name: &str,
+    reason: &str,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO pioneer_nominations (township_id, month, team_id, name, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(township_id).bind(month.to_string()).bind(team_id).bind(name).bind(reason).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(id)
+}
+
+pub async fn nominations(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Month,
+) -> StoreResult<Vec<Nomination>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT id, team_id, name, reason FROM pioneer_nominations \
+         WHERE township_id = $1 AND month = $2 ORDER BY id")
+        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+    Ok(r)
+}
+
+/// A confirmed pioneer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Pioneer {
+    pub kind: String,
+    pub subject_id: i64,
+    pub team_id: i64,
+    pub name: String,
+    pub detail: String,
+}
+
+pub async fn pioneers(tx: &mut Tx, township_id: i64, month: Month) -> StoreResult<Vec<Pioneer>> {
+    let r = on_tx!(tx, c => sqlx::query_as(
+        "SELECT kind, subject_id, team_id, name, detail FROM pioneers \
+         WHERE township_id = $1 AND month = $2 ORDER BY kind, position")
+        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+    Ok(r)
+}
+
+pub async fn add_pioneer(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Month,
+    p: &Pioneer,
+    position: i64,
+    now_ms: i64,
+) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO pioneers (township_id, month, kind, subject_id, team_id, name, detail, position, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(township_id).bind(month.to_string()).bind(&p.kind).bind(p.subject_id).bind(p.team_id)
+        .bind(&p.name).bind(&p.detail).bind(position).bind(now_ms).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+// Hard projects and household links, for tests and the bench until the
+// 项目 / 走访 commands write them.
+
+/// Starts a hard project of `team` for `year`; returns its id.
+pub async fn add_project(
+    tx: &mut Tx,
+    team_id: i64,
+    year: i32,
+    name: &str,
+    person_id: i64,
+    now_ms: i64,
+) -> StoreResult<i64> {
+    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        "INSERT INTO projects (team_id, year, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(team_id).bind(i64::from(year)).bind(name).bind(person_id).bind(now_ms)
+        .fetch_one(c).await?);
+    Ok(id)
+}
+
+/// A 进展 report on a project; `done` also marks it done.
+pub async fn report_project(
+    tx: &mut Tx,
+    project_id: i64,
+    person_id: i64,
+    week: &str,
+    text: &str,
+    done: bool,
+    now_ms: i64,
+) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO project_updates (project_id, person_id, week, text, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(project_id).bind(person_id).bind(week).bind(text).bind(now_ms).execute(c).await?.rows_affected());
+    if done {
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE projects SET state = 'done', done_at = $2, done_by = $3 WHERE id = $1")
+            .bind(project_id).bind(now_ms).bind(person_id).execute(c).await?.rows_affected());
+    }
+    Ok(())
+}
+
+/// Links a visit to a registered household.
+pub async fn link_visit(tx: &mut Tx, visit_id: i64, household_id: i64) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE visits SET household_id = $2 WHERE id = $1")
+        .bind(visit_id).bind(household_id).execute(c).await?.rows_affected());
+    Ok(())
+}
+
+/// Links the team's visits whose household was written `household` to a
+/// registered household (what the 走访 matching does); returns how many.
+pub async fn link_visits_named(
+    tx: &mut Tx,
+    team_id: i64,
+    household: &str,
+    household_id: i64,
+) -> StoreResult<u64> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE visits SET household_id = $3 WHERE team_id = $1 AND household = $2")
+        .bind(team_id).bind(household).bind(household_id).execute(c).await?.rows_affected());
+    Ok(n)
+}

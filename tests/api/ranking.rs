@@ -1,0 +1,407 @@
+//! The monthly ranking: a November of activity in two village groups of one
+//! township, ranked as a township admin would check by hand; 排名, the
+//! monthly_ranking job, weights, pioneers, and the bench's generator.
+//!
+//! Hand computation (default weights 30/20/20/15/15), November 2026:
+//!
+//! 南坞村 (team 1): 4 tasks due (#1 Wed, #3 Thu, #4 the request Sun — closed
+//! on time; #2 Fri closed Saturday, late) → 0.75; 1 request, closed → 1;
+//! 2 of 4 registered households visited → 0.5 against the pace 11/12 →
+//! 0.5454…; W45 rated 5, 4, 4 by three villagers (W46's two raters do not
+//! count) → avg 4.333 → 0.8333…; one hard project reported on → 0.5.
+//! 0.3·0.75 + 0.2·1 + 0.2·0.5454 + 0.15·0.8333 + 0.15·0.5 = 0.7341 → 73.4.
+//!
+//! 大陈村 (team 2): 2 tasks due, one on time → 0.5; no request, no registry,
+//! no rated week → their weights go to the rest; its project is done in
+//! November → 1. (30·0.5 + 15·1) / 45 = 0.6667 → 66.7.
+
+use serde_json::{Value, json};
+
+use crate::scenario;
+use crate::support::*;
+use liancun::store::{self, StoreError};
+
+const GROUP_B: &str = "cid-dachen";
+
+/// Local (Asia/Shanghai) instant in ms.
+fn local_ms(m: u32, d: u32, h: u32) -> i64 {
+    use chrono::TimeZone;
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(2026, m, d, h, 0, 0)
+        .single()
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// November in both groups, as the people type it, plus the registry and
+/// the hard projects through the store.
+async fn november(app: &mut TestApp) {
+    let a_conv = {
+        app.set_local(2026, 11, 1, 10, 0);
+        app.setup_team().await;
+        app.group_id().await
+    };
+    let a_conv = app.conversation_of(a_conv).await;
+    app.in_group(GROUP_B);
+    assert!(
+        app.say(&ADMIN, "绑定 凤林镇 大陈村 大陈服务团")
+            .await
+            .contains("已绑定")
+    );
+    assert!(app.say(&ADMIN, "设团长 @赵六").await.contains("已设团长"));
+    app.in_group(&a_conv);
+
+    // Week 45, 南坞村.
+    app.set_local(2026, 11, 2, 9, 0);
+    let r = app
+        .say(
+            &ZHANGSAN,
+            "排清单\n1. 河道清理 @李四 周三\n2. 路灯维修 @王五 周五\n3. 垃圾清运 @张三 周四",
+        )
+        .await;
+    assert!(r.contains("共 3 项"), "{r}");
+    app.set_local(2026, 11, 3, 9, 0);
+    assert!(
+        app.say(&VILLAGERS[0], "诉求 村口垃圾没人清")
+            .await
+            .contains("#4")
+    );
+    app.set_local(2026, 11, 3, 10, 0);
+    app.say(&LISI, "服务 #1 清理河道上游").await;
+    app.say(&ZHANGSAN, "服务 帮王大妈办医保").await;
+    app.say(&LISI, "走访 张大爷家 反映路灯坏了").await;
+    app.say(&LISI, "走访 李奶奶家 身体还好").await;
+    app.set_local(2026, 11, 4, 10, 0);
+    assert!(app.say(&LISI, "完成 #1 已清理").await.contains("已销号"));
+    app.say(&LISI, "走访 张大爷家 回访路灯").await;
+    app.set_local(2026, 11, 5, 10, 0);
+    assert!(
+        app.say(&ZHANGSAN, "完成 #3 #4 已清运")
+            .await
+            .contains("已销号")
+    );
+    app.set_local(2026, 11, 6, 20, 0);
+    app.say(&VILLAGERS[0], "评价 5 路灯修得快").await;
+    app.say(&VILLAGERS[1], "评价 4").await;
+    app.say(&VILLAGERS[2], "评价 4").await;
+    app.set_local(2026, 11, 7, 10, 0);
+    let r = app.say(&WANGWU, "完成 #2 已修好").await;
+    assert!(r.contains("超过截止时间"), "late: {r}");
+    // Week 46: two raters only.
+    app.set_local(2026, 11, 13, 20, 0);
+    app.say(&VILLAGERS[0], "满意").await;
+    app.say(&VILLAGERS[1], "基本满意").await;
+
+    // Week 46, 大陈村.
+    app.in_group(GROUP_B);
+    app.set_local(2026, 11, 9, 9, 0);
+    let r = app
+        .say(
+            &ZHAOLIU,
+            "排清单\n1. 政策宣传 @赵六 周二\n2. 矛盾调解 @赵六 周三",
+        )
+        .await;
+    assert!(r.contains("共 2 项"), "{r}");
+    app.set_local(2026, 11, 10, 10, 0);
+    app.say(&ZHAOLIU, "完成 #1 已宣传到户").await;
+    app.set_local(2026, 11, 12, 10, 0);
+    app.say(&ZHAOLIU, "完成 #2 双方已和解").await;
+    app.in_group(&a_conv);
+
+    // The registry of 南坞村 (village 1) and the hard projects.
+    app.db
+        .write(|tx| {
+            Box::pin(async move {
+                let mut ids = Vec::new();
+                for name in ["张大爷", "李奶奶", "王伯", "赵婶"] {
+                    let (id, _) =
+                        store::households::upsert(tx, 1, name, "", None, local_ms(11, 1, 8))
+                            .await?;
+                    ids.push(id);
+                }
+                assert_eq!(
+                    store::ranking::link_visits_named(tx, 1, "张大爷家", ids[0]).await?,
+                    2
+                );
+                assert_eq!(
+                    store::ranking::link_visits_named(tx, 1, "李奶奶家", ids[1]).await?,
+                    1
+                );
+                let zhangsan = store::groups::person_by_platform_id(tx, "dingtalk", "zhangsan01")
+                    .await?
+                    .unwrap()
+                    .id;
+                let zhaoliu = store::groups::person_by_platform_id(tx, "dingtalk", "zhaoliu01")
+                    .await?
+                    .unwrap()
+                    .id;
+                let a = store::ranking::add_project(
+                    tx,
+                    1,
+                    2026,
+                    "古村落保护",
+                    zhangsan,
+                    local_ms(11, 2, 12),
+                )
+                .await?;
+                store::ranking::report_project(
+                    tx,
+                    a,
+                    zhangsan,
+                    "2026-W47",
+                    "方案已报镇里",
+                    false,
+                    local_ms(11, 16, 12),
+                )
+                .await?;
+                let b = store::ranking::add_project(
+                    tx,
+                    2,
+                    2026,
+                    "产业园",
+                    zhaoliu,
+                    local_ms(11, 2, 12),
+                )
+                .await?;
+                store::ranking::report_project(
+                    tx,
+                    b,
+                    zhaoliu,
+                    "2026-W47",
+                    "园区通水通电",
+                    true,
+                    local_ms(11, 20, 12),
+                )
+                .await?;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+        .expect("registry and projects");
+}
+
+fn team(v: &Value, place: usize) -> &Value {
+    &v["teams"][place - 1]
+}
+
+scenario! {
+    async fn a_month_of_activity_yields_the_hand_computed_ranking(app) {
+        november(&mut app).await;
+        app.set_local(2026, 11, 30, 12, 0);
+        let (s, v) = app.admin("GET", "/api/v1/townships/1/ranking?month=2026-11", None).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["complete"], false, "November is not over yet");
+        let a = team(&v, 1);
+        assert_eq!((a["team_id"].as_i64(), a["village"].as_str(), a["score"].as_f64()), (Some(1), Some("南坞村"), Some(73.4)), "{v}");
+        let c = &a["counts"];
+        assert_eq!(
+            [c["due"].as_i64(), c["on_time"].as_i64(), c["requests"].as_i64(), c["requests_closed"].as_i64(),
+             c["households"].as_i64(), c["reached"].as_i64(), c["rating_sum"].as_i64(), c["rating_n"].as_i64(),
+             c["projects"].as_i64(), c["projects_updated"].as_i64()],
+            [Some(4), Some(3), Some(1), Some(1), Some(4), Some(2), Some(13), Some(3), Some(1), Some(1)],
+            "{c}"
+        );
+        let b = team(&v, 2);
+        assert_eq!((b["team_id"].as_i64(), b["score"].as_f64()), (Some(2), Some(66.7)), "{v}");
+        assert_eq!(b["components"]["requests"], Value::Null, "no request: not applicable");
+        assert_eq!(b["components"]["rating"], Value::Null);
+        assert_eq!(b["components"]["projects"].as_f64(), Some(1.0));
+
+        // 排名 in 大陈村's group: the top and its own place.
+        app.in_group(GROUP_B);
+        let r = app.say(&VILLAGERS[3], "排名").await;
+        assert_eq!(
+            r,
+            "🏆 凤林镇 11月排名（截至11月30日）\n🥇1. 南坞村 南坞服务团 73.4分\n🥈2. 大陈村 大陈服务团 66.7分\n\
+             本团：第 2 名 / 共 2 个团，66.7分\n计分：按时销号、诉求办结、走访覆盖、群众评价、难点项目"
+        );
+        assert_eq!(app.say(&ZHAOLIU, "/rank").await, r, "the alias, for a member too");
+        let r = app.say(&ZHAOLIU, "排名 上月").await;
+        assert!(r.starts_with("凤林镇 10月还没有") || r.contains("10月排名"), "{r}");
+    }
+}
+
+scenario! {
+    async fn the_monthly_job_posts_to_each_group_and_the_admins(app) {
+        november(&mut app).await;
+        let (s, _) = app.admin("POST", "/api/v1/townships/1/admins",
+            Some(json!({"platform": "dingtalk", "user_id": "zuzhiban01", "name": "组织办"}))).await;
+        assert_eq!(s, 200);
+        app.set_local(2026, 12, 1, 8, 50);
+        app.tick().await;
+        app.set_local(2026, 12, 1, 9, 1);
+        let f = app.tick().await;
+        let m: Vec<_> = f.iter().filter(|x| x.job == "monthly_ranking").collect();
+        assert_eq!(m.len(), 1, "{f:?}");
+        assert_eq!((m[0].status.as_str(), m[0].enqueued), ("done", 3), "two groups and the admin");
+        app.deliver().await;
+        let got = app.fake.received();
+        let groups: Vec<_> = got.iter().filter(|r| r.route == "openapi").collect();
+        assert_eq!(groups.len(), 2, "{got:?}");
+        for g in &groups {
+            assert!(g.text.starts_with("🏆 凤林镇 11月服务团排名\n🥇1. 南坞村 南坞服务团 73.4分\n🥈2. 大陈村 大陈服务团 66.7分"), "{}", g.text);
+        }
+        assert!(groups.iter().any(|g| g.text.contains("本团：第 1 名 / 共 2 个团，73.4分")));
+        assert!(groups.iter().any(|g| g.text.contains("本团：第 2 名 / 共 2 个团，66.7分")));
+        let admin = got.iter().find(|r| r.route == "direct").expect("the admin's message");
+        assert_eq!(admin.target, "user:zuzhiban01");
+        for want in ["（共 2 个团）", "项目先锋：\n  [2] 大陈村 大陈服务团（团长赵六）（本月完成难点项目 1 个）",
+                     "[1] 南坞村 南坞服务团（团长张三）（难点项目本月有进展 1 个）",
+                     "李四（南坞村 南坞服务团，服务 1 次、走访 3 户次、按时销号 1 项）",
+                     "张三（南坞村 南坞服务团，服务 1 次、走访 0 户次、按时销号 2 项）",
+                     "赵六（大陈村 大陈服务团，服务 0 次、走访 0 户次、按时销号 1 项）",
+                     "创新先锋：暂无"] {
+            assert!(admin.text.contains(want), "{want} in {}", admin.text);
+        }
+        // The roll-up now holds November; the admin API reads the same ranking from it.
+        let (_, v) = app.admin("GET", "/api/v1/townships/1/ranking?month=2026-11", None).await;
+        assert_eq!(v["complete"], true);
+        assert_eq!((team(&v, 1)["score"].as_f64(), team(&v, 2)["score"].as_f64()), (Some(73.4), Some(66.7)));
+        // A re-run of the same firing writes nothing twice.
+        let again = liancun::jobs::run(&app.state.jobs, "monthly_ranking", liancun::jobs::Scope::All,
+            m[0].slot, false, app.clock.now()).await.expect("re-run");
+        assert_eq!(again.enqueued, 0);
+    }
+}
+
+scenario! {
+    async fn pioneers_are_nominated_confirmed_two_each_and_announced_once(app) {
+        november(&mut app).await;
+        app.set_local(2026, 12, 1, 10, 0);
+        let (s, v) = app.admin("GET", "/api/v1/townships/1/pioneers", None).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["month"], "2026-11", "last month by default");
+        let ids = |k: &str| -> Vec<i64> { v[k].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect() };
+        assert_eq!(ids("project"), vec![2, 1]);
+        let names: Vec<&str> = v["diligence"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["李四", "张三", "赵六"]);
+        let diligence = ids("diligence");
+
+        // 创新先锋: nominated by the admin; bad input names its field.
+        let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
+            Some(json!({"month": "2026-11", "team": 99, "name": "王五", "reason": "积分超市"}))).await;
+        assert_eq!(s, 422);
+        assert!(e["error"].as_str().unwrap().starts_with("team:"), "{e}");
+        let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
+            Some(json!({"month": "2026-13", "team": 1, "name": "王五", "reason": "积分超市"}))).await;
+        assert_eq!((s, e["error"].as_str().unwrap().starts_with("month:")), (422, true), "{e}");
+        let mut nominated = Vec::new();
+        for (team, name, reason) in [(1, "王五", "“积分超市”带动垃圾分类"), (2, "赵六", "“村播”卖茶叶")] {
+            let (s, n) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
+                Some(json!({"month": "2026-11", "team": team, "name": name, "reason": reason}))).await;
+            assert_eq!(s, 201, "{n}");
+            nominated.push(n["id"].as_i64().unwrap());
+        }
+
+        let body = |diligence: Vec<i64>| json!({"month": "2026-11", "project": [2, 1],
+            "diligence": diligence, "innovation": nominated.clone()});
+        let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(vec![diligence[0]]))).await;
+        assert_eq!(s, 422);
+        assert!(e["error"].as_str().unwrap().starts_with("diligence: exactly two"), "{e}");
+        let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(vec![diligence[0], 12345]))).await;
+        assert_eq!((s, e["error"].as_str().unwrap().contains("12345 is not a candidate")), (422, true), "{e}");
+        assert_eq!(app.deliver().await.total(), 0, "nothing announced on a refusal");
+
+        let picked = vec![diligence[0], diligence[1]];
+        let (s, r) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(picked.clone()))).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["announced"], 2, "one message per group");
+        app.deliver().await;
+        let got = app.fake.received();
+        assert_eq!(got.len(), 2);
+        for g in &got {
+            assert_eq!(
+                g.text,
+                "🎖 凤林镇 11月先锋\n项目先锋：大陈村 大陈服务团、南坞村 南坞服务团\n勤勉先锋：李四（南坞村）、张三（南坞村）\n\
+                 创新先锋：王五（南坞村）、赵六（大陈村）\n向他们学习，为他们点赞！"
+            );
+        }
+        // The same confirmation again: nothing new; another one: refused.
+        let (s, r) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(picked))).await;
+        assert_eq!((s, r["announced"].as_i64()), (200, Some(0)));
+        let (s, _) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(vec![diligence[0], diligence[2]]))).await;
+        assert_eq!(s, 409);
+        assert_eq!(app.deliver().await.total(), 0);
+        let (_, v) = app.admin("GET", "/api/v1/townships/1/pioneers?month=2026-11", None).await;
+        assert_eq!(v["confirmed"].as_array().map(Vec::len), Some(6));
+    }
+}
+
+scenario! {
+    async fn weights_are_validated_and_change_the_order(app) {
+        november(&mut app).await;
+        app.set_local(2026, 11, 30, 12, 0);
+        let w = json!({"on_time": 30, "requests": 20, "coverage": 20, "rating": -1, "projects": 15});
+        let (s, e) = app.admin("PUT", "/api/v1/townships/1/ranking/weights", Some(w)).await;
+        assert_eq!(s, 422);
+        assert!(e["error"].as_str().unwrap().starts_with("rating:"), "{e}");
+        let zero = json!({"on_time": 0, "requests": 0, "coverage": 0, "rating": 0, "projects": 0});
+        let (s, e) = app.admin("PUT", "/api/v1/townships/1/ranking/weights", Some(zero)).await;
+        assert_eq!((s, e["error"].as_str().unwrap().starts_with("weights:")), (422, true), "{e}");
+        let (s, _) = app.admin("PUT", "/api/v1/townships/1/ranking/weights",
+            Some(json!({"on_time": 1, "requests": 0, "coverage": 0, "rating": 0, "projects": 1, "online_time": 5}))).await;
+        assert_eq!(s, 422, "unknown fields are refused");
+        let (s, _) = app.admin("PUT", "/api/v1/townships/9/ranking/weights",
+            Some(json!({"on_time": 1, "requests": 0, "coverage": 0, "rating": 0, "projects": 1}))).await;
+        assert_eq!(s, 404);
+        // Projects and on time only: 大陈村 (0.5, 1) = 75.0 beats 南坞村 (0.75, 0.5) = 62.5.
+        let (s, _) = app.admin("PUT", "/api/v1/townships/1/ranking/weights",
+            Some(json!({"on_time": 1, "requests": 0, "coverage": 0, "rating": 0, "projects": 1}))).await;
+        assert_eq!(s, 200);
+        let (_, v) = app.admin("GET", "/api/v1/townships/1/ranking", None).await;
+        assert_eq!(v["month"], "2026-11", "this month by default");
+        assert_eq!((team(&v, 1)["team_id"].as_i64(), team(&v, 1)["score"].as_f64()), (Some(2), Some(75.0)), "{v}");
+        assert_eq!(team(&v, 2)["score"].as_f64(), Some(62.5));
+        let (s, _) = app.admin("GET", "/api/v1/townships/1/ranking?month=11", None).await;
+        assert_eq!(s, 422);
+        let (s, _) = app.admin("GET", "/api/v1/townships/9/ranking", None).await;
+        assert_eq!(s, 404);
+        let (s, _) = app.admin_with("GET", "/api/v1/townships/1/ranking", None, None).await;
+        assert_eq!(s, 401);
+    }
+}
+
+scenario! {
+    async fn the_generated_year_ranks_the_same_from_roll_ups_and_raw_rows(app) {
+        liancun::bench::generate_ranking_data(&app.db, 120, liancun::bench::RANKING_WEEKS, false)
+            .await
+            .expect("generate");
+        let c = app.counts().await;
+        assert_eq!((c["townships"], c["villages"], c["teams"], c["chat_groups"]), (1, 120, 120, 120));
+        assert_eq!(c["tasks"], 120 * 48 * 3 + 120 * 24, "three planned a week, a request every other week");
+        let tz = chrono_tz::Asia::Shanghai;
+        let month = liancun::domain::ranking::Month { year: 2026, month: 11 };
+        let job_ms = local_ms(12, 1, 9);
+        let w = liancun::store::ranking::MonthWindow::new(month, tz, job_ms);
+        let (live, people_live) = app.db.read(|tx| { let w = w.clone(); Box::pin(async move {
+            Ok::<_, StoreError>((store::ranking::live_team_months(tx, 1, &w).await?,
+                store::ranking::live_person_months(tx, 1, &w).await?))
+        })}).await.unwrap();
+        assert_eq!(live.len(), 120);
+        for t in &live {
+            assert!((100..=1000).contains(&t.households), "{t:?}");
+            assert!(t.due > 0 && t.on_time <= t.due && t.reached <= t.households, "{t:?}");
+            assert!(t.projects >= 1, "{t:?}");
+        }
+        assert!(live.iter().all(|t| t.rating_n > 0), "every four weeks have one with ≥ 3 raters");
+        assert!(live.iter().any(|t| t.rated_weeks < 4), "weeks with fewer raters do not count");
+        assert!(live.iter().any(|t| t.projects_done_in_month > 0));
+        let w2 = w.clone();
+        let n = app.db.write(move |tx| Box::pin(async move {
+            store::ranking::build_rollup(tx, 1, &w2, job_ms).await
+        })).await.unwrap();
+        assert_eq!(n, 120);
+        let (rolled, people_rolled) = app.db.read(|tx| Box::pin(async move {
+            Ok::<_, StoreError>((store::ranking::rollup_team_months(tx, 1, month).await?.unwrap(),
+                store::ranking::rollup_person_months(tx, 1, month).await?))
+        })).await.unwrap();
+        let mut live = live;
+        live.sort_by_key(|t| t.team_id);
+        assert_eq!(rolled, live, "the roll-up holds exactly the live counts");
+        let mut people_live = people_live;
+        people_live.sort_by_key(|p| (p.person_id, p.team_id));
+        assert_eq!(people_rolled, people_live);
+        let ranked = liancun::bench::rank_all_townships(&app.db, &[1], month, job_ms).await.unwrap();
+        assert_eq!(ranked, 120);
+    }
+}
