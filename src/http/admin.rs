@@ -85,7 +85,7 @@ struct RunJob {
 
 /// Runs a scheduled job now (its pushes go at once, quiet hours or not).
 #[utoipa::path(post, path = "/api/v1/jobs/{job}/run", tag = "operations",
-    params(("job" = String, Path, description = "plan_reminder, plan_missing, service_day, results_reminder, weekly_airing, clearance, overdue_scan or monthly_ranking")),
+    params(("job" = String, Path, description = "plan_reminder, plan_missing, service_day, results_reminder, weekly_airing, clearance, overdue_scan, monthly_ranking or project_reminder")),
     request_body(content = RunJob, description = "optional"),
     responses((status = 200, description = "{job, scope, teams, enqueued}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn run_job(

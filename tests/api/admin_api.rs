@@ -310,6 +310,11 @@ scenario! {
             ("GET", format!("/api/v1/services?team_id={a_team}"), None),
             ("GET", format!("/api/v1/visits?village_id={a_village}"), None),
             ("GET", format!("/api/v1/exports/tasks?from=2026-12-01&to=2026-12-31&township_id={a}"), None),
+            ("GET", format!("/api/v1/townships/{a}/ranking"), None),
+            ("PUT", format!("/api/v1/townships/{a}/ranking/weights"), Some(json!({"on_time": 1, "requests": 1, "coverage": 1, "rating": 1, "projects": 1}))),
+            ("GET", format!("/api/v1/townships/{a}/pioneers"), None),
+            ("POST", format!("/api/v1/townships/{a}/pioneers/nominations"), Some(json!({"month": "2026-11", "team": a_team, "name": "张三", "reason": "x"}))),
+            ("POST", format!("/api/v1/townships/{a}/pioneers/confirm"), Some(json!({"month": "2026-11", "project": [], "diligence": [], "innovation": []}))),
             // City only.
             ("POST", "/api/v1/townships".into(), Some(json!({"name": "新镇"}))),
             ("GET", "/api/v1/tokens".into(), None),
@@ -324,6 +329,13 @@ scenario! {
         }
         let (s, _) = csv_import(&app, tb.unwrap(), a_village, "姓名\n张三\n").await;
         assert_eq!(s, 403);
+        // A's own token reads A's ranking and pioneers; an unknown township is a 404.
+        for path in [format!("/api/v1/townships/{a}/ranking"), format!("/api/v1/townships/{a}/pioneers")] {
+            let (s, e) = app.admin_with("GET", &path, None, ta).await;
+            assert_eq!(s, 200, "{path}: {e}");
+        }
+        let (s, _) = app.admin_with("GET", "/api/v1/townships/9999/ranking", None, tb).await;
+        assert_eq!(s, 404);
         assert_eq!(app.counts().await, before, "no 403 wrote anything");
         let (_, g) = app.admin("GET", &format!("/api/v1/groups/{gid}"), None).await;
         assert_eq!(g["team_id"].as_i64(), Some(a_team));
