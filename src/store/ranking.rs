@@ -56,7 +56,10 @@ impl MonthWindow {
     }
 }
 
-/// The teams of one township as `tm`, then one CTE per component; the final
+/// The teams of one township as `tm`, then one CTE per component (households
+/// and households reached by correlated counts, so that PostgreSQL looks them
+/// up per village and team instead of scanning the registry or the visits);
+/// the final
 /// SELECT is completed by the caller (`{extra}` columns first). Parameters:
 /// $1 township, $2 from, $3 until, $4 year from, $5/$6 overlapping weeks,
 /// $7/$8 rating weeks, $9 year, $10 first week of the year.
@@ -74,13 +77,6 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
    FROM tasks k JOIN tm ON tm.team_id = k.team_id \
    WHERE k.week >= $5 AND k.week <= $6 AND k.source = 'request' AND k.state <> 'cancelled' \
      AND k.created_at >= $2 AND k.created_at < $3 GROUP BY k.team_id), \
- hh AS ( \
-   SELECT h.village_id, COUNT(*) AS households FROM households h \
-   WHERE h.village_id IN (SELECT village_id FROM tm) GROUP BY h.village_id), \
- reach AS ( \
-   SELECT x.team_id, COUNT(DISTINCT x.household_id) AS reached \
-   FROM visits x JOIN tm ON tm.team_id = x.team_id \
-   WHERE x.week >= $10 AND x.at >= $4 AND x.at < $3 AND x.household_id IS NOT NULL GROUP BY x.team_id), \
  rw AS ( \
    SELECT r.team_id, r.week, SUM(r.score) AS s, COUNT(*) AS n \
    FROM ratings r JOIN tm ON tm.team_id = r.team_id \
@@ -102,8 +98,9 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
    CAST(COALESCE(due.on_time, 0) AS BIGINT) AS on_time, \
    CAST(COALESCE(req.requests, 0) AS BIGINT) AS requests, \
    CAST(COALESCE(req.requests_closed, 0) AS BIGINT) AS requests_closed, \
-   CAST(COALESCE(hh.households, 0) AS BIGINT) AS households, \
-   CAST(COALESCE(reach.reached, 0) AS BIGINT) AS reached, \
+   CAST((SELECT COUNT(*) FROM households h WHERE h.village_id = tm.village_id) AS BIGINT) AS households, \
+   CAST((SELECT COUNT(DISTINCT x.household_id) FROM visits x WHERE x.team_id = tm.team_id \
+     AND x.week >= $10 AND x.at >= $4 AND x.at < $3 AND x.household_id IS NOT NULL) AS BIGINT) AS reached, \
    CAST(COALESCE(rate.rating_sum, 0) AS BIGINT) AS rating_sum, \
    CAST(COALESCE(rate.rating_n, 0) AS BIGINT) AS rating_n, \
    CAST(COALESCE(rate.rated_weeks, 0) AS BIGINT) AS rated_weeks, \
@@ -112,7 +109,7 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
    CAST(COALESCE(pr.projects_done_in_month, 0) AS BIGINT) AS projects_done_in_month, \
    CAST(COALESCE(pr.projects_updated, 0) AS BIGINT) AS projects_updated \
  FROM tm LEFT JOIN due ON due.team_id = tm.team_id LEFT JOIN req ON req.team_id = tm.team_id \
-   LEFT JOIN hh ON hh.village_id = tm.village_id LEFT JOIN reach ON reach.team_id = tm.team_id \
+   \
    LEFT JOIN rate ON rate.team_id = tm.team_id LEFT JOIN pr ON pr.team_id = tm.team_id";
 
 const TEAM_COLS: &str = "team_id, due, on_time, requests, requests_closed, households, reached, \
