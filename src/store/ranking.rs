@@ -447,52 +447,7 @@ pub async fn add_pioneer(
     Ok(())
 }
 
-// Hard projects and household links, for tests and the bench until the
-// 项目 / 走访 commands write them.
-
-/// Starts a hard project of `team` for `year`; returns its id.
-pub async fn add_project(
-    tx: &mut Tx,
-    team_id: i64,
-    year: i32,
-    name: &str,
-    person_id: i64,
-    now_ms: i64,
-) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "INSERT INTO projects (team_id, year, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(team_id).bind(i64::from(year)).bind(name).bind(person_id).bind(now_ms)
-        .fetch_one(c).await?);
-    Ok(id)
-}
-
-/// A 进展 report on a project; `done` also marks it done.
-pub async fn report_project(
-    tx: &mut Tx,
-    project_id: i64,
-    person_id: i64,
-    week: &str,
-    text: &str,
-    done: bool,
-    now_ms: i64,
-) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO project_updates (project_id, person_id, week, text, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(project_id).bind(person_id).bind(week).bind(text).bind(now_ms).execute(c).await?.rows_affected());
-    if done {
-        on_tx!(tx, c => sqlx::query(
-            "UPDATE projects SET state = 'done', done_at = $2, done_by = $3 WHERE id = $1")
-            .bind(project_id).bind(now_ms).bind(person_id).execute(c).await?.rows_affected());
-    }
-    Ok(())
-}
-
-/// Links a visit to a registered household.
-pub async fn link_visit(tx: &mut Tx, visit_id: i64, household_id: i64) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE visits SET household_id = $2 WHERE id = $1")
-        .bind(visit_id).bind(household_id).execute(c).await?.rows_affected());
-    Ok(())
-}
+// Household links, for tests that record visits before the registry exists.
 
 /// Links the team's visits whose household was written `household` to a
 /// registered household (what the 走访 matching does); returns how many.

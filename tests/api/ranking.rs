@@ -135,7 +135,7 @@ async fn november(app: &mut TestApp) {
                     .await?
                     .unwrap()
                     .id;
-                let a = store::ranking::add_project(
+                let a = store::projects::create(
                     tx,
                     1,
                     2026,
@@ -143,36 +143,25 @@ async fn november(app: &mut TestApp) {
                     zhangsan,
                     local_ms(11, 2, 12),
                 )
-                .await?;
-                store::ranking::report_project(
+                .await?
+                .expect("a new project");
+                store::projects::add_update(
                     tx,
                     a,
                     zhangsan,
                     "2026-W47",
                     "方案已报镇里",
-                    false,
                     local_ms(11, 16, 12),
                 )
                 .await?;
-                let b = store::ranking::add_project(
-                    tx,
-                    2,
-                    2026,
-                    "产业园",
-                    zhaoliu,
-                    local_ms(11, 2, 12),
-                )
-                .await?;
-                store::ranking::report_project(
-                    tx,
-                    b,
-                    zhaoliu,
-                    "2026-W47",
-                    "园区通水通电",
-                    true,
-                    local_ms(11, 20, 12),
-                )
-                .await?;
+                let b =
+                    store::projects::create(tx, 2, 2026, "产业园", zhaoliu, local_ms(11, 2, 12))
+                        .await?
+                        .expect("a new project");
+                let done_at = local_ms(11, 20, 12);
+                store::projects::add_update(tx, b, zhaoliu, "2026-W47", "园区通水通电", done_at)
+                    .await?;
+                assert!(store::projects::mark_done(tx, b, zhaoliu, done_at).await?);
                 Ok::<_, StoreError>(())
             })
         })
