@@ -381,6 +381,8 @@ async fn script(sim: &mut Sim) -> anyhow::Result<()> {
         "诉求已登记",
     )
     .await?;
+    sim.at(1, 15, 20).await?;
+    sim.say(&ZHANGSAN, "指派 #5 @王五", "已指派给").await?;
     sim.at(1, 16, 30).await?;
     sim.say(&LISI, "服务 帮2组毛大伯代办残疾人补贴申请", "已记录服务")
         .await?;

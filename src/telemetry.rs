@@ -62,6 +62,7 @@ pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
         Close => "close",
         Postpone => "postpone",
         Cancel => "cancel",
+        Assign => "assign",
         Rate => "rate",
         Request => "request",
         Project => "project",

@@ -299,6 +299,9 @@ async fn turn(
             },
             Some(team),
         ) => tasks::postpone(tx, &turn, &team, task, deadline, &reason).await?,
+        (Command::Assign { task, names }, Some(team)) => {
+            tasks::assign(tx, &turn, &team, task, &names).await?
+        }
         (Command::Cancel { task, reason }, Some(team)) => {
             tasks::cancel(tx, &turn, &team, task, &reason).await?
         }

@@ -212,6 +212,30 @@ pub async fn cancel(
     Ok(reply::cancelled(t.task.no, reason))
 }
 
+/// 指派: the leader hands an open task (often a villager's request) to the
+/// people @-mentioned; they become its owners and are told in the reply.
+pub async fn assign(
+    tx: &mut Tx,
+    turn: &Turn<'_>,
+    team: &TeamRow,
+    no: TaskNo,
+    names: &[String],
+) -> StoreResult<Reply> {
+    let t = match open_task(tx, turn, team, no, false).await? {
+        Ok(t) => t,
+        Err(refusal) => return Ok(refusal),
+    };
+    let people = match people::resolve(tx, turn, names).await? {
+        Ok(p) => p,
+        Err(refusal) => return Ok(refusal),
+    };
+    let ids: Vec<i64> = people.iter().map(|p| p.id).collect();
+    store_tasks::replace_owners(tx, t.task.id, &ids).await?;
+    let mentions: Vec<Mention> = people.iter().map(people::mention).collect();
+    let task = view(turn, &t);
+    Ok(reply::assigned(&task, &mentions))
+}
+
 /// 诉求: a villager's request becomes a task (default 黄) owned by the leader,
 /// who hands it on.
 pub async fn request(

@@ -169,6 +169,7 @@ pub(crate) fn parse(
         CommandKind::Close => close(args),
         CommandKind::Postpone => postpone(args, ctx),
         CommandKind::Cancel => cancel(args),
+        CommandKind::Assign => assign(args),
         CommandKind::Rate => rate(args),
         CommandKind::Request => request(args),
         CommandKind::Project => project(args),
@@ -212,6 +213,38 @@ fn bind(args: &str) -> Result<Command, ParseError> {
 /// words are taken as names (设团员 李四 王五); when there are `@name`s,
 /// other words (和, 为团员) are ignored.
 fn role(leader: bool, args: &str) -> Result<Command, ParseError> {
+    let names = names_in(args);
+    if names.is_empty() {
+        let kind = if leader {
+            CommandKind::SetLeader
+        } else {
+            CommandKind::SetMember
+        };
+        return Err(ParseError::MissingArgument {
+            kind,
+            what: what::NAMES,
+        });
+    }
+    Ok(Command::SetRole { leader, names })
+}
+
+/// 指派 #N @NAME…
+fn assign(args: &str) -> Result<Command, ParseError> {
+    let kind = CommandKind::Assign;
+    let (task, rest) = one_task_no(kind, args)?;
+    let names = names_in(rest);
+    if names.is_empty() {
+        return Err(ParseError::MissingArgument {
+            kind,
+            what: what::ASSIGNEES,
+        });
+    }
+    Ok(Command::Assign { task, names })
+}
+
+/// The people named in `args`: the @-mentioned ones if any, else the bare
+/// words (split on 、 and ,), each once, in order.
+fn names_in(args: &str) -> Vec<String> {
     let clean = |n: &str| {
         n.trim_matches(|c: char| matches!(c, ',' | '、' | ';' | '.' | '。' | ':'))
             .to_string()
@@ -236,18 +269,7 @@ fn role(leader: bool, args: &str) -> Result<Command, ParseError> {
         seen.push(n.clone());
         new
     });
-    if names.is_empty() {
-        let kind = if leader {
-            CommandKind::SetLeader
-        } else {
-            CommandKind::SetMember
-        };
-        return Err(ParseError::MissingArgument {
-            kind,
-            what: what::NAMES,
-        });
-    }
-    Ok(Command::SetRole { leader, names })
+    names
 }
 
 /// The task lines of 排清单 / 加清单: the rest of the command's line, if any,

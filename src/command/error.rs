@@ -28,6 +28,8 @@ pub mod what {
     pub const VILLAGE: &str = "township and village";
     /// The people after 设团长 / 设团员.
     pub const NAMES: &str = "names";
+    /// Whom a task is handed to (指派).
+    pub const ASSIGNEES: &str = "assignees";
     /// The score after 评价.
     pub const SCORE: &str = "score";
     /// The project's name after 项目 新建 / 进展 / 完成.

@@ -58,6 +58,7 @@ pub enum CommandKind {
     Close,
     Postpone,
     Cancel,
+    Assign,
     Rate,
     Request,
     Project,
@@ -68,7 +69,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandKind; 17] = [
+    pub const ALL: [CommandKind; 18] = [
         CommandKind::Plan,
         CommandKind::AddTasks,
         CommandKind::List,
@@ -77,6 +78,7 @@ impl CommandKind {
         CommandKind::Close,
         CommandKind::Postpone,
         CommandKind::Cancel,
+        CommandKind::Assign,
         CommandKind::Rate,
         CommandKind::Request,
         CommandKind::Project,
@@ -105,6 +107,7 @@ impl CommandKind {
             CommandKind::Close => &["完成", "销号", "成效", "/done"],
             CommandKind::Postpone => &["延期", "/postpone"],
             CommandKind::Cancel => &["取消", "/cancel"],
+            CommandKind::Assign => &["指派", "分派", "/assign"],
             CommandKind::Rate => &["评价", "打分", "/rate"],
             CommandKind::Request => &["诉求", "反映", "/ask"],
             CommandKind::Project => &["项目", "/project"],
@@ -131,6 +134,7 @@ impl CommandKind {
             CommandKind::Close => "完成 #1 #3 已协调到位",
             CommandKind::Postpone => "延期 #2 下周三 等待镇里批复",
             CommandKind::Cancel => "取消 #4 与#2重复",
+            CommandKind::Assign => "指派 #5 @李四",
             CommandKind::Rate => "评价 5 路灯修得快",
             CommandKind::Request => "诉求 3组路灯坏了 橙",
             CommandKind::Project => "项目 进展 村道硬化 路基完成",
@@ -198,6 +202,8 @@ pub enum Command {
     },
     /// 取消 #4 与#2重复 (reason required)
     Cancel { task: TaskNo, reason: String },
+    /// 指派 #5 @李四 @王五: the task's owners become these people.
+    Assign { task: TaskNo, names: Vec<String> },
     /// 评价 5 路灯修得快 / 满意 / 打分 4分 态度好 (comment may be empty)
     Rate { score: Score, comment: String },
     /// 诉求 3组路灯坏了 橙
@@ -239,6 +245,7 @@ impl Command {
             Command::Close { .. } => CommandKind::Close,
             Command::Postpone { .. } => CommandKind::Postpone,
             Command::Cancel { .. } => CommandKind::Cancel,
+            Command::Assign { .. } => CommandKind::Assign,
             Command::Rate { .. } => CommandKind::Rate,
             Command::Request { .. } => CommandKind::Request,
             Command::Project(_) => CommandKind::Project,

@@ -1146,6 +1146,12 @@ fn task_number_cases() -> Vec<Case> {
             reason: reason.to_string(),
         })
     };
+    let assign = |task: u32, names: &[&str]| {
+        Ok(Command::Assign {
+            task: TaskNo(task),
+            names: names.iter().map(|n| n.to_string()).collect(),
+        })
+    };
     let cancel = |task: u32, reason: &str| {
         Ok(Command::Cancel {
             task: TaskNo(task),
@@ -1339,6 +1345,44 @@ fn task_number_cases() -> Vec<Case> {
             "取消 #4 #5 重复",
             Err(ParseError::OneTaskOnly {
                 kind: CommandKind::Cancel,
+            }),
+            "one task",
+        ),
+        // 指派
+        case("指派 #5 @李四", assign(5, &["李四"]), "one person"),
+        case(
+            "指派 #5 @李四 @王五",
+            assign(5, &["李四", "王五"]),
+            "two people",
+        ),
+        case("分派 #2 @王五", assign(2, &["王五"]), "alias 分派"),
+        case("/assign #3 @Li", assign(3, &["Li"]), "alias /assign"),
+        case(
+            "指派#5 @李四",
+            assign(5, &["李四"]),
+            "no space after the word",
+        ),
+        case("指派 5 李四", assign(5, &["李四"]), "bare number and name"),
+        case(
+            "指派 #5 李四、王五",
+            assign(5, &["李四", "王五"]),
+            "names split by 、",
+        ),
+        case("指派 #5 @李四 @李四", assign(5, &["李四"]), "a name once"),
+        case(
+            "指派 #5",
+            missing(CommandKind::Assign, what::ASSIGNEES),
+            "someone to hand it to",
+        ),
+        case(
+            "指派 @李四",
+            missing(CommandKind::Assign, what::TASK_NO),
+            "task required",
+        ),
+        case(
+            "指派 #4 #5 @李四",
+            Err(ParseError::OneTaskOnly {
+                kind: CommandKind::Assign,
             }),
             "one task",
         ),

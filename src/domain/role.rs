@@ -75,7 +75,7 @@ pub fn who_may(kind: CommandKind) -> WhoMay {
         // Bare 项目 (the list) is for anyone: see `bot::duties`.
         Project => WhoMay::Leader,
         Close | Postpone => WhoMay::OwnerOrLeader,
-        Cancel => WhoMay::Leader,
+        Cancel | Assign => WhoMay::Leader,
         Rate => WhoMay::Villagers,
         Bind => WhoMay::GroupAdmin,
         SetLeader | SetMember => WhoMay::GroupAdminOrLeader,

@@ -13,6 +13,7 @@ fn summary(kind: CommandKind) -> (&'static str, &'static str) {
         CommandKind::Close => ("完成 #N 成效", "事项销号"),
         CommandKind::Postpone => ("延期 #N 日期 原因", "改截止时间"),
         CommandKind::Cancel => ("取消 #N 原因", "取消事项"),
+        CommandKind::Assign => ("指派 #N @姓名", "把事项交给人办理"),
         CommandKind::Rate => ("评价 1-5 意见", "给本周工作打分"),
         CommandKind::Request => ("诉求 内容 [等级]", "登记群众诉求"),
         CommandKind::Project => ("项目 新建/进展/完成 名称", "难点项目"),
@@ -43,6 +44,9 @@ fn description(kind: CommandKind) -> &'static str {
              日期可写 明天、周五、下周三、12月5日、3天内。"
         }
         CommandKind::Cancel => "取消一个不再需要办的事项，要写原因。",
+        CommandKind::Assign => {
+            "把事项交给 @ 的人办理，他们成为新的负责人；常用于群众诉求转来的事项。"
+        }
         CommandKind::Rate => {
             "给服务团本周的工作打分，1到5分，可附意见；\n\
              也可直接发 满意（5分）、基本满意（3分）、不满意（1分）。每人每周以最后一次为准。"
@@ -72,7 +76,7 @@ fn who_may(kind: CommandKind) -> &'static str {
         CommandKind::Plan => "团长（乡镇允许时团员也可）",
         CommandKind::AddTasks | CommandKind::Serve | CommandKind::Visit => "团长、团员",
         CommandKind::Close | CommandKind::Postpone => "事项负责人、团长",
-        CommandKind::Cancel => "团长",
+        CommandKind::Cancel | CommandKind::Assign => "团长",
         CommandKind::Project => "团长（只发「项目」看列表：所有人）",
         CommandKind::Rate => "村民（服务团成员不能给本团打分）",
         CommandKind::List | CommandKind::Request | CommandKind::Rank | CommandKind::Help => {

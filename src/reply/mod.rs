@@ -322,6 +322,21 @@ pub fn task_not_found(no: i64, week: &str) -> Reply {
     ))
 }
 
+pub fn assigned(task: &TaskView, owners: &[Mention]) -> Reply {
+    Reply::with_mentions(
+        format!(
+            "👉 #{} {}{} 已指派给 {}，{} 截止，办结后发「完成 #{} 成效」。",
+            task.no,
+            level_tag(task.level),
+            task.text,
+            ats(owners),
+            when(task.deadline),
+            task.no
+        ),
+        owners.to_vec(),
+    )
+}
+
 pub fn task_not_open(no: i64, cancelled: bool) -> Reply {
     let s = if cancelled { "已取消" } else { "已完成" };
     Reply::text(format!("#{no} {s}，无需再处理。"))
@@ -378,7 +393,7 @@ pub fn request_registered(no: i64, level: Level, leader: Option<&Mention>) -> Re
     match leader {
         Some(l) => Reply::with_mentions(
             format!(
-                "📮 诉求已登记为 #{no} {}，请团长 @{} 指派处理。",
+                "📮 诉求已登记为 #{no} {}，请团长 @{} 指派处理（指派 #{no} @姓名）。",
                 level_tag(level),
                 l.name
             ),

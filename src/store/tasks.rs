@@ -84,6 +84,18 @@ pub async fn insert_tasks(
     Ok(out)
 }
 
+/// Makes `owners` the task's owners, replacing the ones it had.
+pub async fn replace_owners(tx: &mut Tx, task_id: i64, owners: &[i64]) -> StoreResult<()> {
+    on_tx!(tx, c => sqlx::query("DELETE FROM task_owners WHERE task_id = $1")
+        .bind(task_id).execute(c).await?.rows_affected());
+    for owner in owners {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(task_id).bind(owner).execute(c).await?.rows_affected());
+    }
+    Ok(())
+}
+
 const TASK_COLS: &str = "id, no, text, level, deadline_at, state, source, closed_at, result";
 
 /// The week's tasks with owners, by number.

@@ -158,13 +158,40 @@ scenario! {
     async fn a_villagers_request_becomes_a_task_for_the_leader(app) {
         app.setup_team().await;
         let r = app.say(&VILLAGERS[0], "诉求 3组路灯坏了好几天").await;
-        assert_eq!(r, "📮 诉求已登记为 #1 【黄】，请团长 @zhangsan01 指派处理。");
+        assert_eq!(r, "📮 诉求已登记为 #1 【黄】，请团长 @zhangsan01 指派处理（指派 #1 @姓名）。");
         let r = app.say(&VILLAGERS[1], "反映 村口垃圾没人清 橙").await;
         assert!(r.contains("#2 【橙】"), "{r}");
         let list = app.say(&ZHANGSAN, "清单").await;
         assert!(list.contains("#1 【黄】3组路灯坏了好几天 @张三 · 12月6日(周日)截止"), "{list}");
         let c = app.counts().await;
         assert_eq!((c["requests"], c["tasks"]), (2, 2));
+    }
+}
+
+scenario! {
+    async fn the_leader_hands_a_request_to_members(app) {
+        app.setup_team().await;
+        app.say(&VILLAGERS[0], "诉求 3组路灯坏了好几天").await;
+        let r = app.say(&WANGWU, "指派 #1 @李四").await;
+        assert!(r.contains("团长"), "only the leader assigns: {r}");
+        let r = app.say(&ZHANGSAN, "指派 #1 @李四 @王五").await;
+        assert_eq!(
+            r,
+            "👉 #1 【黄】3组路灯坏了好几天 已指派给 @lisi01 @wangwu01，12月6日(周日) 截止，办结后发「完成 #1 成效」。"
+        );
+        let list = app.say(&ZHANGSAN, "清单").await;
+        assert!(list.contains("#1 【黄】3组路灯坏了好几天 @李四 @王五"), "{list}");
+        // The leader is no longer an owner; the new owners close it.
+        let r = app.say(&LISI, "完成 #1 已报修，路灯亮了").await;
+        assert!(r.contains("已销号 #1"), "{r}");
+        let r = app.say(&ZHANGSAN, "指派 #1 @王五").await;
+        assert!(r.contains("#1 已完成"), "a closed task is not reassigned: {r}");
+        let r = app.say(&ZHANGSAN, "指派 #9 @王五").await;
+        assert!(r.contains("#9"), "unknown task: {r}");
+        let r = app.say(&ZHANGSAN, "指派 #1").await;
+        assert!(r.contains("办理的人") && r.contains("例"), "names required: {r}");
+        let c = app.counts().await;
+        assert_eq!((c["requests"], c["tasks"]), (1, 1));
     }
 }
 
