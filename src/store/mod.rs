@@ -457,8 +457,10 @@ async fn spawn_writer(
     opts: SqliteConnectOptions,
     rx: mpsc::Receiver<Work>,
 ) -> anyhow::Result<SqlitePool> {
+    // Timers only: the writer does no network I/O, and without the I/O
+    // driver an idle writer parks on a futex rather than in epoll.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .build()
         .context("cannot build the SQLite writer runtime")?;
     let (ready_tx, ready_rx) = oneshot::channel::<Result<SqlitePool, sqlx::Error>>();

@@ -139,7 +139,7 @@ scenario! {
         let r = app.wecom_say("cunmin03", "评价 4 路灯修得快").await;
         assert!(r.contains("本周 3 位村民评价，平均 4.0 分"), "(5+3+4)/3: {r}");
         let r = app.wecom_say("cunmin01", "诉求 村口垃圾没人清").await;
-        assert_eq!(r, "📮 诉求已登记为 #5 【黄】，请团长 <@zhangsan> 指派处理。");
+        assert_eq!(r, "📮 诉求已登记为 #5 【黄】，请团长 <@zhangsan> 指派处理（指派 #5 @姓名）。");
 
         // 清单: people are named without being pinged.
         let list = app.wecom_say("cunmin02", "清单").await;
