@@ -29,7 +29,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -40,6 +40,8 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::platform::dingtalk::sign::verify_callback;
+
+use super::common::{self, Knobs};
 
 /// Accepted messages per robot per rolling window.
 pub const RATE_LIMIT: usize = 20;
@@ -94,12 +96,6 @@ pub struct Received {
     pub at_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Clock {
-    System,
-    Fixed(i64),
-}
-
 struct Inner {
     app_key: String,
     app_secret: String,
@@ -114,30 +110,17 @@ struct Inner {
     blocked_until: HashMap<String, i64>,
     received: Vec<Received>,
     rejected: Vec<(String, String)>,
-    clock: Clock,
-    fail_next: usize,
-    fail_status: u16,
-    latency: Duration,
+    knobs: Knobs,
 }
 
 impl Inner {
     fn now_ms(&self) -> i64 {
-        match self.clock {
-            Clock::Fixed(ms) => ms,
-            Clock::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        }
+        self.knobs.now_ms()
     }
 
     /// Consumes one injected failure, if any.
     fn take_failure(&mut self, route: &str) -> Option<Response> {
-        if self.fail_next == 0 {
-            return None;
-        }
-        self.fail_next -= 1;
-        let status =
-            StatusCode::from_u16(self.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let status = self.knobs.take_failure()?;
         self.rejected
             .push((status.as_u16().to_string(), route.to_owned()));
         Some((status, axum::Json(json!({ "message": "injected failure" }))).into_response())
@@ -211,10 +194,7 @@ impl FakeDingtalk {
                 blocked_until: HashMap::new(),
                 received: Vec::new(),
                 rejected: Vec::new(),
-                clock: Clock::System,
-                fail_next: 0,
-                fail_status: 503,
-                latency: Duration::ZERO,
+                knobs: Knobs::default(),
             })),
         }
     }
@@ -245,15 +225,7 @@ impl FakeDingtalk {
     /// Binds 127.0.0.1:0 and serves in a tokio task; `http://{addr}` serves as both `api_base`
     /// and `oapi_base`. The task runs until the runtime shuts down.
     pub async fn spawn(&self) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let app = self.router();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake dingtalk server stopped");
-            }
-        });
-        Ok(addr)
+        common::serve_on_loopback(self.router(), "dingtalk").await
     }
 
     /// Accepted messages, in order.
@@ -269,19 +241,17 @@ impl FakeDingtalk {
 
     /// Fixes the fake clock at `ms` (epoch milliseconds); call again to step it.
     pub fn set_now_ms(&self, ms: i64) {
-        self.lock().clock = Clock::Fixed(ms);
+        self.lock().knobs.set_now_ms(ms);
     }
 
     /// Moves a fixed clock forward by `ms` (from the current reading if on the system clock).
     pub fn advance_ms(&self, ms: i64) {
-        let mut st = self.lock();
-        let now = st.now_ms();
-        st.clock = Clock::Fixed(now.saturating_add(ms));
+        self.lock().knobs.advance_ms(ms);
     }
 
     /// Goes back to the system clock (the default).
     pub fn use_system_clock(&self) {
-        self.lock().clock = Clock::System;
+        self.lock().knobs.use_system_clock();
     }
 
     /// The fake clock's current reading.
@@ -292,14 +262,12 @@ impl FakeDingtalk {
     /// Answers the next `n` sends (OpenAPI, robot or session; not token requests) with HTTP
     /// `status` and `{"message":"injected failure"}`, without accepting them. Use a non-2xx status.
     pub fn fail_next(&self, n: usize, status: u16) {
-        let mut st = self.lock();
-        st.fail_next = n;
-        st.fail_status = status;
+        self.lock().knobs.fail_next(n, status);
     }
 
     /// Delays every answer (all routes) by `d` of real time.
     pub fn set_latency(&self, d: Duration) {
-        self.lock().latency = d;
+        self.lock().knobs.set_latency(d);
     }
 
     /// Invalidates every issued access token: the next OpenAPI send gets `InvalidAuthentication`.
@@ -313,10 +281,8 @@ impl FakeDingtalk {
     }
 
     async fn delay(&self) {
-        let latency = self.lock().latency;
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let latency = self.lock().knobs.latency();
+        common::delay(latency).await;
     }
 }
 
@@ -710,6 +676,7 @@ async fn session_send(
 mod tests {
     use super::*;
     use crate::platform::dingtalk::sign::signed_robot_url;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     const T0: i64 = 1_700_000_000_000;
 

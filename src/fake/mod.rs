@@ -3,5 +3,6 @@
 //! They check credentials and signatures and enforce the rate limits the way
 //! the real ones do.
 
+mod common;
 pub mod dingtalk;
 pub mod wecom;

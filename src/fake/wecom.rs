@@ -24,15 +24,16 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
+
+use super::common::{self, Knobs};
 
 /// Accepted messages per key per rolling window.
 pub const RATE_LIMIT: usize = 20;
@@ -58,32 +59,18 @@ pub struct Received {
     pub at_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Clock {
-    System,
-    Fixed(i64),
-}
-
 struct Inner {
     keys: HashSet<String>,
     /// Key → accept times within the window.
     windows: HashMap<String, VecDeque<i64>>,
     received: Vec<Received>,
     rejected: Vec<(String, String)>,
-    clock: Clock,
-    fail_next: usize,
-    fail_status: u16,
-    latency: Duration,
+    knobs: Knobs,
 }
 
 impl Inner {
     fn now_ms(&self) -> i64 {
-        match self.clock {
-            Clock::Fixed(ms) => ms,
-            Clock::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        }
+        self.knobs.now_ms()
     }
 
     /// Counts one send for `key`; false when the key's window is full.
@@ -133,10 +120,7 @@ impl FakeWecom {
                 windows: HashMap::new(),
                 received: Vec::new(),
                 rejected: Vec::new(),
-                clock: Clock::System,
-                fail_next: 0,
-                fail_status: 503,
-                latency: Duration::ZERO,
+                knobs: Knobs::default(),
             })),
         }
     }
@@ -166,15 +150,7 @@ impl FakeWecom {
     /// Binds 127.0.0.1:0 and serves in a tokio task; `http://{addr}` is the `[wecom] api_base`.
     /// The task runs until the runtime shuts down.
     pub async fn spawn(&self) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        let addr = listener.local_addr()?;
-        let app = self.router();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "fake wecom server stopped");
-            }
-        });
-        Ok(addr)
+        common::serve_on_loopback(self.router(), "wecom").await
     }
 
     /// Accepted messages, in order.
@@ -190,19 +166,17 @@ impl FakeWecom {
 
     /// Fixes the fake clock at `ms` (epoch milliseconds); call again to step it.
     pub fn set_now_ms(&self, ms: i64) {
-        self.lock().clock = Clock::Fixed(ms);
+        self.lock().knobs.set_now_ms(ms);
     }
 
     /// Moves a fixed clock forward by `ms` (from the current reading if on the system clock).
     pub fn advance_ms(&self, ms: i64) {
-        let mut st = self.lock();
-        let now = st.now_ms();
-        st.clock = Clock::Fixed(now.saturating_add(ms));
+        self.lock().knobs.advance_ms(ms);
     }
 
     /// Goes back to the system clock (the default).
     pub fn use_system_clock(&self) {
-        self.lock().clock = Clock::System;
+        self.lock().knobs.use_system_clock();
     }
 
     /// The fake clock's current reading.
@@ -213,21 +187,17 @@ impl FakeWecom {
     /// Answers the next `n` sends with HTTP `status` and `{"errmsg":"injected failure"}`,
     /// without accepting them. Use a non-2xx status.
     pub fn fail_next(&self, n: usize, status: u16) {
-        let mut st = self.lock();
-        st.fail_next = n;
-        st.fail_status = status;
+        self.lock().knobs.fail_next(n, status);
     }
 
     /// Delays every answer by `d` of real time.
     pub fn set_latency(&self, d: Duration) {
-        self.lock().latency = d;
+        self.lock().knobs.set_latency(d);
     }
 
     async fn delay(&self) {
-        let latency = self.lock().latency;
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        let latency = self.lock().knobs.latency();
+        common::delay(latency).await;
     }
 }
 
@@ -310,10 +280,7 @@ async fn webhook_send(
     fake.delay().await;
     let key = key_param(query.as_deref().unwrap_or_default()).unwrap_or_default();
     let mut st = fake.lock();
-    if st.fail_next > 0 {
-        st.fail_next -= 1;
-        let status =
-            StatusCode::from_u16(st.fail_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    if let Some(status) = st.knobs.take_failure() {
         st.rejected.push((status.as_u16().to_string(), key));
         return (status, axum::Json(json!({ "errmsg": "injected failure" }))).into_response();
     }
@@ -341,6 +308,7 @@ async fn webhook_send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     const T0: i64 = 1_700_000_000_000;
 
