@@ -24,10 +24,8 @@ pub const HEIGHT: u32 = 400;
 /// Height of the band at the top that holds the title.
 pub const TITLE_BAND: u32 = 44;
 
-/// The chart's title. Every character is in the bundled font subset.
-pub const TITLE: &str = "近8周走势";
-/// The series, in drawing order. Every character is in the bundled font subset.
-pub const SERIES: [&str; 3] = ["销号事项", "服务次数", "走访户次"];
+/// The chart's words live with every other sentence of the bot.
+pub use crate::reply::duties::{CHART_SERIES as SERIES, CHART_TITLE as TITLE};
 
 const FONT: &[u8] = include_bytes!("../assets/fonts/NotoSansSC-chart-subset.otf");
 const FAMILY: &str = "liancun-cjk";

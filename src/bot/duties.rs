@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::Turn;
-use crate::command::ProjectCmd;
+use crate::command::{CommandKind, ProjectCmd};
 use crate::domain::role::{TeamRole, WhoMay};
 use crate::reply::duties::{self as say, MAX_UNVISITED_LISTED, ProjectView};
 use crate::reply::{self, Reply};
@@ -35,7 +35,10 @@ pub async fn coverage(
     unvisited: bool,
 ) -> StoreResult<Reply> {
     if unvisited && !(turn.actor.on_team() || turn.actor.admin) {
-        return Ok(reply::not_allowed("走访率 未走访", WhoMay::LeaderOrMember));
+        return Ok(reply::not_allowed(
+            say::UNVISITED_LIST,
+            WhoMay::LeaderOrMember,
+        ));
     }
     let (year, from, to) = this_year(turn);
     let c = households::coverage(tx, team.village_id, from, to).await?;
@@ -81,7 +84,10 @@ pub async fn project(
     let (year, _, _) = this_year(turn);
     let leader = turn.actor.admin || turn.actor.role == Some(TeamRole::Leader);
     if !leader && cmd != ProjectCmd::List {
-        return Ok(reply::not_allowed("项目", WhoMay::Leader));
+        return Ok(reply::not_allowed(
+            CommandKind::Project.words()[0],
+            WhoMay::Leader,
+        ));
     }
     let list = projects::list(tx, team.team_id, year).await?;
     let names = || list.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
@@ -128,7 +134,7 @@ pub async fn project(
             }
             let week = turn.week_str();
             let text = if text.is_empty() {
-                "完成".to_string()
+                say::PROJECT_DONE_REPORT.to_string()
             } else {
                 text
             };

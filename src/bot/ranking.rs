@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
-use crate::command::{self, Command, ParseCtx};
+use crate::command::{self, Command, CommandKind, ParseCtx};
 use crate::config::Settings;
 use crate::domain::ranking::Month;
 use crate::jobs::ranking as rk;
@@ -44,6 +44,10 @@ pub(crate) async fn prefetch(
         .bot(&msg.bot)
         .map(|b| b.display_names.as_slice())
         .unwrap_or(&[]);
+    // Every message passes here: look at the command word before parsing.
+    if command::kind_of(text, bot_names) != Some(CommandKind::Rank) {
+        return Ok(None);
+    }
     let local = now.with_timezone(&default_tz).naive_local();
     let parsed = command::parse(
         text,

@@ -13,12 +13,14 @@ use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{ApiPath, ApiQuery, Principal, authorize, body, store_err, unprocessable};
+use super::auth::{
+    ApiPath, ApiQuery, Principal, authorize, body, not_found, store_err, unprocessable,
+};
 use super::error::HttpError;
 use crate::app::AppState;
 use crate::domain::ranking::{Month, Weights};
 use crate::jobs::ranking::{self as rk, Candidates, MAX_CANDIDATES, TownshipRanking};
-use crate::store::admin::Owned;
+use crate::store::admin::{self, Owned};
 use crate::store::ranking::{self as q, Pioneer};
 use crate::store::{StoreError, Tx, audit};
 
@@ -43,10 +45,6 @@ async fn may_touch(state: &AppState, who: Principal, id: i64) -> Result<(), Http
             })
         })
         .await
-}
-
-fn no_township() -> HttpError {
-    HttpError::new(StatusCode::NOT_FOUND, "no such township")
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -110,7 +108,7 @@ async fn get_ranking(
         .read(move |tx| Box::pin(async move { rk::township_ranking(tx, id, month, tz, now).await }))
         .await
         .map_err(store_err)?
-        .ok_or_else(no_township)?;
+        .ok_or_else(|| not_found("township"))?;
     Ok(Json(ranking_json(&r)))
 }
 
@@ -129,13 +127,10 @@ async fn put_weights(
     w.validate()
         .map_err(|(field, why)| unprocessable(field, why))?;
     let now = state.clock.now_ms();
-    let found = state
+    state
         .db
         .write(move |tx| {
             Box::pin(async move {
-                if q::township_name(tx, id).await?.is_none() {
-                    return Ok(false);
-                }
                 let before = q::weights(tx, id).await?;
                 q::set_weights(tx, id, &w, now).await?;
                 audit::record(
@@ -148,14 +143,11 @@ async fn put_weights(
                     Some(&json!(w)),
                 )
                 .await?;
-                Ok::<_, StoreError>(true)
+                Ok::<_, StoreError>(())
             })
         })
         .await
         .map_err(store_err)?;
-    if !found {
-        return Err(no_township());
-    }
     Ok(Json(json!({ "township": id, "weights": w })))
 }
 
@@ -210,7 +202,7 @@ async fn get_pioneers(
         })
         .await
         .map_err(store_err)?
-        .ok_or_else(no_township)?;
+        .ok_or_else(|| not_found("township"))?;
     let list = |v: Vec<crate::reply::ranking::Candidate>| -> Vec<Value> {
         v.into_iter()
             .take(MAX_CANDIDATES)
@@ -269,10 +261,7 @@ async fn nominate(
         .db
         .write(move |tx| {
             Box::pin(async move {
-                if q::township_name(tx, id).await?.is_none() {
-                    return Ok(Err(no_township()));
-                }
-                if q::township_of_team(tx, team).await? != Some(id) {
+                if admin::township_of(tx, Owned::Team, team).await?.flatten() != Some(id) {
                     return Ok(Err(unprocessable("team", "no such team in this township")));
                 }
                 let nid = q::add_nomination(tx, id, month, team, &name, &reason, now).await?;
@@ -404,7 +393,7 @@ async fn confirm(
                 let now_ms = now.timestamp_millis();
                 let Some((r, c)) = ranking_and_candidates(tx, id, Some(month), tz, now_ms).await?
                 else {
-                    return Ok(Err(no_township()));
+                    return Ok(Err(not_found("township")));
                 };
                 let picked = match chosen(&req, &r, &c) {
                     Ok(p) => p,

@@ -89,11 +89,10 @@ pub(super) async fn project_reminder(
         return Ok(None);
     }
     let l = leader(tx, team.team_id).await?;
-    let due = format!("{}月{}日", due.0, due.1);
     Ok(Some(Payload {
         title: say::title("project_reminder").into(),
         markdown: false,
-        reply: say_duties::project_reminder(day.year(), &due, l.as_ref()),
+        reply: say_duties::project_reminder(day.year(), due, l.as_ref()),
     }))
 }
 

@@ -108,10 +108,7 @@ impl Candidates {
             .iter()
             .map(|(t, l)| Candidate {
                 id: t.team_id,
-                name: match &l.leader {
-                    Some(leader) => format!("{}（团长{leader}）", l.full()),
-                    None => l.full(),
-                },
+                name: say::team_with_leader(&l.full(), l.leader.as_deref()),
                 why: say::project_why(t.projects_done_in_month, t.projects_updated),
             })
             .collect()

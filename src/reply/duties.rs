@@ -194,7 +194,18 @@ pub fn project_done(name: &str, updates: i64) -> Reply {
 }
 
 /// The once-a-year reminder to a team without a hard project by the due date.
-pub fn project_reminder(year: i32, due: &str, leader: Option<&Mention>) -> Reply {
+/// The report stored when a project is closed with a bare `项目 完成 NAME`.
+pub const PROJECT_DONE_REPORT: &str = "完成";
+/// What a refusal of `走访率 未走访` calls the list.
+pub const UNVISITED_LIST: &str = "走访率 未走访";
+/// The chart's title. Every character is in the bundled font subset.
+pub const CHART_TITLE: &str = "近8周走势";
+/// The chart's series, in drawing order. Every character is in the bundled font subset.
+pub const CHART_SERIES: [&str; 3] = ["销号事项", "服务次数", "走访户次"];
+
+/// `due`: the (month, day) by which a team names its project.
+pub fn project_reminder(year: i32, due: (u32, u32), leader: Option<&Mention>) -> Reply {
+    let due = format!("{}月{}日", due.0, due.1);
     let who = leader.map(|l| format!("@{} ", l.name)).unwrap_or_default();
     Reply::with_mentions(
         format!(

@@ -137,6 +137,14 @@ pub fn pioneers_title(month: u32) -> String {
 }
 
 /// Why a team is a 项目先锋 candidate.
+/// A team as a 项目先锋 candidate: `南坞村南坞服务团（团长张三）`.
+pub fn team_with_leader(team: &str, leader: Option<&str>) -> String {
+    match leader {
+        Some(leader) => format!("{team}（团长{leader}）"),
+        None => team.to_string(),
+    }
+}
+
 pub fn project_why(done_in_month: i64, updated: i64) -> String {
     match (done_in_month, updated) {
         (0, u) => format!("难点项目本月有进展 {u} 个"),

@@ -367,14 +367,6 @@ pub async fn township_name(
     Ok(r)
 }
 
-/// The township of a team.
-pub async fn township_of_team(tx: &mut Tx, team_id: i64) -> StoreResult<Option<i64>> {
-    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT v.township_id FROM teams t JOIN villages v ON v.id = t.village_id WHERE t.id = $1")
-        .bind(team_id).fetch_optional(c).await?);
-    Ok(r.map(|(t,)| t))
-}
-
 /// A 创新先锋 nomination.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Nomination {
