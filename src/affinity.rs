@@ -1,13 +1,7 @@
-//! CPU affinity for the few threads whose placement matters.
-//!
-//! sqlx's SQLite driver runs every statement on a worker thread of its own
-//! and hands each result back: two thread wake-ups per statement. When the
-//! two threads sit on different cores of a virtual machine, each wake-up is
-//! an inter-processor interrupt that costs tens of microseconds; on one core
-//! it is a plain context switch. The SQLite writer therefore pins itself
-//! (and so the sqlx worker it starts, which inherits the mask) to one core.
-//! The benchmark also uses this to keep its load generator off the server's
-//! core. Linux only; elsewhere every call is a no-op that says so.
+//! CPU affinity for the few threads whose placement matters: the benchmark
+//! keeps its load generator off the server's core with it, so that the two
+//! do not steal each other's time. Linux only; elsewhere every call is a
+//! no-op that says so.
 
 use std::io;
 

@@ -228,6 +228,22 @@ pub struct TeamMonth {
     pub projects_done_in_month: i64,
     pub projects_updated: i64,
 }
+crate::local_row!(TeamMonth {
+    team_id,
+    due,
+    on_time,
+    requests,
+    requests_closed,
+    households,
+    reached,
+    rating_sum,
+    rating_n,
+    rated_weeks,
+    projects,
+    projects_done,
+    projects_done_in_month,
+    projects_updated
+});
 
 /// The five components; `None`: not applicable.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -362,6 +378,13 @@ pub struct PersonMonth {
     /// Tasks they owned, closed in the month by the deadline.
     pub on_time: i64,
 }
+crate::local_row!(PersonMonth {
+    person_id,
+    team_id,
+    services,
+    visits,
+    on_time
+});
 
 impl PersonMonth {
     /// 勤勉 points: each service, visit and on-time closure counts one.

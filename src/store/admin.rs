@@ -2,10 +2,10 @@
 //! villages, teams, people, groups), which township a row belongs to (for
 //! token scopes), and the read-only views and exports of the weekly records.
 
+use super::sql;
 use serde::Serialize;
 
 use super::{StoreError, StoreResult, Tx};
-use crate::on_tx;
 
 // ---------------------------------------------------------------- tokens
 
@@ -18,6 +18,13 @@ pub struct Token {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
+crate::local_row!(Token {
+    id,
+    township_id,
+    name,
+    created_at,
+    revoked_at
+});
 
 pub async fn insert_token(
     tx: &mut Tx,
@@ -26,40 +33,52 @@ pub async fn insert_token(
     hash: &str,
     now_ms: i64,
 ) -> StoreResult<Token> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "INSERT INTO admin_tokens (township_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
          RETURNING id, township_id, name, created_at, revoked_at")
-        .bind(township_id).bind(name).bind(hash).bind(now_ms).fetch_one(c).await?);
+        .bind(township_id).bind(name).bind(hash).bind(now_ms).fetch_one(tx).await?;
     Ok(r)
 }
 
 pub async fn tokens(tx: &mut Tx) -> StoreResult<Vec<Token>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, township_id, name, created_at, revoked_at FROM admin_tokens ORDER BY id")
-        .fetch_all(c).await?);
+    let r = sql::query_as(
+        "SELECT id, township_id, name, created_at, revoked_at FROM admin_tokens ORDER BY id",
+    )
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
 pub async fn token(tx: &mut Tx, id: i64) -> StoreResult<Option<Token>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, township_id, name, created_at, revoked_at FROM admin_tokens WHERE id = $1")
-        .bind(id).fetch_optional(c).await?);
+    let r = sql::query_as(
+        "SELECT id, township_id, name, created_at, revoked_at FROM admin_tokens WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
     Ok(r)
 }
 
 /// Revokes a token; `false` when it was already revoked.
 pub async fn revoke_token(tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<bool> {
-    let n = on_tx!(tx, c => sqlx::query(
-        "UPDATE admin_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id).bind(now_ms).execute(c).await?.rows_affected());
+    let n =
+        sql::query("UPDATE admin_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now_ms)
+            .execute(tx)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }
 
 /// The live (unrevoked) token with this hash: (token id, township id).
 pub async fn live_token(tx: &mut Tx, hash: &str) -> StoreResult<Option<(i64, i64)>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, township_id FROM admin_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(hash).fetch_optional(c).await?);
+    let r = sql::query_as(
+        "SELECT id, township_id FROM admin_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(hash)
+    .fetch_optional(tx)
+    .await?;
     Ok(r)
 }
 
@@ -98,18 +117,20 @@ pub async fn township_of(tx: &mut Tx, kind: Owned, id: i64) -> StoreResult<Optio
              LEFT JOIN villages v ON v.id = t.village_id WHERE o.id = $1 AND o.state = 'dead'"
         }
     };
-    let r: Option<(Option<i64>,)> =
-        on_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await?);
+    let r: Option<(Option<i64>,)> = sql::query_as(sql).bind(id).fetch_optional(tx).await?;
     Ok(r.map(|(t,)| t))
 }
 
 /// The townships a person belongs to: through a team role or as a township admin.
 pub async fn person_townships(tx: &mut Tx, person_id: i64) -> StoreResult<Vec<i64>> {
-    let r: Vec<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+    let r: Vec<(i64,)> = sql::query_as(
         "SELECT v.township_id FROM team_roles r JOIN teams t ON t.id = r.team_id \
            JOIN villages v ON v.id = t.village_id WHERE r.person_id = $1 \
-         UNION SELECT township_id FROM township_admins WHERE person_id = $1")
-        .bind(person_id).fetch_all(c).await?);
+         UNION SELECT township_id FROM township_admins WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .fetch_all(tx)
+    .await?;
     let mut ids: Vec<i64> = r.into_iter().map(|(t,)| t).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -133,42 +154,65 @@ pub struct Township {
     pub green_days: i64,
     pub created_at: i64,
 }
+crate::local_row!(Township {
+    id,
+    name,
+    timezone,
+    members_may_plan,
+    red_days,
+    orange_days,
+    yellow_days,
+    green_days,
+    created_at
+});
 
 const TOWNSHIP_COLS: &str = "id, name, timezone, members_may_plan, red_days, orange_days, yellow_days, green_days, created_at";
 
 pub async fn townships(tx: &mut Tx, only: Option<i64>) -> StoreResult<Vec<Township>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let r = sql::query_as(sql::Owned(format!(
         "SELECT {TOWNSHIP_COLS} FROM townships WHERE (CAST($1 AS BIGINT) IS NULL OR id = $1) ORDER BY id")))
-        .bind(only).fetch_all(c).await?);
+        .bind(only).fetch_all(tx).await?;
     Ok(r)
 }
 
 pub async fn township(tx: &mut Tx, id: i64) -> StoreResult<Option<Township>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TOWNSHIP_COLS} FROM townships WHERE id = $1")))
-        .bind(id).fetch_optional(c).await?);
+    let r = sql::query_as(sql::Owned(format!(
+        "SELECT {TOWNSHIP_COLS} FROM townships WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
     Ok(r)
 }
 
 /// Inserts a township with every field of `t` but its id and creation time.
 pub async fn insert_township(tx: &mut Tx, t: &Township, now_ms: i64) -> StoreResult<Township> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let r = sql::query_as(sql::Owned(format!(
         "INSERT INTO townships (name, timezone, members_may_plan, red_days, orange_days, yellow_days, green_days, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TOWNSHIP_COLS}")))
         .bind(&t.name).bind(&t.timezone).bind(t.members_may_plan).bind(t.red_days)
         .bind(t.orange_days).bind(t.yellow_days).bind(t.green_days).bind(now_ms)
-        .fetch_one(c).await?);
+        .fetch_one(tx).await?;
     Ok(r)
 }
 
 /// Writes every editable field of `t`.
 pub async fn update_township(tx: &mut Tx, t: &Township) -> StoreResult<()> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "UPDATE townships SET name = $2, timezone = $3, members_may_plan = $4, red_days = $5, \
-           orange_days = $6, yellow_days = $7, green_days = $8 WHERE id = $1")
-        .bind(t.id).bind(&t.name).bind(&t.timezone).bind(t.members_may_plan).bind(t.red_days)
-        .bind(t.orange_days).bind(t.yellow_days).bind(t.green_days)
-        .execute(c).await?.rows_affected());
+           orange_days = $6, yellow_days = $7, green_days = $8 WHERE id = $1",
+    )
+    .bind(t.id)
+    .bind(&t.name)
+    .bind(&t.timezone)
+    .bind(t.members_may_plan)
+    .bind(t.red_days)
+    .bind(t.orange_days)
+    .bind(t.yellow_days)
+    .bind(t.green_days)
+    .execute(tx)
+    .await?
+    .rows_affected();
     if n == 1 {
         Ok(())
     } else {
@@ -178,10 +222,13 @@ pub async fn update_township(tx: &mut Tx, t: &Township) -> StoreResult<()> {
 
 /// A township's admins (notified of missing plans and escalated tasks).
 pub async fn township_admins(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<Person>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let r = sql::query_as(sql::Owned(format!(
         "SELECT {PERSON_COLS} FROM people p JOIN township_admins a ON a.person_id = p.id \
-         WHERE a.township_id = $1 ORDER BY p.id")))
-        .bind(township_id).fetch_all(c).await?);
+         WHERE a.township_id = $1 ORDER BY p.id"
+    )))
+    .bind(township_id)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
@@ -190,9 +237,12 @@ pub async fn remove_township_admin(
     township_id: i64,
     person_id: i64,
 ) -> StoreResult<bool> {
-    let n = on_tx!(tx, c => sqlx::query(
-        "DELETE FROM township_admins WHERE township_id = $1 AND person_id = $2")
-        .bind(township_id).bind(person_id).execute(c).await?.rows_affected());
+    let n = sql::query("DELETE FROM township_admins WHERE township_id = $1 AND person_id = $2")
+        .bind(township_id)
+        .bind(person_id)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }
 
@@ -207,20 +257,32 @@ pub struct Village {
     /// Households registered (CSV import).
     pub households: i64,
 }
+crate::local_row!(Village {
+    id,
+    township_id,
+    name,
+    created_at,
+    households
+});
 
 const VILLAGE_SELECT: &str = "SELECT v.id, v.township_id, v.name, v.created_at, \
      (SELECT COUNT(*) FROM households h WHERE h.village_id = v.id) AS households FROM villages v";
 
 pub async fn villages(tx: &mut Tx, township_id: Option<i64>) -> StoreResult<Vec<Village>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{VILLAGE_SELECT} WHERE (CAST($1 AS BIGINT) IS NULL OR v.township_id = $1) ORDER BY v.id")))
-        .bind(township_id).fetch_all(c).await?);
+    let r = sql::query_as(sql::Owned(format!(
+        "{VILLAGE_SELECT} WHERE (CAST($1 AS BIGINT) IS NULL OR v.township_id = $1) ORDER BY v.id"
+    )))
+    .bind(township_id)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
 pub async fn village(tx: &mut Tx, id: i64) -> StoreResult<Option<Village>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!("{VILLAGE_SELECT} WHERE v.id = $1")))
-        .bind(id).fetch_optional(c).await?);
+    let r = sql::query_as(sql::Owned(format!("{VILLAGE_SELECT} WHERE v.id = $1")))
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
     Ok(r)
 }
 
@@ -230,15 +292,24 @@ pub async fn insert_village(
     name: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "INSERT INTO villages (township_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(township_id).bind(name).bind(now_ms).fetch_one(c).await?);
+    let (id,): (i64,) = sql::query_as(
+        "INSERT INTO villages (township_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(township_id)
+    .bind(name)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(id)
 }
 
 pub async fn rename_village(tx: &mut Tx, id: i64, name: &str) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE villages SET name = $2 WHERE id = $1")
-        .bind(id).bind(name).execute(c).await?.rows_affected());
+    sql::query("UPDATE villages SET name = $2 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(())
 }
 
@@ -252,6 +323,13 @@ pub struct Team {
     pub name: String,
     pub created_at: i64,
 }
+crate::local_row!(Team {
+    id,
+    village_id,
+    township_id,
+    name,
+    created_at
+});
 
 /// A person's role on a team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -263,6 +341,13 @@ pub struct TeamPerson {
     /// `leader` or `member`.
     pub role: String,
 }
+crate::local_row!(TeamPerson {
+    person_id,
+    display_name,
+    platform,
+    platform_user_id,
+    role
+});
 
 const TEAM_SELECT: &str = "SELECT t.id, t.village_id, v.township_id, t.name, t.created_at \
      FROM teams t JOIN villages v ON v.id = t.village_id";
@@ -272,16 +357,22 @@ pub async fn teams(
     township_id: Option<i64>,
     village_id: Option<i64>,
 ) -> StoreResult<Vec<Team>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let r = sql::query_as(sql::Owned(format!(
         "{TEAM_SELECT} WHERE (CAST($1 AS BIGINT) IS NULL OR v.township_id = $1) \
-           AND (CAST($2 AS BIGINT) IS NULL OR t.village_id = $2) ORDER BY t.id")))
-        .bind(township_id).bind(village_id).fetch_all(c).await?);
+           AND (CAST($2 AS BIGINT) IS NULL OR t.village_id = $2) ORDER BY t.id"
+    )))
+    .bind(township_id)
+    .bind(village_id)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
 pub async fn team(tx: &mut Tx, id: i64) -> StoreResult<Option<Team>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!("{TEAM_SELECT} WHERE t.id = $1")))
-        .bind(id).fetch_optional(c).await?);
+    let r = sql::query_as(sql::Owned(format!("{TEAM_SELECT} WHERE t.id = $1")))
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
     Ok(r)
 }
 
@@ -291,25 +382,37 @@ pub async fn insert_team(
     name: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "INSERT INTO teams (village_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(village_id).bind(name).bind(now_ms).fetch_one(c).await?);
+    let (id,): (i64,) = sql::query_as(
+        "INSERT INTO teams (village_id, name, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(village_id)
+    .bind(name)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(id)
 }
 
 pub async fn rename_team(tx: &mut Tx, id: i64, name: &str) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE teams SET name = $2 WHERE id = $1")
-        .bind(id).bind(name).execute(c).await?.rows_affected());
+    sql::query("UPDATE teams SET name = $2 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(())
 }
 
 /// The team's people, leader first.
 pub async fn team_people(tx: &mut Tx, team_id: i64) -> StoreResult<Vec<TeamPerson>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT p.id AS person_id, p.display_name, p.platform, p.platform_user_id, r.role \
          FROM team_roles r JOIN people p ON p.id = r.person_id WHERE r.team_id = $1 \
-         ORDER BY CASE r.role WHEN 'leader' THEN 0 ELSE 1 END, p.id")
-        .bind(team_id).fetch_all(c).await?);
+         ORDER BY CASE r.role WHEN 'leader' THEN 0 ELSE 1 END, p.id",
+    )
+    .bind(team_id)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
@@ -326,18 +429,29 @@ pub async fn set_team_people(
     let keep: Vec<i64> = leader.into_iter().chain(members.iter().copied()).collect();
     let current = team_people(tx, team_id).await?;
     for p in current.iter().filter(|p| !keep.contains(&p.person_id)) {
-        on_tx!(tx, c => sqlx::query("DELETE FROM team_roles WHERE team_id = $1 AND person_id = $2")
-            .bind(team_id).bind(p.person_id).execute(c).await?.rows_affected());
+        sql::query("DELETE FROM team_roles WHERE team_id = $1 AND person_id = $2")
+            .bind(team_id)
+            .bind(p.person_id)
+            .execute(tx)
+            .await?
+            .rows_affected();
     }
     let wanted = leader
         .map(|l| (l, "leader"))
         .into_iter()
         .chain(members.iter().map(|m| (*m, "member")));
     for (person, role) in wanted {
-        on_tx!(tx, c => sqlx::query(
+        sql::query(
             "INSERT INTO team_roles (team_id, person_id, role, since) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (team_id, person_id) DO UPDATE SET role = excluded.role")
-            .bind(team_id).bind(person).bind(role).bind(now_ms).execute(c).await?.rows_affected());
+             ON CONFLICT (team_id, person_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(team_id)
+        .bind(person)
+        .bind(role)
+        .bind(now_ms)
+        .execute(tx)
+        .await?
+        .rows_affected();
     }
     Ok(())
 }
@@ -356,6 +470,14 @@ pub struct Person {
     pub phone: Option<String>,
     pub created_at: i64,
 }
+crate::local_row!(Person {
+    id,
+    platform,
+    platform_user_id,
+    display_name,
+    phone,
+    created_at
+});
 
 const PERSON_COLS: &str =
     "p.id, p.platform, p.platform_user_id, p.display_name, p.phone, p.created_at";
@@ -372,19 +494,30 @@ pub async fn people(
          SELECT r.person_id FROM team_roles r JOIN teams t ON t.id = r.team_id \
            JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1 \
          UNION SELECT a.person_id FROM township_admins a WHERE a.township_id = $1))";
-    let items = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {PERSON_COLS} FROM people p WHERE {IN_TOWNSHIP} ORDER BY p.id LIMIT $2 OFFSET $3")))
-        .bind(township_id).bind(limit).bind(offset).fetch_all(c).await?);
-    let (total,): (i64,) = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM people p WHERE {IN_TOWNSHIP}")))
-        .bind(township_id).fetch_one(c).await?);
+    let items = sql::query_as(sql::Owned(format!(
+        "SELECT {PERSON_COLS} FROM people p WHERE {IN_TOWNSHIP} ORDER BY p.id LIMIT $2 OFFSET $3"
+    )))
+    .bind(township_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(tx)
+    .await?;
+    let (total,): (i64,) = sql::query_as(sql::Owned(format!(
+        "SELECT COUNT(*) FROM people p WHERE {IN_TOWNSHIP}"
+    )))
+    .bind(township_id)
+    .fetch_one(tx)
+    .await?;
     Ok((items, total))
 }
 
 pub async fn person(tx: &mut Tx, id: i64) -> StoreResult<Option<Person>> {
-    let r = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {PERSON_COLS} FROM people p WHERE p.id = $1")))
-        .bind(id).fetch_optional(c).await?);
+    let r = sql::query_as(sql::Owned(format!(
+        "SELECT {PERSON_COLS} FROM people p WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
     Ok(r)
 }
 
@@ -396,11 +529,17 @@ pub async fn insert_person(
     phone: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO people (platform, platform_user_id, display_name, phone, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(platform).bind(platform_user_id).bind(display_name).bind(phone).bind(now_ms)
-        .fetch_one(c).await?);
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(platform)
+    .bind(platform_user_id)
+    .bind(display_name)
+    .bind(phone)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(id)
 }
 
@@ -410,8 +549,13 @@ pub async fn update_person(
     display_name: &str,
     phone: Option<&str>,
 ) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE people SET display_name = $2, phone = $3 WHERE id = $1")
-        .bind(id).bind(display_name).bind(phone).execute(c).await?.rows_affected());
+    sql::query("UPDATE people SET display_name = $2, phone = $3 WHERE id = $1")
+        .bind(id)
+        .bind(display_name)
+        .bind(phone)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(())
 }
 
@@ -429,6 +573,16 @@ pub struct Group {
     /// Whether a custom push robot is set (its secrets are never shown).
     pub has_push_robot: bool,
 }
+crate::local_row!(Group {
+    id,
+    platform,
+    bot,
+    conversation_id,
+    title,
+    team_id,
+    township_id,
+    has_push_robot
+});
 
 /// Filters of the group list.
 #[derive(Debug, Clone, Default)]
@@ -440,11 +594,11 @@ pub struct GroupFilter {
 }
 
 pub async fn group(tx: &mut Tx, id: i64) -> StoreResult<Option<Group>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT g.id, g.platform, g.bot, g.conversation_id, g.title, g.team_id, v.township_id, \
                 (g.push_webhook_token IS NOT NULL) AS has_push_robot FROM chat_groups g \
          LEFT JOIN teams t ON t.id = g.team_id LEFT JOIN villages v ON v.id = t.village_id WHERE g.id = $1")
-        .bind(id).fetch_optional(c).await?);
+        .bind(id).fetch_optional(tx).await?;
     Ok(r)
 }
 
@@ -460,21 +614,29 @@ pub async fn groups(
            AND (CAST($2 AS BIGINT) IS NULL OR g.team_id = $2) \
            AND (CAST($3 AS TEXT) IS NULL OR g.platform = $3) \
            AND (CAST($4 AS BOOLEAN) IS NULL OR (g.team_id IS NOT NULL) = $4)";
-    let items = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let items = sql::query_as(sql::Owned(format!(
         "SELECT g.id, g.platform, g.bot, g.conversation_id, g.title, g.team_id, v.township_id, \
                 (g.push_webhook_token IS NOT NULL) AS has_push_robot {FROM} ORDER BY g.id LIMIT $5 OFFSET $6")))
         .bind(f.township_id).bind(f.team_id).bind(f.platform.clone()).bind(f.bound)
-        .bind(limit).bind(offset).fetch_all(c).await?);
-    let (total,): (i64,) = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FROM}")))
-        .bind(f.township_id).bind(f.team_id).bind(f.platform.clone()).bind(f.bound)
-        .fetch_one(c).await?);
+        .bind(limit).bind(offset).fetch_all(tx).await?;
+    let (total,): (i64,) = sql::query_as(sql::Owned(format!("SELECT COUNT(*) {FROM}")))
+        .bind(f.township_id)
+        .bind(f.team_id)
+        .bind(f.platform.clone())
+        .bind(f.bound)
+        .fetch_one(tx)
+        .await?;
     Ok((items, total))
 }
 
 /// Binds a group to a team (or unbinds it with `None`).
 pub async fn set_group_team(tx: &mut Tx, group_id: i64, team_id: Option<i64>) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("UPDATE chat_groups SET team_id = $2 WHERE id = $1")
-        .bind(group_id).bind(team_id).execute(c).await?.rows_affected());
+    sql::query("UPDATE chat_groups SET team_id = $2 WHERE id = $1")
+        .bind(group_id)
+        .bind(team_id)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(())
 }
 
@@ -493,6 +655,17 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
     pub created_at: i64,
 }
+crate::local_row!(DeadLetter {
+    id,
+    dedupe_key,
+    group_id,
+    person_id,
+    township_id,
+    bot,
+    attempts,
+    last_error,
+    created_at
+});
 
 pub async fn dead_letters(
     tx: &mut Tx,
@@ -506,12 +679,14 @@ pub async fn dead_letters(
          FROM outbox o LEFT JOIN chat_groups g ON g.id = o.group_id LEFT JOIN teams t ON t.id = g.team_id \
          LEFT JOIN villages v ON v.id = t.village_id WHERE o.state = 'dead') d \
          WHERE (CAST($1 AS BIGINT) IS NULL OR d.township_id = $1)";
-    let items = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let items = sql::query_as(sql::Owned(format!(
         "SELECT d.id, d.dedupe_key, d.group_id, d.person_id, d.township_id, d.bot, d.attempts, d.last_error, d.created_at \
          {FROM} ORDER BY d.id DESC LIMIT $2 OFFSET $3")))
-        .bind(township_id).bind(limit).bind(offset).fetch_all(c).await?);
-    let (total,): (i64,) = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {FROM}")))
-        .bind(township_id).fetch_one(c).await?);
+        .bind(township_id).bind(limit).bind(offset).fetch_all(tx).await?;
+    let (total,): (i64,) = sql::query_as(sql::Owned(format!("SELECT COUNT(*) {FROM}")))
+        .bind(township_id)
+        .fetch_one(tx)
+        .await?;
     Ok((items, total))
 }
 
@@ -567,12 +742,19 @@ macro_rules! bind_view {
 /// Runs a paged view: (rows, total).
 macro_rules! view {
     ($tx:expr, $ty:ty, $select:expr, $from:expr, $order:expr, $f:expr, $limit:expr, $offset:expr) => {{
-        let sql = format!("{} {} ORDER BY {} LIMIT $9 OFFSET $10", $select, $from, $order);
+        let sql = format!(
+            "{} {} ORDER BY {} LIMIT $9 OFFSET $10",
+            $select, $from, $order
+        );
         let count = format!("SELECT COUNT(*) {}", $from);
-        let items: Vec<$ty> = on_tx!($tx, c => bind_view!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), $f)
-            .bind($limit).bind($offset).fetch_all(c).await?);
-        let (total,): (i64,) = on_tx!($tx, c => bind_view!(sqlx::query_as(sqlx::AssertSqlSafe(count)), $f)
-            .fetch_one(c).await?);
+        let items: Vec<$ty> = bind_view!(sql::query_as(sql::Owned(sql)), $f)
+            .bind($limit)
+            .bind($offset)
+            .fetch_all($tx)
+            .await?;
+        let (total,): (i64,) = bind_view!(sql::query_as(sql::Owned(count)), $f)
+            .fetch_one($tx)
+            .await?;
         (items, total)
     }};
 }
@@ -605,6 +787,7 @@ pub struct TaskView {
     #[sqlx(skip)]
     pub owners: Vec<String>,
 }
+crate::local_row!(TaskView { id, township_id, township, village_id, village, team_id, team, week, no, text, level, deadline_at, state, source, created_at, closed_at, result, cancel_reason } skip { owners });
 
 /// Tasks, by deadline when `from_ms`/`to_ms` are given.
 pub async fn tasks(
@@ -633,10 +816,10 @@ pub async fn tasks(
     );
     if !items.is_empty() {
         let ids: Vec<String> = items.iter().map(|t| t.id.to_string()).collect();
-        let owners: Vec<(i64, String)> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let owners: Vec<(i64, String)> = sql::query_as(sql::Owned(format!(
             "SELECT o.task_id, p.display_name FROM task_owners o JOIN people p ON p.id = o.person_id \
              WHERE o.task_id IN ({}) ORDER BY o.task_id, p.id", ids.join(","))))
-            .fetch_all(c).await?);
+            .fetch_all(tx).await?;
         for t in &mut items {
             t.owners = owners
                 .iter()
@@ -666,6 +849,22 @@ pub struct ServiceView {
     pub text: String,
     pub at: i64,
 }
+crate::local_row!(ServiceView {
+    id,
+    township_id,
+    township,
+    village_id,
+    village,
+    team_id,
+    team,
+    week,
+    task_id,
+    task_no,
+    person_id,
+    person,
+    text,
+    at
+});
 
 pub async fn services(
     tx: &mut Tx,
@@ -713,6 +912,22 @@ pub struct VisitView {
     pub text: String,
     pub at: i64,
 }
+crate::local_row!(VisitView {
+    id,
+    township_id,
+    township,
+    village_id,
+    village,
+    team_id,
+    team,
+    week,
+    person_id,
+    person,
+    household,
+    household_id,
+    text,
+    at
+});
 
 pub async fn visits(
     tx: &mut Tx,
@@ -748,6 +963,20 @@ pub struct RatingView {
     pub comment: String,
     pub at: i64,
 }
+crate::local_row!(RatingView {
+    township_id,
+    township,
+    village_id,
+    village,
+    team_id,
+    team,
+    week,
+    person_id,
+    person,
+    score,
+    comment,
+    at
+});
 
 pub async fn ratings(
     tx: &mut Tx,
@@ -794,6 +1023,23 @@ pub struct RequestView {
     pub state: String,
     pub at: i64,
 }
+crate::local_row!(RequestView {
+    id,
+    township_id,
+    township,
+    village_id,
+    village,
+    team_id,
+    team,
+    week,
+    person_id,
+    person,
+    text,
+    task_id,
+    task_no,
+    state,
+    at
+});
 
 pub async fn requests(
     tx: &mut Tx,
@@ -838,6 +1084,20 @@ pub struct WeekSummary {
     pub raters: i64,
     pub rating_sum: i64,
 }
+crate::local_row!(WeekSummary {
+    township,
+    village,
+    team,
+    week,
+    total,
+    closed,
+    on_time,
+    services,
+    visits,
+    requests,
+    raters,
+    rating_sum
+});
 
 /// Every team in scope (township, or all) for each of `weeks`.
 pub async fn weekly_summary(
@@ -845,11 +1105,14 @@ pub async fn weekly_summary(
     township_id: Option<i64>,
     weeks: &[String],
 ) -> StoreResult<Vec<WeekSummary>> {
-    let teams: Vec<(i64, String, String, String)> = on_tx!(tx, c => sqlx::query_as(
+    let teams: Vec<(i64, String, String, String)> = sql::query_as(
         "SELECT t.id, s.name, v.name, t.name FROM teams t JOIN villages v ON v.id = t.village_id \
          JOIN townships s ON s.id = v.township_id \
-         WHERE (CAST($1 AS BIGINT) IS NULL OR s.id = $1) ORDER BY s.id, v.id, t.id")
-        .bind(township_id).fetch_all(c).await?);
+         WHERE (CAST($1 AS BIGINT) IS NULL OR s.id = $1) ORDER BY s.id, v.id, t.id",
+    )
+    .bind(township_id)
+    .fetch_all(tx)
+    .await?;
     let mut out = Vec::with_capacity(teams.len() * weeks.len());
     for week in weeks {
         for (team_id, township, village, team) in &teams {
@@ -892,12 +1155,15 @@ pub async fn township_audit(
               WHERE v.township_id = $1) \
          OR a.target IN (SELECT 'group:' || CAST(g.id AS TEXT) FROM chat_groups g JOIN teams t ON t.id = g.team_id \
               JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1)";
-    let items = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let items = sql::query_as(sql::Owned(format!(
         "SELECT a.id, a.at, a.actor, a.action, a.target, a.before_json, a.after_json FROM audit_log a {WHERE} \
          ORDER BY a.id DESC LIMIT $2 OFFSET $3")))
-        .bind(township_id).bind(limit).bind(offset).fetch_all(c).await?);
-    let (total,): (i64,) = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM audit_log a {WHERE}")))
-        .bind(township_id).fetch_one(c).await?);
+        .bind(township_id).bind(limit).bind(offset).fetch_all(tx).await?;
+    let (total,): (i64,) = sql::query_as(sql::Owned(format!(
+        "SELECT COUNT(*) FROM audit_log a {WHERE}"
+    )))
+    .bind(township_id)
+    .fetch_one(tx)
+    .await?;
     Ok((items, total))
 }

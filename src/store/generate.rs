@@ -13,8 +13,8 @@
 //! computed (team = village = group id; person = team · 16 + k), so each
 //! table joins the others without lookups. For an empty database only.
 
+use super::sql;
 use super::{StoreResult, Tx};
-use crate::on_tx;
 
 /// Villages per township (a Zhejiang township has a few dozen to a few hundred).
 pub const VILLAGES_PER_TOWNSHIP: i64 = 285;
@@ -210,13 +210,13 @@ pub fn statements(villages: i64, weeks: i64) -> Vec<(&'static str, String)> {
 
 /// Runs one generator statement; returns the rows it wrote.
 pub async fn run(tx: &mut Tx, sql: &str) -> StoreResult<u64> {
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    let n = on_tx!(tx, c => sqlx::query(sql).execute(c).await?.rows_affected());
+    let sql = sql::Owned(sql.to_string());
+    let n = sql::query(sql).execute(tx).await?.rows_affected();
     Ok(n)
 }
 
 /// Updates the planner's statistics after a bulk load (ANALYZE on both).
 pub async fn analyze(tx: &mut Tx) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("ANALYZE").execute(c).await?.rows_affected());
+    sql::query("ANALYZE").execute(tx).await?.rows_affected();
     Ok(())
 }

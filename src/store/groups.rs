@@ -1,13 +1,14 @@
 //! Groups, people, roles and the township → village → team hierarchy.
 
+use super::sql;
 use super::{StoreError, StoreResult, Tx};
-use crate::on_tx;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GroupRow {
     pub id: i64,
     pub team_id: Option<i64>,
 }
+crate::local_row!(GroupRow { id, team_id });
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PersonRow {
@@ -15,6 +16,11 @@ pub struct PersonRow {
     pub platform_user_id: String,
     pub display_name: String,
 }
+crate::local_row!(PersonRow {
+    id,
+    platform_user_id,
+    display_name
+});
 
 /// The team a group is bound to, with what the bot needs of its township.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,6 +38,20 @@ pub struct TeamRow {
     pub yellow_days: i64,
     pub green_days: i64,
 }
+crate::local_row!(TeamRow {
+    team_id,
+    team_name,
+    village_id,
+    village_name,
+    township_id,
+    township_name,
+    timezone,
+    members_may_plan,
+    red_days,
+    orange_days,
+    yellow_days,
+    green_days
+});
 
 /// Records the group (first sight) or refreshes its title; returns its row.
 pub async fn upsert_group(
@@ -42,14 +62,20 @@ pub async fn upsert_group(
     title: &str,
     now_ms: i64,
 ) -> StoreResult<GroupRow> {
-    let row: GroupRow = on_tx!(tx, c => sqlx::query_as(
+    let row: GroupRow = sql::query_as(
         "INSERT INTO chat_groups (platform, bot, conversation_id, title, created_at) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (platform, conversation_id) DO UPDATE SET bot = excluded.bot, \
            title = CASE WHEN excluded.title = '' THEN chat_groups.title ELSE excluded.title END \
-         RETURNING id, team_id")
-        .bind(platform).bind(bot).bind(conversation_id).bind(title).bind(now_ms)
-        .fetch_one(c).await?);
+         RETURNING id, team_id",
+    )
+    .bind(platform)
+    .bind(bot)
+    .bind(conversation_id)
+    .bind(title)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(row)
 }
 
@@ -61,14 +87,14 @@ pub async fn upsert_person(
     display_name: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO people (platform, platform_user_id, display_name, created_at) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (platform, platform_user_id) DO UPDATE SET display_name = \
            CASE WHEN excluded.display_name = '' THEN people.display_name ELSE excluded.display_name END \
          RETURNING id")
         .bind(platform).bind(platform_user_id).bind(display_name).bind(now_ms)
-        .fetch_one(c).await?);
+        .fetch_one(tx).await?;
     Ok(id)
 }
 
@@ -79,11 +105,16 @@ pub async fn touch_member(
     person_id: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO group_members (group_id, person_id, last_seen_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (group_id, person_id) DO UPDATE SET last_seen_at = excluded.last_seen_at")
-        .bind(group_id).bind(person_id).bind(now_ms)
-        .execute(c).await?.rows_affected());
+         ON CONFLICT (group_id, person_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+    )
+    .bind(group_id)
+    .bind(person_id)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(())
 }
 
@@ -92,17 +123,18 @@ pub async fn person_by_platform_id(
     platform: &str,
     platform_user_id: &str,
 ) -> StoreResult<Option<PersonRow>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, platform_user_id, display_name FROM people WHERE platform = $1 AND platform_user_id = $2")
         .bind(platform).bind(platform_user_id)
-        .fetch_optional(c).await?);
+        .fetch_optional(tx).await?;
     Ok(r)
 }
 
 pub async fn person(tx: &mut Tx, id: i64) -> StoreResult<PersonRow> {
-    let r = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id, platform_user_id, display_name FROM people WHERE id = $1")
-        .bind(id).fetch_one(c).await?);
+    let r = sql::query_as("SELECT id, platform_user_id, display_name FROM people WHERE id = $1")
+        .bind(id)
+        .fetch_one(tx)
+        .await?;
     Ok(r)
 }
 
@@ -113,14 +145,14 @@ pub async fn people_named_in_group(
     group_id: i64,
     name: &str,
 ) -> StoreResult<Vec<PersonRow>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT p.id, p.platform_user_id, p.display_name FROM people p \
          WHERE p.display_name = $2 AND (\
            p.id IN (SELECT person_id FROM group_members WHERE group_id = $1) OR \
            p.id IN (SELECT r.person_id FROM team_roles r JOIN chat_groups g ON g.team_id = r.team_id WHERE g.id = $1)) \
          ORDER BY p.id")
         .bind(group_id).bind(name)
-        .fetch_all(c).await?);
+        .fetch_all(tx).await?;
     Ok(r)
 }
 
@@ -132,41 +164,47 @@ pub async fn person_in_group_by_user_id(
     group_id: i64,
     user_id: &str,
 ) -> StoreResult<Option<PersonRow>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT p.id, p.platform_user_id, p.display_name FROM people p \
          WHERE p.platform = $1 AND p.platform_user_id = $3 AND (\
            p.id IN (SELECT person_id FROM group_members WHERE group_id = $2) OR \
            p.id IN (SELECT r.person_id FROM team_roles r JOIN chat_groups g ON g.team_id = r.team_id WHERE g.id = $2))")
         .bind(platform).bind(group_id).bind(user_id)
-        .fetch_optional(c).await?);
+        .fetch_optional(tx).await?;
     Ok(r)
 }
 
 pub async fn team(tx: &mut Tx, team_id: i64) -> StoreResult<TeamRow> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT t.id AS team_id, t.name AS team_name, v.id AS village_id, v.name AS village_name, \
                 s.id AS township_id, s.name AS township_name, s.timezone, s.members_may_plan, \
                 s.red_days, s.orange_days, s.yellow_days, s.green_days \
          FROM teams t JOIN villages v ON v.id = t.village_id JOIN townships s ON s.id = v.township_id \
          WHERE t.id = $1")
-        .bind(team_id).fetch_one(c).await?);
+        .bind(team_id).fetch_one(tx).await?;
     Ok(r)
 }
 
 pub async fn role_of(tx: &mut Tx, team_id: i64, person_id: i64) -> StoreResult<Option<String>> {
-    let r: Option<(String,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT role FROM team_roles WHERE team_id = $1 AND person_id = $2")
-        .bind(team_id).bind(person_id).fetch_optional(c).await?);
+    let r: Option<(String,)> =
+        sql::query_as("SELECT role FROM team_roles WHERE team_id = $1 AND person_id = $2")
+            .bind(team_id)
+            .bind(person_id)
+            .fetch_optional(tx)
+            .await?;
     Ok(r.map(|(role,)| role))
 }
 
 /// The team's people with their roles, leader first.
 pub async fn team_people(tx: &mut Tx, team_id: i64) -> StoreResult<Vec<(PersonRow, String)>> {
-    let rows: Vec<(i64, String, String, String)> = on_tx!(tx, c => sqlx::query_as(
+    let rows: Vec<(i64, String, String, String)> = sql::query_as(
         "SELECT p.id, p.platform_user_id, p.display_name, r.role FROM team_roles r \
          JOIN people p ON p.id = r.person_id WHERE r.team_id = $1 \
-         ORDER BY CASE r.role WHEN 'leader' THEN 0 ELSE 1 END, r.since, p.id")
-        .bind(team_id).fetch_all(c).await?);
+         ORDER BY CASE r.role WHEN 'leader' THEN 0 ELSE 1 END, r.since, p.id",
+    )
+    .bind(team_id)
+    .fetch_all(tx)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|(id, platform_user_id, display_name, role)| {
@@ -192,23 +230,42 @@ pub async fn bind_group(
     team: &str,
     now_ms: i64,
 ) -> StoreResult<(i64, Option<i64>)> {
-    let (township_id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (township_id,): (i64,) = sql::query_as(
         "INSERT INTO townships (name, created_at) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id")
-        .bind(township).bind(now_ms).fetch_one(c).await?);
-    let (village_id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+    )
+    .bind(township)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
+    let (village_id,): (i64,) = sql::query_as(
         "INSERT INTO villages (township_id, name, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (township_id, name) DO UPDATE SET name = excluded.name RETURNING id")
-        .bind(township_id).bind(village).bind(now_ms).fetch_one(c).await?);
-    let (team_id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+         ON CONFLICT (township_id, name) DO UPDATE SET name = excluded.name RETURNING id",
+    )
+    .bind(township_id)
+    .bind(village)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
+    let (team_id,): (i64,) = sql::query_as(
         "INSERT INTO teams (village_id, name, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (village_id, name) DO UPDATE SET name = excluded.name RETURNING id")
-        .bind(village_id).bind(team).bind(now_ms).fetch_one(c).await?);
-    let (before,): (Option<i64>,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT team_id FROM chat_groups WHERE id = $1")
-        .bind(group_id).fetch_one(c).await?);
-    let n = on_tx!(tx, c => sqlx::query("UPDATE chat_groups SET team_id = $2 WHERE id = $1")
-        .bind(group_id).bind(team_id).execute(c).await?.rows_affected());
+         ON CONFLICT (village_id, name) DO UPDATE SET name = excluded.name RETURNING id",
+    )
+    .bind(village_id)
+    .bind(team)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
+    let (before,): (Option<i64>,) = sql::query_as("SELECT team_id FROM chat_groups WHERE id = $1")
+        .bind(group_id)
+        .fetch_one(tx)
+        .await?;
+    let n = sql::query("UPDATE chat_groups SET team_id = $2 WHERE id = $1")
+        .bind(group_id)
+        .bind(team_id)
+        .execute(tx)
+        .await?
+        .rows_affected();
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -226,14 +283,21 @@ pub async fn set_role(
 ) -> StoreResult<Option<String>> {
     let before = role_of(tx, team_id, person_id).await?;
     if role == "leader" {
-        on_tx!(tx, c => sqlx::query(
+        sql::query(
             "UPDATE team_roles SET role = 'member' WHERE team_id = $1 AND role = 'leader' AND person_id <> $2")
-            .bind(team_id).bind(person_id).execute(c).await?.rows_affected());
+            .bind(team_id).bind(person_id).execute(tx).await?.rows_affected();
     }
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO team_roles (team_id, person_id, role, since) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (team_id, person_id) DO UPDATE SET role = excluded.role")
-        .bind(team_id).bind(person_id).bind(role).bind(now_ms).execute(c).await?.rows_affected());
+         ON CONFLICT (team_id, person_id) DO UPDATE SET role = excluded.role",
+    )
+    .bind(team_id)
+    .bind(person_id)
+    .bind(role)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(before)
 }
 
@@ -259,6 +323,26 @@ pub struct Context {
     pub yellow_days: Option<i64>,
     pub green_days: Option<i64>,
 }
+crate::local_row!(Context {
+    group_id,
+    group_title,
+    team_id,
+    person_id,
+    person_name,
+    last_seen_at,
+    role,
+    team_name,
+    village_id,
+    village_name,
+    township_id,
+    township_name,
+    timezone,
+    members_may_plan,
+    red_days,
+    orange_days,
+    yellow_days,
+    green_days
+});
 
 impl Context {
     /// The bound team, if the group is bound.
@@ -288,7 +372,7 @@ pub async fn context(
     conversation_id: &str,
     sender_id: &str,
 ) -> StoreResult<Option<Context>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT g.id AS group_id, g.title AS group_title, g.team_id, \
                 p.id AS person_id, p.display_name AS person_name, m.last_seen_at, r.role, \
                 t.name AS team_name, v.id AS village_id, v.name AS village_name, \
@@ -301,9 +385,13 @@ pub async fn context(
          LEFT JOIN teams t ON t.id = g.team_id \
          LEFT JOIN villages v ON v.id = t.village_id \
          LEFT JOIN townships s ON s.id = v.township_id \
-         WHERE g.platform = $1 AND g.conversation_id = $2")
-        .bind(platform).bind(conversation_id).bind(sender_id)
-        .fetch_optional(c).await?);
+         WHERE g.platform = $1 AND g.conversation_id = $2",
+    )
+    .bind(platform)
+    .bind(conversation_id)
+    .bind(sender_id)
+    .fetch_optional(tx)
+    .await?;
     Ok(r)
 }
 
@@ -317,12 +405,20 @@ pub struct PushTarget {
     pub push_webhook_token: Option<String>,
     pub push_webhook_secret: Option<String>,
 }
+crate::local_row!(PushTarget {
+    group_id,
+    platform,
+    bot,
+    conversation_id,
+    push_webhook_token,
+    push_webhook_secret
+});
 
 pub async fn push_target(tx: &mut Tx, group_id: i64) -> StoreResult<Option<PushTarget>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id AS group_id, platform, bot, conversation_id, push_webhook_token, push_webhook_secret \
          FROM chat_groups WHERE id = $1")
-        .bind(group_id).fetch_optional(c).await?);
+        .bind(group_id).fetch_optional(tx).await?;
     Ok(r)
 }
 
@@ -334,16 +430,24 @@ pub async fn set_push_webhook(
     token: Option<&str>,
     secret: Option<&str>,
 ) -> StoreResult<bool> {
-    let n = on_tx!(tx, c => sqlx::query(
-        "UPDATE chat_groups SET push_webhook_token = $2, push_webhook_secret = $3 WHERE id = $1")
-        .bind(group_id).bind(token).bind(secret).execute(c).await?.rows_affected());
+    let n = sql::query(
+        "UPDATE chat_groups SET push_webhook_token = $2, push_webhook_secret = $3 WHERE id = $1",
+    )
+    .bind(group_id)
+    .bind(token)
+    .bind(secret)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(n == 1)
 }
 
 /// The township of this name's id, if any.
 pub async fn township_exists(tx: &mut Tx, id: i64) -> StoreResult<bool> {
-    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as("SELECT id FROM townships WHERE id = $1")
-        .bind(id).fetch_optional(c).await?);
+    let r: Option<(i64,)> = sql::query_as("SELECT id FROM townships WHERE id = $1")
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
     Ok(r.is_some())
 }
 
@@ -358,11 +462,23 @@ pub struct GroupInfo {
     pub team_id: Option<i64>,
     pub has_push_robot: bool,
 }
+crate::local_row!(GroupInfo {
+    id,
+    platform,
+    bot,
+    conversation_id,
+    title,
+    team_id,
+    has_push_robot
+});
 
 pub async fn group_info(tx: &mut Tx, id: i64) -> StoreResult<Option<GroupInfo>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, platform, bot, conversation_id, title, team_id, \
-                (push_webhook_token IS NOT NULL) AS has_push_robot FROM chat_groups WHERE id = $1")
-        .bind(id).fetch_optional(c).await?);
+                (push_webhook_token IS NOT NULL) AS has_push_robot FROM chat_groups WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
     Ok(r)
 }

@@ -1,7 +1,7 @@
 //! The household registry of each village.
 
+use super::sql;
 use super::{StoreResult, Tx};
-use crate::on_tx;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct Household {
@@ -12,6 +12,13 @@ pub struct Household {
     pub subgroup: String,
     pub phone: Option<String>,
 }
+crate::local_row!(Household {
+    id,
+    village_id,
+    name,
+    subgroup,
+    phone
+});
 
 /// Adds a household, or updates the phone of the one already registered
 /// under the same (village, name, subgroup). `true` when it was new.
@@ -23,19 +30,34 @@ pub async fn upsert(
     phone: Option<&str>,
     now_ms: i64,
 ) -> StoreResult<(i64, bool)> {
-    let existing: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id FROM households WHERE village_id = $1 AND name = $2 AND subgroup = $3")
-        .bind(village_id).bind(name).bind(subgroup).fetch_optional(c).await?);
+    let existing: Option<(i64,)> = sql::query_as(
+        "SELECT id FROM households WHERE village_id = $1 AND name = $2 AND subgroup = $3",
+    )
+    .bind(village_id)
+    .bind(name)
+    .bind(subgroup)
+    .fetch_optional(tx)
+    .await?;
     if let Some((id,)) = existing {
-        on_tx!(tx, c => sqlx::query("UPDATE households SET phone = $2 WHERE id = $1")
-            .bind(id).bind(phone).execute(c).await?.rows_affected());
+        sql::query("UPDATE households SET phone = $2 WHERE id = $1")
+            .bind(id)
+            .bind(phone)
+            .execute(tx)
+            .await?
+            .rows_affected();
         return Ok((id, false));
     }
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO households (village_id, name, subgroup, phone, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id")
-        .bind(village_id).bind(name).bind(subgroup).bind(phone).bind(now_ms)
-        .fetch_one(c).await?);
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(village_id)
+    .bind(name)
+    .bind(subgroup)
+    .bind(phone)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok((id, true))
 }
 
@@ -46,18 +68,24 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> StoreResult<Vec<Household>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, village_id, name, subgroup, phone FROM households WHERE village_id = $1 \
-         ORDER BY LENGTH(subgroup), subgroup, name, id LIMIT $2 OFFSET $3")
-        .bind(village_id).bind(limit).bind(offset).fetch_all(c).await?);
+         ORDER BY LENGTH(subgroup), subgroup, name, id LIMIT $2 OFFSET $3",
+    )
+    .bind(village_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
 /// How many households a village has registered.
 pub async fn count(tx: &mut Tx, village_id: i64) -> StoreResult<i64> {
-    let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*) FROM households WHERE village_id = $1")
-        .bind(village_id).fetch_one(c).await?);
+    let (n,): (i64,) = sql::query_as("SELECT COUNT(*) FROM households WHERE village_id = $1")
+        .bind(village_id)
+        .fetch_one(tx)
+        .await?;
     Ok(n)
 }
 
@@ -71,10 +99,15 @@ pub async fn by_names(
 ) -> StoreResult<Vec<Household>> {
     let first = names.first().map(String::as_str).unwrap_or_default();
     let second = names.get(1).map(String::as_str).unwrap_or(first);
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, village_id, name, subgroup, phone FROM households \
-         WHERE village_id = $1 AND name IN ($2, $3) ORDER BY LENGTH(subgroup), subgroup, id")
-        .bind(village_id).bind(first).bind(second).fetch_all(c).await?);
+         WHERE village_id = $1 AND name IN ($2, $3) ORDER BY LENGTH(subgroup), subgroup, id",
+    )
+    .bind(village_id)
+    .bind(first)
+    .bind(second)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
@@ -96,14 +129,19 @@ pub async fn coverage(
     from_ms: i64,
     to_ms: i64,
 ) -> StoreResult<Coverage> {
-    let (registered, visited, unregistered_visits): (i64, i64, i64) = on_tx!(tx, c => sqlx::query_as(
+    let (registered, visited, unregistered_visits): (i64, i64, i64) = sql::query_as(
         "SELECT \
            (SELECT COUNT(*) FROM households WHERE village_id = $1), \
            (SELECT COUNT(*) FROM households h WHERE h.village_id = $1 AND EXISTS \
               (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.at >= $2 AND v.at < $3)), \
            (SELECT COUNT(*) FROM visits v JOIN teams t ON t.id = v.team_id \
-              WHERE t.village_id = $1 AND v.household_id IS NULL AND v.at >= $2 AND v.at < $3)")
-        .bind(village_id).bind(from_ms).bind(to_ms).fetch_one(c).await?);
+              WHERE t.village_id = $1 AND v.household_id IS NULL AND v.at >= $2 AND v.at < $3)",
+    )
+    .bind(village_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(Coverage {
         registered,
         visited,
@@ -120,10 +158,10 @@ pub async fn unvisited(
     to_ms: i64,
     limit: i64,
 ) -> StoreResult<Vec<Household>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, village_id, name, subgroup, phone FROM households h WHERE h.village_id = $1 \
          AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.at >= $2 AND v.at < $3) \
          ORDER BY LENGTH(subgroup), subgroup, name, id LIMIT $4")
-        .bind(village_id).bind(from_ms).bind(to_ms).bind(limit).fetch_all(c).await?);
+        .bind(village_id).bind(from_ms).bind(to_ms).bind(limit).fetch_all(tx).await?;
     Ok(r)
 }

@@ -1,7 +1,7 @@
 //! Platform messages already handled, and the reply each got (dedupe).
 
+use super::sql;
 use super::{StoreResult, Tx};
-use crate::on_tx;
 
 /// Records `(platform, msg_id)` as handled with its reply, last in a turn.
 /// `false`: another delivery of the same message got there first; the turn
@@ -15,27 +15,30 @@ pub async fn record(
     now_ms: i64,
     reply_json: &str,
 ) -> StoreResult<bool> {
-    let r = on_tx!(tx, c => sqlx::query(
+    let r = sql::query(
         "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (platform, msg_id) DO NOTHING")
         .bind(platform).bind(msg_id).bind(now_ms).bind(reply_json)
-        .execute(c).await?.rows_affected());
+        .execute(tx).await?.rows_affected();
     Ok(r == 1)
 }
 
 /// The reply saved for a message handled before (JSON), if any.
 pub async fn saved_reply(tx: &mut Tx, platform: &str, msg_id: &str) -> StoreResult<Option<String>> {
-    let r: Option<(Option<String>,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT reply FROM inbound_messages WHERE platform = $1 AND msg_id = $2")
-        .bind(platform).bind(msg_id)
-        .fetch_optional(c).await?);
+    let r: Option<(Option<String>,)> =
+        sql::query_as("SELECT reply FROM inbound_messages WHERE platform = $1 AND msg_id = $2")
+            .bind(platform)
+            .bind(msg_id)
+            .fetch_optional(tx)
+            .await?;
     Ok(r.and_then(|(reply,)| reply))
 }
 
 /// How many messages are recorded (tests and metrics).
 pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
-    let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as("SELECT COUNT(*) FROM inbound_messages")
-        .fetch_one(c).await?);
+    let (n,): (i64,) = sql::query_as("SELECT COUNT(*) FROM inbound_messages")
+        .fetch_one(tx)
+        .await?;
     Ok(n)
 }
 
@@ -50,17 +53,15 @@ pub async fn saved_replies(
     for chunk in msg_ids.chunks(MAX_ROWS) {
         let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         // Only placeholders are formatted in; the ids are bound.
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = sql::Owned(format!(
             "SELECT msg_id, reply FROM inbound_messages WHERE platform = $1 AND msg_id IN ({})",
             marks.join(", ")
         ));
-        let rows: Vec<(String, Option<String>)> = on_tx!(tx, c => {
-            let mut q = sqlx::query_as(sql).bind(platform);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.fetch_all(c).await?
-        });
+        let mut q = sql::query_as(sql).bind(platform);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let rows: Vec<(String, Option<String>)> = q.fetch_all(tx).await?;
         out.extend(rows);
     }
     Ok(out)
@@ -85,17 +86,19 @@ pub async fn record_many(tx: &mut Tx, rows: &[Handled<'_>]) -> StoreResult<()> {
             })
             .collect();
         // Only placeholders are formatted in; the values are bound.
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = sql::Owned(format!(
             "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES {}",
             values.join(", ")
         ));
-        on_tx!(tx, c => {
-            let mut q = sqlx::query(sql);
-            for r in chunk {
-                q = q.bind(r.platform).bind(r.msg_id).bind(r.received_at).bind(r.reply_json);
-            }
-            q.execute(c).await?.rows_affected()
-        });
+        let mut q = sql::query(sql);
+        for r in chunk {
+            q = q
+                .bind(r.platform)
+                .bind(r.msg_id)
+                .bind(r.received_at)
+                .bind(r.reply_json);
+        }
+        q.execute(tx).await?;
     }
     Ok(())
 }

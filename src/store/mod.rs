@@ -3,16 +3,18 @@
 //! [`Db`] is chosen once from `DATABASE_URL`: SQLite (the embedded default) or
 //! PostgreSQL. Queries are written once in the portable subset (`$N`
 //! placeholders, `ON CONFLICT`, `RETURNING`, integer and text columns, instants
-//! as UTC epoch milliseconds) and run on whichever backend is live through the
-//! [`on_tx!`] macro, which compiles the same body against both drivers.
+//! as UTC epoch milliseconds) and run on whichever connection a [`Tx`] holds
+//! through [`sql`], whose API mirrors sqlx's.
 //!
 //! Every unit of work runs in a transaction handed to a closure:
 //! [`Db::write`] for changes and [`Db::read`] for queries. On SQLite all writes
-//! go through one writer task that *group-commits*: it takes every job waiting
+//! go through one writer thread that *group-commits*: it takes every job waiting
 //! in its queue, runs each inside its own savepoint of one transaction and
-//! commits once, so a burst of callbacks costs one commit instead of one each
-//! (sqlx's SQLite driver pays a cross-thread hop per statement; batching is the
-//! known way past it). A job that fails rolls back to its savepoint only, and no
+//! commits once, so a burst of callbacks costs one commit instead of one each.
+//! The writer holds its own connection ([`Tx::Local`]) and runs statements on
+//! its own thread: sqlx's SQLite driver would hop to a worker thread and back
+//! for every statement, which cost more than the statements themselves. Reads
+//! keep sqlx's pool. A job that fails rolls back to its savepoint only, and no
 //! caller hears "done" before the commit that made its work durable.
 
 pub mod admin;
@@ -27,6 +29,7 @@ pub mod projects;
 pub mod ranking;
 pub mod ratings;
 pub mod records;
+pub mod sql;
 pub mod tasks;
 pub mod weekly;
 
@@ -75,29 +78,13 @@ impl From<sqlx::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// An open transaction on whichever backend is live.
+/// An open transaction on whichever connection is live.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Pg(Transaction<'static, Postgres>),
-}
-
-/// Runs `$body` with `$c` bound to the live connection of `$tx`. The body is
-/// compiled once per backend, so the same SQL text and Rust types are checked
-/// against both drivers.
-#[macro_export]
-macro_rules! on_tx {
-    ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::store::Tx::Pg(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
+    /// The SQLite writer's own connection, inside the transaction of its
+    /// current batch.
+    Local(rusqlite::Connection),
 }
 
 /// Which backend a [`Db`] runs on.
@@ -178,8 +165,15 @@ impl Db {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create folder {}", parent.display()))?;
             }
+            // sqlx's own writing connection creates the file and applies the
+            // migrations; the writer thread does every other write.
+            let writer_pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await
+                .with_context(|| format!("cannot open SQLite database {url}"))?;
             let (tx, rx) = mpsc::channel::<Work>(4096);
-            let writer_pool = spawn_writer(opts.clone(), rx)
+            spawn_writer(Path::new(opts.get_filename()), rx)
                 .await
                 .with_context(|| format!("cannot open SQLite database {url}"))?;
             let readers = SqlitePoolOptions::new()
@@ -319,11 +313,11 @@ impl Db {
         };
         let out = f(&mut tx).await;
         // Read-only: ending with a rollback releases the snapshot either way.
-        let end = match tx {
-            Tx::Sqlite(t) => t.rollback().await,
-            Tx::Pg(t) => t.rollback().await,
-        };
-        end.map_err(StoreError::from)?;
+        match tx {
+            Tx::Sqlite(t) => t.rollback().await.map_err(StoreError::from)?,
+            Tx::Pg(t) => t.rollback().await.map_err(StoreError::from)?,
+            Tx::Local(_) => {}
+        }
         out
     }
 
@@ -446,67 +440,55 @@ impl Db {
     }
 }
 
-/// Starts the SQLite writer on a thread of its own with a single-threaded
-/// runtime and opens its one connection from there. Every statement is a
-/// round trip to sqlx's SQLite worker thread; the writer pins itself to one
-/// core before connecting, so the worker (which inherits the mask) runs on
-/// the same core and each round trip is a context switch instead of a
-/// cross-core wake-up (see [`crate::affinity`]). The connection never
-/// expires, so it is never re-established from another thread.
-async fn spawn_writer(
-    opts: SqliteConnectOptions,
-    rx: mpsc::Receiver<Work>,
-) -> anyhow::Result<SqlitePool> {
-    // Timers only: the writer does no network I/O, and without the I/O
-    // driver an idle writer parks on a futex rather than in epoll.
+/// Starts the SQLite writer on a thread of its own, with a single-threaded
+/// runtime (timers only: it does no network I/O) and its own connection,
+/// opened from that thread.
+async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .context("cannot build the SQLite writer runtime")?;
-    let (ready_tx, ready_rx) = oneshot::channel::<Result<SqlitePool, sqlx::Error>>();
+    let path = path.to_path_buf();
+    let (ready_tx, ready_rx) = oneshot::channel::<rusqlite::Result<()>>();
     std::thread::Builder::new()
         .name("liancun-writer".into())
-        .spawn(move || {
-            pin_writer();
-            rt.block_on(async move {
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect_with(opts)
-                    .await;
-                match pool {
-                    Ok(pool) => {
-                        if ready_tx.send(Ok(pool.clone())).is_ok() {
-                            run_writer(pool, rx).await;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
+        .spawn(move || match open_writer(&path) {
+            Ok(conn) => {
+                if ready_tx.send(Ok(())).is_ok() {
+                    rt.block_on(run_writer(Tx::Local(conn), rx));
                 }
-            })
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+            }
         })
         .context("cannot start the SQLite writer thread")?;
-    let pool = ready_rx
+    ready_rx
         .await
         .context("the SQLite writer thread stopped while connecting")??;
-    Ok(pool)
+    Ok(())
 }
 
-/// Pins the calling (writer) thread to the last core it may run on. A
-/// failure only costs speed, so it is logged, not fatal.
-fn pin_writer() {
-    let pinned = crate::affinity::allowed_cpus().and_then(|cpus| match cpus.last() {
-        Some(&cpu) => crate::affinity::pin_thread(0, &[cpu]).map(|()| cpu),
-        None => Err(std::io::Error::other("no CPU allowed")),
-    });
-    match pinned {
-        Ok(cpu) => tracing::debug!(cpu, "SQLite writer pinned"),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot pin the SQLite writer to a core; it runs unpinned")
-        }
+/// The writer's connection, set up as sqlx sets up its own: WAL, `NORMAL`
+/// sync (durable at checkpoints, safe against corruption), foreign keys on,
+/// a 5 s busy timeout. Prepared statements stay cached: the store has a few
+/// hundred distinct ones.
+fn open_writer(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    conn.set_prepared_statement_cache_capacity(512);
+    Ok(conn)
+}
+
+/// Runs `sql` (one or more statements, no values) on the writer's connection.
+fn local_batch(tx: &mut Tx, sql: &str) -> StoreResult<()> {
+    match tx {
+        Tx::Local(c) => Ok(c.execute_batch(sql)?),
+        _ => Err(StoreError::Other(anyhow::anyhow!(
+            "{sql:?} is for the SQLite writer's connection"
+        ))),
     }
 }
 
@@ -514,7 +496,7 @@ fn pin_writer() {
 /// arrival order as runs of the same kind: plain jobs commit together with a
 /// savepoint each ([`run_batch`]), turns commit together as a batch of turns
 /// ([`run_turns`]).
-async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Work>) {
+async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
     let mut batch: Vec<Work> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut work = std::mem::take(&mut batch).into_iter().peekable();
@@ -527,7 +509,7 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Work>) {
                             jobs.push(job);
                         }
                     }
-                    if let Err(e) = run_batch(&pool, jobs).await {
+                    if let Err(e) = run_batch(&mut tx, jobs).await {
                         tracing::error!(error = %e, "SQLite write batch failed");
                     }
                 }
@@ -538,7 +520,7 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Work>) {
                             turns.push(turn);
                         }
                     }
-                    run_turns(&pool, turns).await;
+                    run_turns(&mut tx, turns).await;
                 }
             }
         }
@@ -547,8 +529,8 @@ async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<Work>) {
 
 /// Commits a batch of turns together and answers each. If the batch fails,
 /// it is rolled back and every turn is replayed in a transaction of its own.
-async fn run_turns(pool: &SqlitePool, turns: Vec<TurnJob>) {
-    match try_turns(pool, &turns).await {
+async fn run_turns(tx: &mut Tx, turns: Vec<TurnJob>) {
+    match try_turns(tx, &turns).await {
         Ok(results) => {
             for (turn, r) in turns.into_iter().zip(results) {
                 // The caller may have gone away; nothing waits then.
@@ -563,7 +545,7 @@ async fn run_turns(pool: &SqlitePool, turns: Vec<TurnJob>) {
         Err(e) => {
             tracing::warn!(error = %e, turns = turns.len(), "a batch of turns failed; replaying them one by one");
             for turn in turns {
-                let r = try_turns(pool, std::slice::from_ref(&turn))
+                let r = try_turns(tx, std::slice::from_ref(&turn))
                     .await
                     .and_then(|mut r| {
                         r.pop().ok_or_else(|| {
@@ -577,23 +559,31 @@ async fn run_turns(pool: &SqlitePool, turns: Vec<TurnJob>) {
 }
 
 /// One transaction for `turns`: committed when all of them succeeded.
-async fn try_turns(pool: &SqlitePool, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
-    let mut tx = Tx::Sqlite(pool.begin().await?);
-    let r = turns_in(&mut tx, turns).await;
-    let Tx::Sqlite(t) = tx else {
-        unreachable!("the SQLite writer opens SQLite transactions")
-    };
-    match r {
-        Ok(results) => {
-            t.commit().await?;
-            Ok(results)
-        }
-        Err(e) => {
-            if let Err(re) = t.rollback().await {
-                tracing::error!(error = %re, "cannot roll back a failed batch of turns");
+async fn try_turns(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
+    local_batch(tx, "BEGIN IMMEDIATE")?;
+    match turns_in(tx, turns).await {
+        Ok(results) => match local_batch(tx, "COMMIT") {
+            Ok(()) => Ok(results),
+            Err(e) => {
+                rollback(tx, "a batch of turns");
+                Err(e)
             }
+        },
+        Err(e) => {
+            rollback(tx, "a failed batch of turns");
             Err(e)
         }
+    }
+}
+
+/// Rolls back the writer's open transaction, if one is open (a failed
+/// COMMIT may have ended it already).
+fn rollback(tx: &mut Tx, what: &str) {
+    if let Tx::Local(c) = tx
+        && !c.is_autocommit()
+        && let Err(e) = c.execute_batch("ROLLBACK")
+    {
+        tracing::error!(error = %e, "cannot roll back {what}");
     }
 }
 
@@ -655,48 +645,41 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
         .collect())
 }
 
-async fn run_batch(pool: &SqlitePool, jobs: Vec<Job>) -> anyhow::Result<()> {
+async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
     let single = jobs.len() == 1;
-    let t = match pool.begin().await {
-        Ok(t) => t,
-        Err(e) => {
-            let msg = format!("cannot begin a write transaction: {e}");
-            for job in jobs {
-                fail_job(job, &msg).await;
-            }
-            anyhow::bail!(msg);
-        }
-    };
-    let mut tx = Tx::Sqlite(t);
+    if let Err(e) = local_batch(tx, "BEGIN IMMEDIATE") {
+        // Dropping a job closes its channel: its caller hears WriterGone.
+        let msg = format!("cannot begin a write transaction: {e}");
+        tracing::error!(%msg, jobs = jobs.len(), "dropping write jobs");
+        anyhow::bail!(msg);
+    }
     let mut finishes: Vec<(bool, Finish)> = Vec::with_capacity(jobs.len());
     let n = jobs.len();
     // One job alone needs no savepoint: its failure rolls back the whole
-    // transaction below. Between jobs, ending one savepoint and opening the
-    // next is one round trip.
-    if !single {
-        on_tx!(&mut tx, c => sqlx::raw_sql("SAVEPOINT job").execute(c).await.map(|_| ()))?;
-    }
+    // transaction below.
+    let mut steps = if single {
+        Ok(())
+    } else {
+        local_batch(tx, "SAVEPOINT job")
+    };
     for (i, job) in jobs.into_iter().enumerate() {
-        let (ok, finish) = job(&mut tx).await;
-        if !single {
+        let (ok, finish) = job(tx).await;
+        if !single && steps.is_ok() {
             let sql = match (ok, i + 1 == n) {
                 (true, false) => "RELEASE job; SAVEPOINT job",
                 (false, false) => "ROLLBACK TO job; RELEASE job; SAVEPOINT job",
                 (true, true) => "RELEASE job",
                 (false, true) => "ROLLBACK TO job; RELEASE job",
             };
-            on_tx!(&mut tx, c => sqlx::raw_sql(sql).execute(c).await.map(|_| ()))?;
+            steps = local_batch(tx, sql);
         }
         finishes.push((ok, finish));
     }
-    let Tx::Sqlite(t) = tx else {
-        unreachable!("the SQLite writer opens SQLite transactions")
-    };
     let all_failed = finishes.iter().all(|(ok, _)| !ok);
-    let commit = if single && all_failed {
-        t.rollback().await
-    } else {
-        t.commit().await
+    let commit = match steps {
+        Err(e) => Err(e),
+        Ok(()) if single && all_failed => local_batch(tx, "ROLLBACK"),
+        Ok(()) => local_batch(tx, "COMMIT"),
     };
     match commit {
         Ok(()) => {
@@ -706,6 +689,7 @@ async fn run_batch(pool: &SqlitePool, jobs: Vec<Job>) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) => {
+            rollback(tx, "a write batch");
             let msg = format!("commit failed: {e}");
             for (_, finish) in finishes {
                 finish(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
@@ -713,15 +697,6 @@ async fn run_batch(pool: &SqlitePool, jobs: Vec<Job>) -> anyhow::Result<()> {
             anyhow::bail!(msg)
         }
     }
-}
-
-/// Answers a job that never ran because its batch could not start.
-async fn fail_job(job: Job, msg: &str) {
-    // A job can only be answered through the finish it returns, and that needs
-    // a transaction; without one, dropping it closes its channel, which the
-    // caller sees as WriterGone. Log the cause here, once.
-    drop(job);
-    tracing::error!(%msg, "dropping a write job");
 }
 
 fn redact_url(url: &str) -> String {
@@ -760,8 +735,8 @@ pub async fn table_counts(
     let mut out = std::collections::BTreeMap::new();
     for t in COUNTED_TABLES {
         // Table names come from the constant above, never from input.
-        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {t}"));
-        let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as(sql).fetch_one(c).await?);
+        let sql = sql::Owned(format!("SELECT COUNT(*) FROM {t}"));
+        let (n,): (i64,) = sql::query_as(sql).fetch_one(tx).await?;
         out.insert(t, n);
     }
     Ok(out)
@@ -868,8 +843,11 @@ mod tests {
             db.turn("dingtalk", &msg, 1, move |tx| {
                 let name = name.clone();
                 Box::pin(async move {
-                    on_tx!(tx, c => sqlx::query("INSERT INTO townships (name, created_at) VALUES ($1, 1)")
-                        .bind(&name).execute(c).await?.rows_affected());
+                    sql::query("INSERT INTO townships (name, created_at) VALUES ($1, 1)")
+                        .bind(&name)
+                        .execute(tx)
+                        .await?
+                        .rows_affected();
                     if fail {
                         return Err(StoreError::Other(anyhow::anyhow!("turn {name} fails")));
                     }
@@ -883,8 +861,9 @@ mod tests {
     async fn names(db: &Db) -> Vec<String> {
         db.read(|tx| {
             Box::pin(async move {
-                let r: Vec<(String,)> = on_tx!(tx, c => sqlx::query_as("SELECT name FROM townships ORDER BY name")
-                    .fetch_all(c).await?);
+                let r: Vec<(String,)> = sql::query_as("SELECT name FROM townships ORDER BY name")
+                    .fetch_all(tx)
+                    .await?;
                 Ok::<_, StoreError>(r.into_iter().map(|(n,)| n).collect())
             })
         })

@@ -1,7 +1,7 @@
 //! The durable outbox: every push waits here until the platform takes it.
 
+use super::sql;
 use super::{Backend, StoreResult, Tx};
-use crate::on_tx;
 
 /// A push to write in the caller's transaction.
 #[derive(Debug, Clone)]
@@ -20,13 +20,13 @@ pub struct NewPush {
 
 /// Inserts a push unless one with the same key exists; `true` if inserted.
 pub async fn enqueue(tx: &mut Tx, p: &NewPush, now_ms: i64) -> StoreResult<bool> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "INSERT INTO outbox (dedupe_key, group_id, person_id, bot, robot_key, message, state, attempts, \
                              next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING")
         .bind(&p.dedupe_key).bind(p.group_id).bind(p.person_id).bind(&p.bot).bind(&p.robot_key)
         .bind(&p.message).bind(p.due_at).bind(now_ms)
-        .execute(c).await?.rows_affected());
+        .execute(tx).await?.rows_affected();
     Ok(n == 1)
 }
 
@@ -42,12 +42,23 @@ pub struct Claimed {
     pub message: String,
     pub attempts: i64,
 }
+crate::local_row!(Claimed {
+    id,
+    dedupe_key,
+    group_id,
+    person_id,
+    bot,
+    robot_key,
+    message,
+    attempts
+});
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Candidate {
     id: i64,
     robot_key: String,
 }
+crate::local_row!(Candidate { id, robot_key });
 
 /// Leases up to `limit` due pushes to `worker` for `lease_ms`, spending one
 /// unit of each robot's budget (one send per `spacing_ms`, none while the
@@ -69,11 +80,14 @@ pub async fn claim_due(
          WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
          ORDER BY next_attempt_at, id LIMIT $2";
     let sql = match backend {
-        Backend::Sqlite => sqlx::AssertSqlSafe(DUE.to_string()),
-        Backend::Postgres => sqlx::AssertSqlSafe(format!("{DUE} FOR UPDATE SKIP LOCKED")),
+        Backend::Sqlite => sql::Owned(DUE.to_string()),
+        Backend::Postgres => sql::Owned(format!("{DUE} FOR UPDATE SKIP LOCKED")),
     };
-    let candidates: Vec<Candidate> =
-        on_tx!(tx, c => sqlx::query_as(sql).bind(now_ms).bind(limit).fetch_all(c).await?);
+    let candidates: Vec<Candidate> = sql::query_as(sql)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(tx)
+        .await?;
     let mut claimed = Vec::new();
     let mut exhausted: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     for cand in candidates {
@@ -88,14 +102,23 @@ pub async fn claim_due(
             },
         };
         if let Some(at) = free_at {
-            on_tx!(tx, c => sqlx::query("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1")
-                .bind(cand.id).bind(at.max(now_ms + 1)).execute(c).await?.rows_affected());
+            sql::query("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1")
+                .bind(cand.id)
+                .bind(at.max(now_ms + 1))
+                .execute(tx)
+                .await?
+                .rows_affected();
             continue;
         }
-        let row: Claimed = on_tx!(tx, c => sqlx::query_as(
+        let row: Claimed = sql::query_as(
             "UPDATE outbox SET lease_until = $2, leased_by = $3 WHERE id = $1 \
-             RETURNING id, dedupe_key, group_id, person_id, bot, robot_key, message, attempts")
-            .bind(cand.id).bind(now_ms + lease_ms).bind(worker).fetch_one(c).await?);
+             RETURNING id, dedupe_key, group_id, person_id, bot, robot_key, message, attempts",
+        )
+        .bind(cand.id)
+        .bind(now_ms + lease_ms)
+        .bind(worker)
+        .fetch_one(tx)
+        .await?;
         claimed.push(row);
     }
     Ok(claimed)
@@ -109,62 +132,80 @@ async fn take_budget(
     now_ms: i64,
     spacing_ms: i64,
 ) -> StoreResult<Option<i64>> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "INSERT INTO robot_budget (robot_key, next_free_at, paused_until) VALUES ($1, $2, 0) \
          ON CONFLICT (robot_key) DO UPDATE SET next_free_at = $2 \
-         WHERE robot_budget.next_free_at <= $3 AND robot_budget.paused_until <= $3")
-        .bind(robot_key).bind(now_ms + spacing_ms).bind(now_ms)
-        .execute(c).await?.rows_affected());
+         WHERE robot_budget.next_free_at <= $3 AND robot_budget.paused_until <= $3",
+    )
+    .bind(robot_key)
+    .bind(now_ms + spacing_ms)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
     if n == 1 {
         return Ok(None);
     }
-    let (free, paused): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT next_free_at, paused_until FROM robot_budget WHERE robot_key = $1")
-        .bind(robot_key).fetch_one(c).await?);
+    let (free, paused): (i64, i64) =
+        sql::query_as("SELECT next_free_at, paused_until FROM robot_budget WHERE robot_key = $1")
+            .bind(robot_key)
+            .fetch_one(tx)
+            .await?;
     Ok(Some(free.max(paused)))
 }
 
 pub async fn mark_sent(tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "UPDATE outbox SET state = 'sent', sent_at = $2, attempts = attempts + 1, lease_until = NULL, \
                 last_error = NULL WHERE id = $1")
-        .bind(id).bind(now_ms).execute(c).await?.rows_affected());
+        .bind(id).bind(now_ms).execute(tx).await?.rows_affected();
     Ok(())
 }
 
 /// A failed attempt that will be tried again at `next_at`.
 pub async fn reschedule(tx: &mut Tx, id: i64, next_at: i64, error: &str) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, lease_until = NULL, \
-                last_error = $3 WHERE id = $1 AND state = 'pending'")
-        .bind(id).bind(next_at).bind(error).execute(c).await?.rows_affected());
+                last_error = $3 WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(next_at)
+    .bind(error)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(())
 }
 
 /// A push that can never succeed as configured: kept as a dead letter.
 pub async fn kill(tx: &mut Tx, id: i64, error: &str) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "UPDATE outbox SET state = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = $2 \
          WHERE id = $1")
-        .bind(id).bind(error).execute(c).await?.rows_affected());
+        .bind(id).bind(error).execute(tx).await?.rows_affected();
     Ok(())
 }
 
 /// Pauses a robot (after the platform throttled it) until `until`.
 pub async fn pause_robot(tx: &mut Tx, robot_key: &str, until: i64) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO robot_budget (robot_key, next_free_at, paused_until) VALUES ($1, 0, $2) \
-         ON CONFLICT (robot_key) DO UPDATE SET paused_until = $2")
-        .bind(robot_key).bind(until).execute(c).await?.rows_affected());
+         ON CONFLICT (robot_key) DO UPDATE SET paused_until = $2",
+    )
+    .bind(robot_key)
+    .bind(until)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(())
 }
 
 /// Gives back the leases `worker` holds (graceful shutdown): another replica
 /// may send them at once instead of waiting for the leases to expire.
 pub async fn release(tx: &mut Tx, worker: &str) -> StoreResult<u64> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE leased_by = $1 AND state = 'pending'")
-        .bind(worker).execute(c).await?.rows_affected());
+        .bind(worker).execute(tx).await?.rows_affected();
     Ok(n)
 }
 
@@ -179,39 +220,55 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
     pub created_at: i64,
 }
+crate::local_row!(DeadLetter {
+    id,
+    dedupe_key,
+    group_id,
+    bot,
+    attempts,
+    last_error,
+    created_at
+});
 
 pub async fn dead_letters(tx: &mut Tx, limit: i64, offset: i64) -> StoreResult<Vec<DeadLetter>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, dedupe_key, group_id, bot, attempts, last_error, created_at FROM outbox \
-         WHERE state = 'dead' ORDER BY id DESC LIMIT $1 OFFSET $2")
-        .bind(limit).bind(offset).fetch_all(c).await?);
+         WHERE state = 'dead' ORDER BY id DESC LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
 /// Puts a dead letter back in the queue; `false` if there is no such dead letter.
 pub async fn retry_dead(tx: &mut Tx, id: i64, now_ms: i64) -> StoreResult<bool> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "UPDATE outbox SET state = 'pending', next_attempt_at = $2, lease_until = NULL WHERE id = $1 AND state = 'dead'")
-        .bind(id).bind(now_ms).execute(c).await?.rows_affected());
+        .bind(id).bind(now_ms).execute(tx).await?.rows_affected();
     Ok(n == 1)
 }
 
 /// When the earliest pending push is next due (epoch ms), if any: a driver
 /// with a simulated clock (`liancun demo`) steps its clock to it.
 pub async fn next_pending_at(tx: &mut Tx) -> StoreResult<Option<i64>> {
-    let r: (Option<i64>,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
-        .fetch_one(c).await?);
+    let r: (Option<i64>,) =
+        sql::query_as("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+            .fetch_one(tx)
+            .await?;
     Ok(r.0)
 }
 
 /// Rows by state: (pending, sent, dead).
 pub async fn depth(tx: &mut Tx) -> StoreResult<(i64, i64, i64)> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT \
            (SELECT COUNT(*) FROM outbox WHERE state = 'pending'), \
            (SELECT COUNT(*) FROM outbox WHERE state = 'sent'), \
-           (SELECT COUNT(*) FROM outbox WHERE state = 'dead')")
-        .fetch_one(c).await?);
+           (SELECT COUNT(*) FROM outbox WHERE state = 'dead')",
+    )
+    .fetch_one(tx)
+    .await?;
     Ok(r)
 }

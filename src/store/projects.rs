@@ -1,7 +1,7 @@
 //! Hard projects (难点项目) and their progress reports.
 
+use super::sql;
 use super::{StoreResult, Tx};
-use crate::on_tx;
 
 /// A project with what was last reported on it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -17,6 +17,16 @@ pub struct ProjectRow {
     pub last_text: Option<String>,
     pub last_at: Option<i64>,
 }
+crate::local_row!(ProjectRow {
+    id,
+    name,
+    state,
+    created_at,
+    done_at,
+    updates,
+    last_text,
+    last_at
+});
 
 impl ProjectRow {
     pub fn is_done(&self) -> bool {
@@ -33,31 +43,34 @@ pub async fn create(
     person_id: i64,
     now_ms: i64,
 ) -> StoreResult<Option<i64>> {
-    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
+    let r: Option<(i64,)> = sql::query_as(
         "INSERT INTO projects (team_id, year, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (team_id, year, name) DO NOTHING RETURNING id")
         .bind(team_id).bind(i64::from(year)).bind(name).bind(person_id).bind(now_ms)
-        .fetch_optional(c).await?);
+        .fetch_optional(tx).await?;
     Ok(r.map(|(id,)| id))
 }
 
 /// The team's projects of `year`, in the order they were created.
 pub async fn list(tx: &mut Tx, team_id: i64, year: i32) -> StoreResult<Vec<ProjectRow>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT p.id, p.name, p.state, p.created_at, p.done_at, \
            (SELECT COUNT(*) FROM project_updates u WHERE u.project_id = p.id) AS updates, \
            (SELECT u.text FROM project_updates u WHERE u.project_id = p.id ORDER BY u.at DESC, u.id DESC LIMIT 1) AS last_text, \
            (SELECT u.at FROM project_updates u WHERE u.project_id = p.id ORDER BY u.at DESC, u.id DESC LIMIT 1) AS last_at \
          FROM projects p WHERE p.team_id = $1 AND p.year = $2 ORDER BY p.created_at, p.id")
-        .bind(team_id).bind(i64::from(year)).fetch_all(c).await?);
+        .bind(team_id).bind(i64::from(year)).fetch_all(tx).await?;
     Ok(r)
 }
 
 /// How many projects the team has in `year`.
 pub async fn count(tx: &mut Tx, team_id: i64, year: i32) -> StoreResult<i64> {
-    let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*) FROM projects WHERE team_id = $1 AND year = $2")
-        .bind(team_id).bind(i64::from(year)).fetch_one(c).await?);
+    let (n,): (i64,) =
+        sql::query_as("SELECT COUNT(*) FROM projects WHERE team_id = $1 AND year = $2")
+            .bind(team_id)
+            .bind(i64::from(year))
+            .fetch_one(tx)
+            .await?;
     Ok(n)
 }
 
@@ -70,13 +83,14 @@ pub async fn add_update(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO project_updates (project_id, person_id, week, text, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(project_id).bind(person_id).bind(week).bind(text).bind(now_ms)
-        .execute(c).await?.rows_affected());
-    let (n,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*) FROM project_updates WHERE project_id = $1")
-        .bind(project_id).fetch_one(c).await?);
+        .execute(tx).await?.rows_affected();
+    let (n,): (i64,) = sql::query_as("SELECT COUNT(*) FROM project_updates WHERE project_id = $1")
+        .bind(project_id)
+        .fetch_one(tx)
+        .await?;
     Ok(n)
 }
 
@@ -87,10 +101,10 @@ pub async fn mark_done(
     person_id: i64,
     now_ms: i64,
 ) -> StoreResult<bool> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "UPDATE projects SET state = 'done', done_at = $2, done_by = $3 WHERE id = $1 AND state <> 'done'")
         .bind(project_id).bind(now_ms).bind(person_id)
-        .execute(c).await?.rows_affected());
+        .execute(tx).await?.rows_affected();
     Ok(n == 1)
 }
 
@@ -102,13 +116,22 @@ pub struct WeekUpdate {
     /// The report that completed the project.
     pub completed: bool,
 }
+crate::local_row!(WeekUpdate {
+    name,
+    text,
+    completed
+});
 
 /// The team's project reports of `week`, in order.
 pub async fn week_updates(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Vec<WeekUpdate>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT p.name, u.text, (p.done_at IS NOT NULL AND p.done_at = u.at) AS completed \
          FROM project_updates u JOIN projects p ON p.id = u.project_id \
-         WHERE p.team_id = $1 AND u.week = $2 ORDER BY u.at, u.id")
-        .bind(team_id).bind(week).fetch_all(c).await?);
+         WHERE p.team_id = $1 AND u.week = $2 ORDER BY u.at, u.id",
+    )
+    .bind(team_id)
+    .bind(week)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }

@@ -4,12 +4,12 @@
 //! [`build_rollup`] fills for closed months; weights, 创新先锋 nominations and
 //! the confirmed pioneers. Nothing here runs on the message path.
 
+use super::sql;
 use chrono_tz::Tz;
 
 use super::{StoreResult, Tx};
 use crate::domain::ranking::{Month, PersonMonth, TeamMonth, Weights};
 use crate::domain::week::local_to_utc;
-use crate::on_tx;
 
 /// A month of one township as instants and week ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,8 +179,9 @@ pub async fn live_team_months(
     w: &MonthWindow,
 ) -> StoreResult<Vec<TeamMonth>> {
     let sql = team_sql("");
-    let r = on_tx!(tx, c => bind_team_window!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), township_id, w)
-        .fetch_all(c).await?);
+    let r = bind_team_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+        .fetch_all(tx)
+        .await?;
     Ok(r)
 }
 
@@ -191,8 +192,9 @@ pub async fn live_person_months(
     w: &MonthWindow,
 ) -> StoreResult<Vec<PersonMonth>> {
     let sql = person_sql("");
-    let r = on_tx!(tx, c => bind_person_window!(sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())), township_id, w)
-        .fetch_all(c).await?);
+    let r = bind_person_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+        .fetch_all(tx)
+        .await?;
     Ok(r)
 }
 
@@ -205,22 +207,41 @@ pub async fn build_rollup(
     now_ms: i64,
 ) -> StoreResult<u64> {
     let month = w.month.to_string();
-    on_tx!(tx, c => sqlx::query("DELETE FROM team_month_stats WHERE township_id = $1 AND month = $2")
-        .bind(township_id).bind(&month).execute(c).await?.rows_affected());
-    on_tx!(tx, c => sqlx::query("DELETE FROM person_month_stats WHERE township_id = $1 AND month = $2")
-        .bind(township_id).bind(&month).execute(c).await?.rows_affected());
+    sql::query("DELETE FROM team_month_stats WHERE township_id = $1 AND month = $2")
+        .bind(township_id)
+        .bind(&month)
+        .execute(tx)
+        .await?
+        .rows_affected();
+    sql::query("DELETE FROM person_month_stats WHERE township_id = $1 AND month = $2")
+        .bind(township_id)
+        .bind(&month)
+        .execute(tx)
+        .await?
+        .rows_affected();
     let team_insert = format!(
         "INSERT INTO team_month_stats (township_id, month, built_at, {TEAM_COLS}) {}",
         team_sql("$1, $11, $12,")
     );
-    let n = on_tx!(tx, c => bind_team_window!(sqlx::query(sqlx::AssertSqlSafe(team_insert.clone())), township_id, w)
-        .bind(&month).bind(now_ms).execute(c).await?.rows_affected());
+    let n = bind_team_window!(sql::query(sql::Owned(team_insert.clone())), township_id, w)
+        .bind(&month)
+        .bind(now_ms)
+        .execute(tx)
+        .await?
+        .rows_affected();
     let person_insert = format!(
         "INSERT INTO person_month_stats (township_id, month, person_id, team_id, services, visits, on_time) {}",
         person_sql("$1, $6,")
     );
-    on_tx!(tx, c => bind_person_window!(sqlx::query(sqlx::AssertSqlSafe(person_insert.clone())), township_id, w)
-        .bind(&month).execute(c).await?.rows_affected());
+    bind_person_window!(
+        sql::query(sql::Owned(person_insert.clone())),
+        township_id,
+        w
+    )
+    .bind(&month)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(n)
 }
 
@@ -233,8 +254,11 @@ pub async fn rollup_team_months(
     let sql = format!(
         "SELECT {TEAM_COLS} FROM team_month_stats WHERE township_id = $1 AND month = $2 ORDER BY team_id"
     );
-    let rows: Vec<TeamMonth> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+    let rows: Vec<TeamMonth> = sql::query_as(sql::Owned(sql.clone()))
+        .bind(township_id)
+        .bind(month.to_string())
+        .fetch_all(tx)
+        .await?;
     Ok((!rows.is_empty()).then_some(rows))
 }
 
@@ -243,18 +267,26 @@ pub async fn rollup_person_months(
     township_id: i64,
     month: Month,
 ) -> StoreResult<Vec<PersonMonth>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT person_id, team_id, services, visits, on_time FROM person_month_stats \
-         WHERE township_id = $1 AND month = $2 ORDER BY person_id, team_id")
-        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+         WHERE township_id = $1 AND month = $2 ORDER BY person_id, team_id",
+    )
+    .bind(township_id)
+    .bind(month.to_string())
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
 /// Whether the roll-up of a month exists for the township.
 pub async fn rollup_built(tx: &mut Tx, township_id: i64, month: Month) -> StoreResult<bool> {
-    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT team_id FROM team_month_stats WHERE township_id = $1 AND month = $2 LIMIT 1")
-        .bind(township_id).bind(month.to_string()).fetch_optional(c).await?);
+    let r: Option<(i64,)> = sql::query_as(
+        "SELECT team_id FROM team_month_stats WHERE township_id = $1 AND month = $2 LIMIT 1",
+    )
+    .bind(township_id)
+    .bind(month.to_string())
+    .fetch_optional(tx)
+    .await?;
     Ok(r.is_some())
 }
 
@@ -286,9 +318,9 @@ pub async fn person_months(
 
 /// The township's weights (the defaults when it set none).
 pub async fn weights(tx: &mut Tx, township_id: i64) -> StoreResult<Weights> {
-    let r: Option<(f64, f64, f64, f64, f64)> = on_tx!(tx, c => sqlx::query_as(
+    let r: Option<(f64, f64, f64, f64, f64)> = sql::query_as(
         "SELECT on_time, requests, coverage, rating, projects FROM ranking_weights WHERE township_id = $1")
-        .bind(township_id).fetch_optional(c).await?);
+        .bind(township_id).fetch_optional(tx).await?;
     Ok(
         r.map(|(on_time, requests, coverage, rating, projects)| Weights {
             on_time,
@@ -307,13 +339,13 @@ pub async fn set_weights(
     w: &Weights,
     now_ms: i64,
 ) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO ranking_weights (township_id, on_time, requests, coverage, rating, projects, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (township_id) DO UPDATE SET \
            on_time = excluded.on_time, requests = excluded.requests, coverage = excluded.coverage, \
            rating = excluded.rating, projects = excluded.projects, updated_at = excluded.updated_at")
         .bind(township_id).bind(w.on_time).bind(w.requests).bind(w.coverage).bind(w.rating)
-        .bind(w.projects).bind(now_ms).execute(c).await?.rows_affected());
+        .bind(w.projects).bind(now_ms).execute(tx).await?.rows_affected();
     Ok(())
 }
 
@@ -325,6 +357,12 @@ pub struct TeamLabel {
     pub team: String,
     pub leader: Option<String>,
 }
+crate::local_row!(TeamLabel {
+    team_id,
+    village,
+    team,
+    leader
+});
 
 impl TeamLabel {
     pub fn full(&self) -> String {
@@ -334,13 +372,16 @@ impl TeamLabel {
 
 /// The township's teams with village and leader, by team id.
 pub async fn team_labels(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<TeamLabel>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT t.id AS team_id, v.name AS village, t.name AS team, p.display_name AS leader \
          FROM villages v JOIN teams t ON t.village_id = v.id \
          LEFT JOIN team_roles r ON r.team_id = t.id AND r.role = 'leader' \
          LEFT JOIN people p ON p.id = r.person_id \
-         WHERE v.township_id = $1 ORDER BY t.id, p.display_name")
-        .bind(township_id).fetch_all(c).await?);
+         WHERE v.township_id = $1 ORDER BY t.id, p.display_name",
+    )
+    .bind(township_id)
+    .fetch_all(tx)
+    .await?;
     // The bot keeps one leader per team; should there be two, the first name wins.
     let mut r: Vec<TeamLabel> = r;
     r.dedup_by_key(|l| l.team_id);
@@ -349,11 +390,11 @@ pub async fn team_labels(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<TeamL
 
 /// Names of people by id (the members of one township's teams).
 pub async fn person_names(tx: &mut Tx, township_id: i64) -> StoreResult<Vec<(i64, String)>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT DISTINCT p.id, p.display_name FROM people p JOIN team_roles r ON r.person_id = p.id \
          JOIN teams t ON t.id = r.team_id JOIN villages v ON v.id = t.village_id \
          WHERE v.township_id = $1 ORDER BY p.id")
-        .bind(township_id).fetch_all(c).await?);
+        .bind(township_id).fetch_all(tx).await?;
     Ok(r)
 }
 
@@ -362,8 +403,10 @@ pub async fn township_name(
     tx: &mut Tx,
     township_id: i64,
 ) -> StoreResult<Option<(String, Option<String>)>> {
-    let r = on_tx!(tx, c => sqlx::query_as("SELECT name, timezone FROM townships WHERE id = $1")
-        .bind(township_id).fetch_optional(c).await?);
+    let r = sql::query_as("SELECT name, timezone FROM townships WHERE id = $1")
+        .bind(township_id)
+        .fetch_optional(tx)
+        .await?;
     Ok(r)
 }
 
@@ -375,6 +418,12 @@ pub struct Nomination {
     pub name: String,
     pub reason: String,
 }
+crate::local_row!(Nomination {
+    id,
+    team_id,
+    name,
+    reason
+});
 
 pub async fn add_nomination(
     tx: &mut Tx,
@@ -385,11 +434,18 @@ pub async fn add_nomination(
     reason: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO pioneer_nominations (township_id, month, team_id, name, reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-        .bind(township_id).bind(month.to_string()).bind(team_id).bind(name).bind(reason).bind(now_ms)
-        .fetch_one(c).await?);
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(township_id)
+    .bind(month.to_string())
+    .bind(team_id)
+    .bind(name)
+    .bind(reason)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(id)
 }
 
@@ -398,10 +454,14 @@ pub async fn nominations(
     township_id: i64,
     month: Month,
 ) -> StoreResult<Vec<Nomination>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT id, team_id, name, reason FROM pioneer_nominations \
-         WHERE township_id = $1 AND month = $2 ORDER BY id")
-        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+         WHERE township_id = $1 AND month = $2 ORDER BY id",
+    )
+    .bind(township_id)
+    .bind(month.to_string())
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
@@ -414,12 +474,23 @@ pub struct Pioneer {
     pub name: String,
     pub detail: String,
 }
+crate::local_row!(Pioneer {
+    kind,
+    subject_id,
+    team_id,
+    name,
+    detail
+});
 
 pub async fn pioneers(tx: &mut Tx, township_id: i64, month: Month) -> StoreResult<Vec<Pioneer>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
+    let r = sql::query_as(
         "SELECT kind, subject_id, team_id, name, detail FROM pioneers \
-         WHERE township_id = $1 AND month = $2 ORDER BY kind, position")
-        .bind(township_id).bind(month.to_string()).fetch_all(c).await?);
+         WHERE township_id = $1 AND month = $2 ORDER BY kind, position",
+    )
+    .bind(township_id)
+    .bind(month.to_string())
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
@@ -431,11 +502,11 @@ pub async fn add_pioneer(
     position: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO pioneers (township_id, month, kind, subject_id, team_id, name, detail, position, confirmed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(township_id).bind(month.to_string()).bind(&p.kind).bind(p.subject_id).bind(p.team_id)
-        .bind(&p.name).bind(&p.detail).bind(position).bind(now_ms).execute(c).await?.rows_affected());
+        .bind(&p.name).bind(&p.detail).bind(position).bind(now_ms).execute(tx).await?.rows_affected();
     Ok(())
 }
 
@@ -449,8 +520,12 @@ pub async fn link_visits_named(
     household: &str,
     household_id: i64,
 ) -> StoreResult<u64> {
-    let n = on_tx!(tx, c => sqlx::query(
-        "UPDATE visits SET household_id = $3 WHERE team_id = $1 AND household = $2")
-        .bind(team_id).bind(household).bind(household_id).execute(c).await?.rows_affected());
+    let n = sql::query("UPDATE visits SET household_id = $3 WHERE team_id = $1 AND household = $2")
+        .bind(team_id)
+        .bind(household)
+        .bind(household_id)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(n)
 }

@@ -1,7 +1,7 @@
 //! Villagers' ratings: one per person per team per week, the latest counts.
 
+use super::sql;
 use super::{StoreResult, Tx};
-use crate::on_tx;
 
 /// Stores a rating (the latest counts).
 pub async fn upsert(
@@ -13,12 +13,12 @@ pub async fn upsert(
     comment: &str,
     now_ms: i64,
 ) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO ratings (team_id, week, person_id, score, comment, at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (team_id, week, person_id) DO UPDATE SET score = excluded.score, \
            comment = excluded.comment, at = excluded.at")
         .bind(team_id).bind(week).bind(person_id).bind(score).bind(comment).bind(now_ms)
-        .execute(c).await?.rows_affected());
+        .execute(tx).await?.rows_affected();
     Ok(())
 }
 
@@ -62,11 +62,16 @@ pub async fn summary(
     week: &str,
     person_id: i64,
 ) -> StoreResult<Summary> {
-    let (raters, sum, mine): (i64, Option<i64>, Option<i64>) = on_tx!(tx, c => sqlx::query_as(
+    let (raters, sum, mine): (i64, Option<i64>, Option<i64>) = sql::query_as(
         "SELECT COUNT(*), CAST(SUM(score) AS BIGINT), \
                 CAST(MAX(CASE WHEN person_id = $3 THEN score END) AS BIGINT) \
-         FROM ratings WHERE team_id = $1 AND week = $2")
-        .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
+         FROM ratings WHERE team_id = $1 AND week = $2",
+    )
+    .bind(team_id)
+    .bind(week)
+    .bind(person_id)
+    .fetch_one(tx)
+    .await?;
     Ok(Summary {
         raters,
         sum: sum.unwrap_or(0),

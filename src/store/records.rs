@@ -1,7 +1,7 @@
 //! Services, household visits and villagers' requests.
 
+use super::sql;
 use super::{StoreResult, Tx};
-use crate::on_tx;
 
 pub async fn insert_service(
     tx: &mut Tx,
@@ -12,10 +12,10 @@ pub async fn insert_service(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO services (team_id, week, task_id, person_id, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(team_id).bind(week).bind(task_id).bind(person_id).bind(text).bind(now_ms)
-        .fetch_one(c).await?);
+        .fetch_one(tx).await?;
     Ok(id)
 }
 
@@ -30,11 +30,19 @@ pub async fn insert_visit(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO visits (team_id, week, person_id, household, household_id, text, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
-        .bind(team_id).bind(week).bind(person_id).bind(household).bind(household_id).bind(text).bind(now_ms)
-        .fetch_one(c).await?);
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(team_id)
+    .bind(week)
+    .bind(person_id)
+    .bind(household)
+    .bind(household_id)
+    .bind(text)
+    .bind(now_ms)
+    .fetch_one(tx)
+    .await?;
     Ok(id)
 }
 
@@ -47,10 +55,10 @@ pub async fn insert_request(
     task_id: i64,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+    let (id,): (i64,) = sql::query_as(
         "INSERT INTO requests (team_id, week, person_id, text, task_id, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(team_id).bind(week).bind(person_id).bind(text).bind(task_id).bind(now_ms)
-        .fetch_one(c).await?);
+        .fetch_one(tx).await?;
     Ok(id)
 }
 
@@ -61,13 +69,18 @@ pub async fn week_counts(
     week: &str,
     person_id: i64,
 ) -> StoreResult<WeekCounts> {
-    let (services, my_services, visits, my_visits): (i64, i64, i64, i64) = on_tx!(tx, c => sqlx::query_as(
+    let (services, my_services, visits, my_visits): (i64, i64, i64, i64) = sql::query_as(
         "SELECT \
            (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2), \
            (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2 AND person_id = $3), \
            (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2), \
-           (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 AND person_id = $3)")
-        .bind(team_id).bind(week).bind(person_id).fetch_one(c).await?);
+           (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 AND person_id = $3)",
+    )
+    .bind(team_id)
+    .bind(week)
+    .bind(person_id)
+    .fetch_one(tx)
+    .await?;
     Ok(WeekCounts {
         services,
         my_services,

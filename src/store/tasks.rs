@@ -1,7 +1,7 @@
 //! Weekly plans and their tasks.
 
+use super::sql;
 use super::{StoreError, StoreResult, Tx};
-use crate::on_tx;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TaskRow {
@@ -15,6 +15,17 @@ pub struct TaskRow {
     pub closed_at: Option<i64>,
     pub result: Option<String>,
 }
+crate::local_row!(TaskRow {
+    id,
+    no,
+    text,
+    level,
+    deadline_at,
+    state,
+    source,
+    closed_at,
+    result
+});
 
 /// A task with its owners (person id, platform id, name).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +45,11 @@ pub struct NewTask {
 }
 
 pub async fn plan_published(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<bool> {
-    let r: Option<(i64,)> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT id FROM plans WHERE team_id = $1 AND week = $2")
-        .bind(team_id).bind(week).fetch_optional(c).await?);
+    let r: Option<(i64,)> = sql::query_as("SELECT id FROM plans WHERE team_id = $1 AND week = $2")
+        .bind(team_id)
+        .bind(week)
+        .fetch_optional(tx)
+        .await?;
     Ok(r.is_some())
 }
 
@@ -48,9 +61,16 @@ pub async fn insert_plan(
     by: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO plans (team_id, week, published_by, published_at) VALUES ($1, $2, $3, $4)")
-        .bind(team_id).bind(week).bind(by).bind(now_ms).execute(c).await?.rows_affected());
+    sql::query(
+        "INSERT INTO plans (team_id, week, published_by, published_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(team_id)
+    .bind(week)
+    .bind(by)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(())
 }
 
@@ -63,21 +83,24 @@ pub async fn insert_tasks(
     now_ms: i64,
     tasks: &[NewTask],
 ) -> StoreResult<Vec<(i64, i64)>> {
-    let (max,): (Option<i64>,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT MAX(no) FROM tasks WHERE team_id = $1 AND week = $2")
-        .bind(team_id).bind(week).fetch_one(c).await?);
+    let (max,): (Option<i64>,) =
+        sql::query_as("SELECT MAX(no) FROM tasks WHERE team_id = $1 AND week = $2")
+            .bind(team_id)
+            .bind(week)
+            .fetch_one(tx)
+            .await?;
     let mut out = Vec::with_capacity(tasks.len());
     for (next, t) in (max.unwrap_or(0) + 1..).zip(tasks) {
-        let (id,): (i64,) = on_tx!(tx, c => sqlx::query_as(
+        let (id,): (i64,) = sql::query_as(
             "INSERT INTO tasks (team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id")
             .bind(team_id).bind(week).bind(next).bind(&t.text).bind(t.level).bind(t.deadline_at)
             .bind(t.source).bind(created_by).bind(now_ms)
-            .fetch_one(c).await?);
+            .fetch_one(tx).await?;
         for owner in &t.owners {
-            on_tx!(tx, c => sqlx::query(
+            sql::query(
                 "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id).bind(owner).execute(c).await?.rows_affected());
+                .bind(id).bind(owner).execute(tx).await?.rows_affected();
         }
         out.push((id, next));
     }
@@ -86,12 +109,20 @@ pub async fn insert_tasks(
 
 /// Makes `owners` the task's owners, replacing the ones it had.
 pub async fn replace_owners(tx: &mut Tx, task_id: i64, owners: &[i64]) -> StoreResult<()> {
-    on_tx!(tx, c => sqlx::query("DELETE FROM task_owners WHERE task_id = $1")
-        .bind(task_id).execute(c).await?.rows_affected());
+    sql::query("DELETE FROM task_owners WHERE task_id = $1")
+        .bind(task_id)
+        .execute(tx)
+        .await?
+        .rows_affected();
     for owner in owners {
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(task_id).bind(owner).execute(c).await?.rows_affected());
+        sql::query(
+            "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(task_id)
+        .bind(owner)
+        .execute(tx)
+        .await?
+        .rows_affected();
     }
     Ok(())
 }
@@ -100,14 +131,22 @@ const TASK_COLS: &str = "id, no, text, level, deadline_at, state, source, closed
 
 /// The week's tasks with owners, by number.
 pub async fn week_tasks(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Vec<TaskWithOwners>> {
-    let tasks: Vec<TaskRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 ORDER BY no")))
-        .bind(team_id).bind(week).fetch_all(c).await?);
-    let owners: Vec<(i64, i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
+    let tasks: Vec<TaskRow> = sql::query_as(sql::Owned(format!(
+        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 ORDER BY no"
+    )))
+    .bind(team_id)
+    .bind(week)
+    .fetch_all(tx)
+    .await?;
+    let owners: Vec<(i64, i64, String, String)> = sql::query_as(
         "SELECT o.task_id, p.id, p.platform_user_id, p.display_name FROM task_owners o \
          JOIN tasks t ON t.id = o.task_id JOIN people p ON p.id = o.person_id \
-         WHERE t.team_id = $1 AND t.week = $2 ORDER BY o.task_id, p.id")
-        .bind(team_id).bind(week).fetch_all(c).await?);
+         WHERE t.team_id = $1 AND t.week = $2 ORDER BY o.task_id, p.id",
+    )
+    .bind(team_id)
+    .bind(week)
+    .fetch_all(tx)
+    .await?;
     Ok(attach_owners(tasks, &owners))
 }
 
@@ -137,14 +176,22 @@ pub async fn task_by_no(
     week: &str,
     no: i64,
 ) -> StoreResult<Option<TaskWithOwners>> {
-    let task: Option<TaskRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 AND no = $3")))
-        .bind(team_id).bind(week).bind(no).fetch_optional(c).await?);
+    let task: Option<TaskRow> = sql::query_as(sql::Owned(format!(
+        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 AND no = $3"
+    )))
+    .bind(team_id)
+    .bind(week)
+    .bind(no)
+    .fetch_optional(tx)
+    .await?;
     let Some(task) = task else { return Ok(None) };
-    let owners: Vec<(i64, String, String)> = on_tx!(tx, c => sqlx::query_as(
+    let owners: Vec<(i64, String, String)> = sql::query_as(
         "SELECT p.id, p.platform_user_id, p.display_name FROM task_owners o \
-         JOIN people p ON p.id = o.person_id WHERE o.task_id = $1 ORDER BY p.id")
-        .bind(task.id).fetch_all(c).await?);
+         JOIN people p ON p.id = o.person_id WHERE o.task_id = $1 ORDER BY p.id",
+    )
+    .bind(task.id)
+    .fetch_all(tx)
+    .await?;
     Ok(Some(TaskWithOwners { task, owners }))
 }
 
@@ -156,10 +203,17 @@ pub async fn close(
     result: &str,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "UPDATE tasks SET state = 'closed', closed_at = $3, closed_by = $2, result = $4 \
-         WHERE id = $1 AND state = 'open'")
-        .bind(task_id).bind(by).bind(now_ms).bind(result).execute(c).await?.rows_affected());
+         WHERE id = $1 AND state = 'open'",
+    )
+    .bind(task_id)
+    .bind(by)
+    .bind(now_ms)
+    .bind(result)
+    .execute(tx)
+    .await?
+    .rows_affected();
     if n == 1 {
         Ok(())
     } else {
@@ -177,25 +231,39 @@ pub async fn postpone(
     by: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let n = on_tx!(tx, c => sqlx::query(
-        "UPDATE tasks SET deadline_at = $2 WHERE id = $1 AND state = 'open'")
-        .bind(task_id).bind(to_at).execute(c).await?.rows_affected());
+    let n = sql::query("UPDATE tasks SET deadline_at = $2 WHERE id = $1 AND state = 'open'")
+        .bind(task_id)
+        .bind(to_at)
+        .execute(tx)
+        .await?
+        .rows_affected();
     if n != 1 {
         return Err(StoreError::NotFound);
     }
-    on_tx!(tx, c => sqlx::query(
+    sql::query(
         "INSERT INTO task_postponements (task_id, from_at, to_at, reason, by_person, at) \
-         VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(task_id).bind(from_at).bind(to_at).bind(reason).bind(by).bind(now_ms)
-        .execute(c).await?.rows_affected());
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(task_id)
+    .bind(from_at)
+    .bind(to_at)
+    .bind(reason)
+    .bind(by)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
     Ok(())
 }
 
 /// How often a task was postponed.
 pub async fn postponements(tx: &mut Tx, task_id: i64) -> StoreResult<Vec<(i64, i64, String)>> {
-    let r = on_tx!(tx, c => sqlx::query_as(
-        "SELECT from_at, to_at, reason FROM task_postponements WHERE task_id = $1 ORDER BY id")
-        .bind(task_id).fetch_all(c).await?);
+    let r = sql::query_as(
+        "SELECT from_at, to_at, reason FROM task_postponements WHERE task_id = $1 ORDER BY id",
+    )
+    .bind(task_id)
+    .fetch_all(tx)
+    .await?;
     Ok(r)
 }
 
@@ -207,10 +275,17 @@ pub async fn cancel(
     by: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let n = on_tx!(tx, c => sqlx::query(
+    let n = sql::query(
         "UPDATE tasks SET state = 'cancelled', cancel_reason = $2, closed_by = $3, closed_at = $4 \
-         WHERE id = $1 AND state = 'open'")
-        .bind(task_id).bind(reason).bind(by).bind(now_ms).execute(c).await?.rows_affected());
+         WHERE id = $1 AND state = 'open'",
+    )
+    .bind(task_id)
+    .bind(reason)
+    .bind(by)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
     if n == 1 {
         Ok(())
     } else {
@@ -221,9 +296,13 @@ pub async fn cancel(
 /// Whether the week's plan is published, and how many tasks of weeks before
 /// it are still open (the backlog that still needs clearing).
 pub async fn plan_and_backlog(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<(bool, i64)> {
-    let (plans, backlog): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
+    let (plans, backlog): (i64, i64) = sql::query_as(
         "SELECT (SELECT COUNT(*) FROM plans WHERE team_id = $1 AND week = $2), \
-                (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open')")
-        .bind(team_id).bind(week).fetch_one(c).await?);
+                (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open')",
+    )
+    .bind(team_id)
+    .bind(week)
+    .fetch_one(tx)
+    .await?;
     Ok((plans > 0, backlog))
 }

@@ -226,8 +226,7 @@ scenario! {
         // Until the admin API lands, the township switch is set in the database.
         app.db
             .write(|tx| Box::pin(async move {
-                liancun::on_tx!(tx, c => sqlx::query("UPDATE townships SET members_may_plan = TRUE").execute(c).await.map(|_| ()))
-                    .map_err(liancun::store::StoreError::from)
+                liancun::store::sql::query("UPDATE townships SET members_may_plan = TRUE").execute(tx).await.map(|_| ())
             }))
             .await
             .unwrap();

@@ -12,10 +12,12 @@ async fn village_id(app: &TestApp) -> i64 {
     app.db
         .read(|tx| {
             Box::pin(async move {
-                liancun::on_tx!(tx, c => sqlx::query_as::<_, (i64,)>("SELECT id FROM villages WHERE name = '南坞村'")
-                    .fetch_one(c).await)
-                    .map(|(id,)| id)
-                    .map_err(StoreError::from)
+                liancun::store::sql::query_as::<(i64,)>(
+                    "SELECT id FROM villages WHERE name = '南坞村'",
+                )
+                .fetch_one(tx)
+                .await
+                .map(|(id,)| id)
             })
         })
         .await
@@ -47,10 +49,12 @@ async fn linked_visits(app: &TestApp) -> i64 {
     app.db
         .read(|tx| {
             Box::pin(async move {
-                liancun::on_tx!(tx, c => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM visits WHERE household_id IS NOT NULL")
-                    .fetch_one(c).await)
-                    .map(|(n,)| n)
-                    .map_err(StoreError::from)
+                liancun::store::sql::query_as::<(i64,)>(
+                    "SELECT COUNT(*) FROM visits WHERE household_id IS NOT NULL",
+                )
+                .fetch_one(tx)
+                .await
+                .map(|(n,)| n)
             })
         })
         .await

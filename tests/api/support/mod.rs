@@ -479,10 +479,13 @@ impl TestApp {
         self.db
             .read(move |tx| {
                 Box::pin(async move {
-                    liancun::on_tx!(tx, c => sqlx::query_as::<_, (String,)>("SELECT conversation_id FROM chat_groups WHERE id = $1")
-                        .bind(group_id).fetch_one(c).await)
-                        .map(|(id,)| id)
-                        .map_err(StoreError::from)
+                    liancun::store::sql::query_as::<(String,)>(
+                        "SELECT conversation_id FROM chat_groups WHERE id = $1",
+                    )
+                    .bind(group_id)
+                    .fetch_one(tx)
+                    .await
+                    .map(|(id,)| id)
                 })
             })
             .await
@@ -495,10 +498,13 @@ impl TestApp {
         self.db
             .read(move |tx| {
                 Box::pin(async move {
-                    liancun::on_tx!(tx, c => sqlx::query_as::<_, (i64,)>("SELECT id FROM chat_groups WHERE conversation_id = $1")
-                        .bind(&conv).fetch_one(c).await)
-                        .map(|(id,)| id)
-                        .map_err(StoreError::from)
+                    liancun::store::sql::query_as::<(i64,)>(
+                        "SELECT id FROM chat_groups WHERE conversation_id = $1",
+                    )
+                    .bind(&conv)
+                    .fetch_one(tx)
+                    .await
+                    .map(|(id,)| id)
                 })
             })
             .await

@@ -1,0 +1,407 @@
+//! One query API over the three connections a [`Tx`] can hold: sqlx's SQLite
+//! and PostgreSQL transactions, and the SQLite writer's own connection
+//! ([`Tx::Local`]), on which statements run synchronously on the writer
+//! thread instead of as a round trip to sqlx's worker thread each.
+//!
+//! The API mirrors the part of sqlx the store uses: [`query`] / [`query_as`],
+//! `.bind(v)`, then `.execute(tx)`, `.fetch_one(tx)`, `.fetch_optional(tx)`
+//! or `.fetch_all(tx)`. The same SQL text (`$N` placeholders, which SQLite
+//! reads as named parameters) runs on every backend. Rows decode through
+//! sqlx's `FromRow` on sqlx connections and through [`LocalRow`] on the
+//! writer's; [`local_row!`](crate::local_row) derives the latter from field
+//! names, as sqlx's derive reads columns by name.
+
+use std::marker::PhantomData;
+
+use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Postgres, Sqlite};
+
+use super::{StoreError, StoreResult, Tx};
+
+/// SQL text: a literal, or one built at run time ([`Owned`]) from literals
+/// and placeholders only (values are always bound).
+pub enum Sql {
+    Static(&'static str),
+    Owned(String),
+}
+
+/// SQL built at run time from literals and placeholders only.
+pub struct Owned(pub String);
+
+impl From<&'static str> for Sql {
+    fn from(s: &'static str) -> Self {
+        Sql::Static(s)
+    }
+}
+
+impl From<Owned> for Sql {
+    fn from(s: Owned) -> Self {
+        Sql::Owned(s.0)
+    }
+}
+
+impl Sql {
+    fn as_str(&self) -> &str {
+        match self {
+            Sql::Static(s) => s,
+            Sql::Owned(s) => s,
+        }
+    }
+}
+
+/// The SQL type of a NULL, which PostgreSQL needs to know.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Int,
+    Real,
+    Text,
+    Bool,
+}
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub enum Arg<'q> {
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Str(&'q str),
+    String(String),
+    Null(Kind),
+}
+
+/// A Rust value that binds as one [`Arg`].
+pub trait Encode<'q> {
+    fn arg(self) -> Arg<'q>;
+}
+
+/// The [`Kind`] of a NULL of this type (for `Option`).
+pub trait Typed {
+    const KIND: Kind;
+}
+
+macro_rules! encode {
+    ($($t:ty => $kind:ident, $v:ident => $e:expr;)*) => {$(
+        impl<'q> Encode<'q> for $t {
+            fn arg(self) -> Arg<'q> {
+                let $v = self;
+                $e
+            }
+        }
+        impl<'q> Typed for $t {
+            const KIND: Kind = Kind::$kind;
+        }
+    )*};
+}
+
+encode! {
+    i64 => Int, v => Arg::Int(v);
+    i32 => Int, v => Arg::Int(i64::from(v));
+    u32 => Int, v => Arg::Int(i64::from(v));
+    f64 => Real, v => Arg::Real(v);
+    bool => Bool, v => Arg::Bool(v);
+    &'q str => Text, v => Arg::Str(v);
+    &'q String => Text, v => Arg::Str(v.as_str());
+    String => Text, v => Arg::String(v);
+}
+
+impl<'q> Encode<'q> for &i64 {
+    fn arg(self) -> Arg<'q> {
+        Arg::Int(*self)
+    }
+}
+
+impl<'q> Encode<'q> for &'q Option<String> {
+    fn arg(self) -> Arg<'q> {
+        self.as_deref().arg()
+    }
+}
+
+impl<'q, T: Encode<'q> + Typed> Encode<'q> for Option<T> {
+    fn arg(self) -> Arg<'q> {
+        match self {
+            Some(v) => v.arg(),
+            None => Arg::Null(T::KIND),
+        }
+    }
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Arg::Int(v) => ValueRef::Integer(*v),
+            Arg::Real(v) => ValueRef::Real(*v),
+            Arg::Bool(v) => ValueRef::Integer(i64::from(*v)),
+            Arg::Str(v) => ValueRef::Text(v.as_bytes()),
+            Arg::String(v) => ValueRef::Text(v.as_bytes()),
+            Arg::Null(_) => ValueRef::Null,
+        }))
+    }
+}
+
+/// A row type every connection can decode.
+pub trait Row:
+    for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + LocalRow + Send + Unpin
+{
+}
+
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, SqliteRow>
+        + for<'r> sqlx::FromRow<'r, PgRow>
+        + LocalRow
+        + Send
+        + Unpin
+{
+}
+
+/// Decodes a row of the writer's own connection.
+pub trait LocalRow: Sized {
+    fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+macro_rules! local_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: rusqlite::types::FromSql),+> LocalRow for ($($t,)+) {
+            fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    };
+}
+
+local_tuple!(A 0);
+local_tuple!(A 0, B 1);
+local_tuple!(A 0, B 1, C 2);
+local_tuple!(A 0, B 1, C 2, D 3);
+local_tuple!(A 0, B 1, C 2, D 3, E 4);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+
+/// Implements [`LocalRow`] for a struct that derives `sqlx::FromRow`, by
+/// column name as that derive does. Every field is listed; those after
+/// `skip` (`#[sqlx(skip)]`) start as their default.
+#[macro_export]
+macro_rules! local_row {
+    ($t:ty { $($f:ident),* $(,)? } $(skip { $($s:ident),* $(,)? })?) => {
+        impl $crate::store::sql::LocalRow for $t {
+            fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $($f: row.get(stringify!($f))?,)*
+                    $($($s: Default::default(),)*)?
+                })
+            }
+        }
+    };
+}
+
+/// A statement with its bound values; `O` is the row type it yields.
+pub struct Query<'q, O> {
+    sql: Sql,
+    args: Vec<Arg<'q>>,
+    row: PhantomData<fn() -> O>,
+}
+
+/// A statement run for its effect.
+pub fn query<'q>(sql: impl Into<Sql>) -> Query<'q, ()> {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+        row: PhantomData,
+    }
+}
+
+/// A statement whose rows decode as `O`.
+pub fn query_as<'q, O>(sql: impl Into<Sql>) -> Query<'q, O> {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+        row: PhantomData,
+    }
+}
+
+/// What a statement run for its effect did.
+#[derive(Debug, Clone, Copy)]
+pub struct Done {
+    rows: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// The same statement for one of sqlx's drivers.
+macro_rules! sqlx_query {
+    ($db:ty, $sql:expr, $args:expr) => {{
+        let mut q = match $sql {
+            Sql::Static(s) => sqlx::query::<$db>(s),
+            Sql::Owned(s) => sqlx::query::<$db>(sqlx::AssertSqlSafe(s)),
+        };
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::Real(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+                Arg::Str(v) => q.bind(v),
+                Arg::String(v) => q.bind(v),
+                Arg::Null(Kind::Int) => q.bind(None::<i64>),
+                Arg::Null(Kind::Real) => q.bind(None::<f64>),
+                Arg::Null(Kind::Text) => q.bind(None::<String>),
+                Arg::Null(Kind::Bool) => q.bind(None::<bool>),
+            };
+        }
+        q
+    }};
+}
+
+impl<'q, O> Query<'q, O> {
+    pub fn bind(mut self, v: impl Encode<'q>) -> Self {
+        self.args.push(v.arg());
+        self
+    }
+
+    /// Runs the statement; any rows it returns are read and dropped.
+    pub async fn execute(self, tx: &mut Tx) -> StoreResult<Done> {
+        let rows = match tx {
+            Tx::Sqlite(t) => sqlx_query!(Sqlite, self.sql, self.args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            Tx::Pg(t) => sqlx_query!(Postgres, self.sql, self.args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            Tx::Local(c) => local(c, self.sql.as_str(), &self.args, |_| Ok(()))?,
+        };
+        Ok(Done { rows })
+    }
+}
+
+impl<'q, O: Row> Query<'q, O> {
+    /// All rows.
+    pub async fn fetch_all(self, tx: &mut Tx) -> StoreResult<Vec<O>> {
+        match tx {
+            Tx::Sqlite(t) => {
+                let rows = sqlx_query!(Sqlite, self.sql, self.args)
+                    .fetch_all(&mut **t)
+                    .await?;
+                rows.iter()
+                    .map(|r| O::from_row(r).map_err(StoreError::from))
+                    .collect()
+            }
+            Tx::Pg(t) => {
+                let rows = sqlx_query!(Postgres, self.sql, self.args)
+                    .fetch_all(&mut **t)
+                    .await?;
+                rows.iter()
+                    .map(|r| O::from_row(r).map_err(StoreError::from))
+                    .collect()
+            }
+            Tx::Local(c) => {
+                let mut out = Vec::new();
+                local(c, self.sql.as_str(), &self.args, |r| {
+                    out.push(O::from_local(r)?);
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The first row, if any.
+    pub async fn fetch_optional(self, tx: &mut Tx) -> StoreResult<Option<O>> {
+        match tx {
+            Tx::Sqlite(t) => sqlx_query!(Sqlite, self.sql, self.args)
+                .fetch_optional(&mut **t)
+                .await?
+                .map(|r| O::from_row(&r))
+                .transpose()
+                .map_err(StoreError::from),
+            Tx::Pg(t) => sqlx_query!(Postgres, self.sql, self.args)
+                .fetch_optional(&mut **t)
+                .await?
+                .map(|r| O::from_row(&r))
+                .transpose()
+                .map_err(StoreError::from),
+            Tx::Local(c) => {
+                let mut out = None;
+                local(c, self.sql.as_str(), &self.args, |r| {
+                    if out.is_none() {
+                        out = Some(O::from_local(r)?);
+                    }
+                    Ok(())
+                })?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// The first row; [`StoreError::NotFound`] if there is none.
+    pub async fn fetch_one(self, tx: &mut Tx) -> StoreResult<O> {
+        self.fetch_optional(tx).await?.ok_or(StoreError::NotFound)
+    }
+}
+
+/// Runs `sql` on the writer's connection, handing each row to `each`, and
+/// returns the rows it changed. `$N` placeholders are SQLite named
+/// parameters; each is bound to the N-th value, wherever and however often
+/// it appears. The statement stays prepared in the connection's cache.
+fn local(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> StoreResult<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for i in 1..=stmt.parameter_count() {
+        let n = stmt
+            .parameter_name(i)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!(
+                    "parameter {i} of {sql:?} is not written $N"
+                ))
+            })?;
+        let arg = args.get(n - 1).ok_or_else(|| {
+            StoreError::Other(anyhow::anyhow!(
+                "{sql:?} uses ${n}, but only {} values are bound",
+                args.len()
+            ))
+        })?;
+        stmt.raw_bind_parameter(i, arg)?;
+    }
+    {
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            each(r)?;
+        }
+    }
+    Ok(conn.changes())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && matches!(
+                f.extended_code,
+                ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    | ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+            )
+        {
+            // As sqlx's SQLite driver: SQLite does not name the constraint.
+            return StoreError::Conflict("unknown".to_string());
+        }
+        StoreError::Other(anyhow::Error::new(e))
+    }
+}
