@@ -181,6 +181,7 @@ impl Db {
                 .connect_with(opts.read_only(true))
                 .await
                 .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
+            tokio::spawn(checkpoint_wal(writer_pool.clone()));
             Ok(Db::Sqlite {
                 readers,
                 writer: tx,
@@ -478,8 +479,49 @@ fn open_writer(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    // The WAL is copied back into the database by checkpoint_wal, off this
+    // thread; the writer checkpoints itself only if that falls far behind.
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
     conn.set_prepared_statement_cache_capacity(512);
     Ok(conn)
+}
+
+/// WAL pages after which the writer checkpoints by itself (about 40 MB): a
+/// safety net that [`checkpoint_wal`] keeps from being reached.
+const WRITER_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
+/// How often [`checkpoint_wal`] copies the WAL back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`],
+/// on sqlx's connection, until the pool is closed. A checkpoint syncs the
+/// WAL and the database file to disk; left to SQLite's automatic checkpoint
+/// that happens inside a commit on the writer thread, which then waits on
+/// the disk tens of times a second under load while turns queue up. A
+/// `PASSIVE` checkpoint takes no lock the writer needs.
+async fn checkpoint_wal(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        every.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            Ok(_) => failing = false,
+            Err(_) if pool.is_closed() => return,
+            // Logged once per run of failures, not four times a second.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "WAL checkpoint failed; the writer checkpoints by itself past {WRITER_AUTOCHECKPOINT_PAGES} pages");
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 /// Runs `sql` (one or more statements, no values) on the writer's connection.
@@ -869,6 +911,53 @@ mod tests {
         })
         .await
         .unwrap()
+    }
+
+    /// The background checkpoint copies what the writer committed into the
+    /// database file itself, which an `immutable` connection (one that does
+    /// not look at the WAL) then sees.
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_off_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        db.write(|tx| {
+            Box::pin(async move {
+                sql::query("INSERT INTO townships (name, created_at) VALUES ($1, 1)")
+                    .bind("凤林镇")
+                    .execute(tx)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+        let in_file = || {
+            let c = rusqlite::Connection::open_with_flags(
+                format!("file:{}?immutable=1", path.display()),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            )
+            .unwrap();
+            // Before the first checkpoint the file holds no tables at all.
+            c.query_row(
+                "SELECT COUNT(*) FROM townships WHERE name = '凤林镇'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0)
+        };
+        let mut seen = in_file();
+        for _ in 0..40 {
+            if seen == 1 {
+                break;
+            }
+            tokio::time::sleep(CHECKPOINT_EVERY / 2).await;
+            seen = in_file();
+        }
+        assert_eq!(seen, 1, "the commit never reached the database file");
+        db.close().await;
     }
 
     #[tokio::test]

@@ -405,3 +405,86 @@ impl From<rusqlite::Error> for StoreError {
         StoreError::Other(anyhow::Error::new(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local() -> Tx {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n BIGINT, ok BOOLEAN)",
+        )
+        .unwrap();
+        Tx::Local(c)
+    }
+
+    #[tokio::test]
+    async fn placeholders_bind_by_number_wherever_they_stand() {
+        let mut tx = local();
+        let done =
+            query("INSERT INTO t (n, name, ok) VALUES ($2, $1, $3), ($2 + 1, $1 || '2', $3)")
+                .bind("a")
+                .bind(7_i64)
+                .bind(true)
+                .execute(&mut tx)
+                .await
+                .unwrap();
+        assert_eq!(done.rows_affected(), 2);
+        let rows: Vec<(String, i64, bool)> =
+            query_as("SELECT name, n, ok FROM t WHERE n >= $1 ORDER BY n")
+                .bind(7_i64)
+                .fetch_all(&mut tx)
+                .await
+                .unwrap();
+        assert_eq!(rows, [("a".into(), 7, true), ("a2".into(), 8, true)]);
+    }
+
+    #[tokio::test]
+    async fn nulls_optional_rows_and_missing_rows() {
+        let mut tx = local();
+        query("INSERT INTO t (name, n) VALUES ($1, $2)")
+            .bind("b")
+            .bind(None::<i64>)
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        let (n,): (Option<i64>,) = query_as("SELECT n FROM t WHERE name = $1")
+            .bind("b")
+            .fetch_one(&mut tx)
+            .await
+            .unwrap();
+        assert_eq!(n, None);
+        let none: Option<(i64,)> = query_as("SELECT id FROM t WHERE name = $1")
+            .bind("zz")
+            .fetch_optional(&mut tx)
+            .await
+            .unwrap();
+        assert!(none.is_none());
+        let missing = query_as::<(i64,)>("SELECT id FROM t WHERE name = $1")
+            .bind("zz")
+            .fetch_one(&mut tx)
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    }
+
+    #[tokio::test]
+    async fn constraints_conflict_and_bad_placeholders_are_errors() {
+        let mut tx = local();
+        let insert = || query("INSERT INTO t (name) VALUES ($1)").bind("c");
+        insert().execute(&mut tx).await.unwrap();
+        let again = insert().execute(&mut tx).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+
+        let short = query("SELECT $1, $2").bind(1_i64).execute(&mut tx).await;
+        assert!(
+            matches!(&short, Err(StoreError::Other(e)) if e.to_string().contains("$2")),
+            "{short:?}"
+        );
+        let qmark = query("SELECT ?").bind(1_i64).execute(&mut tx).await;
+        assert!(
+            matches!(&qmark, Err(StoreError::Other(e)) if e.to_string().contains("$N")),
+            "{qmark:?}"
+        );
+    }
+}
