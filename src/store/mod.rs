@@ -137,8 +137,11 @@ pub enum Work {
 #[derive(Clone)]
 pub enum Db {
     Sqlite {
+        /// Read-only connections for [`Db::read`].
         readers: SqlitePool,
+        /// The writer thread's queue: every change goes through it.
         writer: mpsc::Sender<Work>,
+        /// sqlx's one writing connection: migrations and WAL checkpoints.
         writer_pool: SqlitePool,
     },
     Pg(PgPool),
