@@ -162,6 +162,11 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                anyhow::bail!(
+                    "SQLite in memory is not supported: the writer and the readers need one database file. Give a path, e.g. sqlite://data/liancun.db"
+                );
+            }
             if let Some(parent) = Path::new(opts.get_filename()).parent()
                 && !parent.as_os_str().is_empty()
             {
@@ -605,7 +610,7 @@ async fn run_turns(tx: &mut Tx, turns: Vec<TurnJob>) {
 
 /// One transaction for `turns`: committed when all of them succeeded.
 async fn try_turns(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
-    local_batch(tx, "BEGIN IMMEDIATE")?;
+    begin(tx)?;
     match turns_in(tx, turns).await {
         Ok(results) => match local_batch(tx, "COMMIT") {
             Ok(()) => Ok(results),
@@ -619,6 +624,19 @@ async fn try_turns(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> 
             Err(e)
         }
     }
+}
+
+/// Opens the writer's transaction for a batch, taking the write lock at
+/// once. A transaction left open by a failure before is rolled back first,
+/// so one failure cannot stop every batch after it.
+fn begin(tx: &mut Tx) -> StoreResult<()> {
+    if let Tx::Local(c) = tx
+        && !c.is_autocommit()
+    {
+        tracing::error!("the SQLite writer found a transaction left open; rolling it back");
+        rollback(tx, "a transaction left open");
+    }
+    local_batch(tx, "BEGIN IMMEDIATE")
 }
 
 /// Rolls back the writer's open transaction, if one is open (a failed
@@ -692,7 +710,7 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
 
 async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
     let single = jobs.len() == 1;
-    if let Err(e) = local_batch(tx, "BEGIN IMMEDIATE") {
+    if let Err(e) = begin(tx) {
         // Dropping a job closes its channel: its caller hears WriterGone.
         let msg = format!("cannot begin a write transaction: {e}");
         tracing::error!(%msg, jobs = jobs.len(), "dropping write jobs");
@@ -961,6 +979,14 @@ mod tests {
         }
         assert_eq!(seen, 1, "the commit never reached the database file");
         db.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_in_memory_is_refused_with_what_to_give_instead() {
+        for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+            let e = Db::connect(url).await.err().expect("refused");
+            assert!(e.to_string().contains("Give a path"), "{url}: {e}");
+        }
     }
 
     #[tokio::test]
