@@ -251,7 +251,7 @@ async fn set_push_robot(
         .read(move |tx| {
             Box::pin(async move {
                 authorize(tx, who, Owned::Group, id, "group").await?;
-                Ok::<_, HttpError>(groups::group_info(tx, id).await?)
+                Ok::<_, HttpError>(org::group(tx, id).await?)
             })
         })
         .await?
@@ -264,9 +264,7 @@ async fn set_push_robot(
         .write(move |tx| {
             Box::pin(async move {
                 authorize(tx, who, Owned::Group, id, "group").await?;
-                let had = groups::group_info(tx, id)
-                    .await?
-                    .is_some_and(|g| g.has_push_robot);
+                let had = org::group(tx, id).await?.is_some_and(|g| g.has_push_robot);
                 let found =
                     groups::set_push_webhook(tx, id, Some(&token), secret.as_deref()).await?;
                 // Secrets are write-only: the log says that one was set, never what.

@@ -450,35 +450,3 @@ pub async fn township_exists(tx: &mut Tx, id: i64) -> StoreResult<bool> {
         .await?;
     Ok(r.is_some())
 }
-
-/// A group for the admin API (secrets never leave the store).
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
-pub struct GroupInfo {
-    pub id: i64,
-    pub platform: String,
-    pub bot: String,
-    pub conversation_id: String,
-    pub title: String,
-    pub team_id: Option<i64>,
-    pub has_push_robot: bool,
-}
-crate::local_row!(GroupInfo {
-    id,
-    platform,
-    bot,
-    conversation_id,
-    title,
-    team_id,
-    has_push_robot
-});
-
-pub async fn group_info(tx: &mut Tx, id: i64) -> StoreResult<Option<GroupInfo>> {
-    let r = sql::query_as(
-        "SELECT id, platform, bot, conversation_id, title, team_id, \
-                (push_webhook_token IS NOT NULL) AS has_push_robot FROM chat_groups WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(tx)
-    .await?;
-    Ok(r)
-}
