@@ -203,47 +203,33 @@ impl Weights {
     }
 }
 
-/// One team's month in counts (a row of `team_month_stats`, or the same
-/// computed live).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, sqlx::FromRow)]
-pub struct TeamMonth {
-    pub team_id: i64,
-    /// Tasks due in the month (not cancelled), and of them closed by the deadline.
-    pub due: i64,
-    pub on_time: i64,
-    /// Requests raised in the month (not cancelled), and of them closed by its end.
-    pub requests: i64,
-    pub requests_closed: i64,
-    /// Registered households of the village, and of them visited this year.
-    pub households: i64,
-    pub reached: i64,
-    /// Ratings in the month's weeks with ≥ MIN_RATERS raters: sum, count, weeks.
-    pub rating_sum: i64,
-    pub rating_n: i64,
-    pub rated_weeks: i64,
-    /// Hard projects of the year: all, done by the month's end, done in the
-    /// month, and not done but reported on in the month.
-    pub projects: i64,
-    pub projects_done: i64,
-    pub projects_done_in_month: i64,
-    pub projects_updated: i64,
+crate::row_struct! {
+    /// One team's month in counts (a row of `team_month_stats`, or the same
+    /// computed live).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+    pub struct TeamMonth {
+        pub team_id: i64,
+        /// Tasks due in the month (not cancelled), and of them closed by the deadline.
+        pub due: i64,
+        pub on_time: i64,
+        /// Requests raised in the month (not cancelled), and of them closed by its end.
+        pub requests: i64,
+        pub requests_closed: i64,
+        /// Registered households of the village, and of them visited this year.
+        pub households: i64,
+        pub reached: i64,
+        /// Ratings in the month's weeks with ≥ MIN_RATERS raters: sum, count, weeks.
+        pub rating_sum: i64,
+        pub rating_n: i64,
+        pub rated_weeks: i64,
+        /// Hard projects of the year: all, done by the month's end, done in the
+        /// month, and not done but reported on in the month.
+        pub projects: i64,
+        pub projects_done: i64,
+        pub projects_done_in_month: i64,
+        pub projects_updated: i64,
+    }
 }
-crate::local_row!(TeamMonth {
-    team_id,
-    due,
-    on_time,
-    requests,
-    requests_closed,
-    households,
-    reached,
-    rating_sum,
-    rating_n,
-    rated_weeks,
-    projects,
-    projects_done,
-    projects_done_in_month,
-    projects_updated
-});
 
 /// The five components; `None`: not applicable.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -368,23 +354,18 @@ pub fn rank(teams: &[TeamMonth], month: Month, w: &Weights) -> Vec<Ranked> {
     out
 }
 
-/// A member's month (a row of `person_month_stats`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, sqlx::FromRow)]
-pub struct PersonMonth {
-    pub person_id: i64,
-    pub team_id: i64,
-    pub services: i64,
-    pub visits: i64,
-    /// Tasks they owned, closed in the month by the deadline.
-    pub on_time: i64,
+crate::row_struct! {
+    /// A member's month (a row of `person_month_stats`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+    pub struct PersonMonth {
+        pub person_id: i64,
+        pub team_id: i64,
+        pub services: i64,
+        pub visits: i64,
+        /// Tasks they owned, closed in the month by the deadline.
+        pub on_time: i64,
+    }
 }
-crate::local_row!(PersonMonth {
-    person_id,
-    team_id,
-    services,
-    visits,
-    on_time
-});
 
 impl PersonMonth {
     /// 勤勉 points: each service, visit and on-time closure counts one.

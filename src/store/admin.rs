@@ -9,22 +9,17 @@ use super::{StoreError, StoreResult, Tx};
 
 // ---------------------------------------------------------------- tokens
 
-/// A township token as listed (never its secret or hash).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Token {
-    pub id: i64,
-    pub township_id: i64,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
+crate::row_struct! {
+    /// A township token as listed (never its secret or hash).
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct Token {
+        pub id: i64,
+        pub township_id: i64,
+        pub name: String,
+        pub created_at: i64,
+        pub revoked_at: Option<i64>,
+    }
 }
-crate::local_row!(Token {
-    id,
-    township_id,
-    name,
-    created_at,
-    revoked_at
-});
 
 pub async fn insert_token(
     tx: &mut Tx,
@@ -139,32 +134,23 @@ pub async fn person_townships(tx: &mut Tx, person_id: i64) -> StoreResult<Vec<i6
 
 // ---------------------------------------------------------------- townships
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Township {
-    pub id: i64,
-    pub name: String,
-    /// IANA time zone; `null` means the service's default.
-    pub timezone: Option<String>,
-    /// Whether members (not only the leader) may publish the week's plan.
-    pub members_may_plan: bool,
-    /// Time limit in days of a task without a deadline, per level.
-    pub red_days: i64,
-    pub orange_days: i64,
-    pub yellow_days: i64,
-    pub green_days: i64,
-    pub created_at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    pub struct Township {
+        pub id: i64,
+        pub name: String,
+        /// IANA time zone; `null` means the service's default.
+        pub timezone: Option<String>,
+        /// Whether members (not only the leader) may publish the week's plan.
+        pub members_may_plan: bool,
+        /// Time limit in days of a task without a deadline, per level.
+        pub red_days: i64,
+        pub orange_days: i64,
+        pub yellow_days: i64,
+        pub green_days: i64,
+        pub created_at: i64,
+    }
 }
-crate::local_row!(Township {
-    id,
-    name,
-    timezone,
-    members_may_plan,
-    red_days,
-    orange_days,
-    yellow_days,
-    green_days,
-    created_at
-});
 
 const TOWNSHIP_COLS: &str = "id, name, timezone, members_may_plan, red_days, orange_days, yellow_days, green_days, created_at";
 
@@ -248,22 +234,17 @@ pub async fn remove_township_admin(
 
 // ---------------------------------------------------------------- villages
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Village {
-    pub id: i64,
-    pub township_id: i64,
-    pub name: String,
-    pub created_at: i64,
-    /// Households registered (CSV import).
-    pub households: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    pub struct Village {
+        pub id: i64,
+        pub township_id: i64,
+        pub name: String,
+        pub created_at: i64,
+        /// Households registered (CSV import).
+        pub households: i64,
+    }
 }
-crate::local_row!(Village {
-    id,
-    township_id,
-    name,
-    created_at,
-    households
-});
 
 const VILLAGE_SELECT: &str = "SELECT v.id, v.township_id, v.name, v.created_at, \
      (SELECT COUNT(*) FROM households h WHERE h.village_id = v.id) AS households FROM villages v";
@@ -315,39 +296,29 @@ pub async fn rename_village(tx: &mut Tx, id: i64, name: &str) -> StoreResult<()>
 
 // ---------------------------------------------------------------- teams
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Team {
-    pub id: i64,
-    pub village_id: i64,
-    pub township_id: i64,
-    pub name: String,
-    pub created_at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    pub struct Team {
+        pub id: i64,
+        pub village_id: i64,
+        pub township_id: i64,
+        pub name: String,
+        pub created_at: i64,
+    }
 }
-crate::local_row!(Team {
-    id,
-    village_id,
-    township_id,
-    name,
-    created_at
-});
 
-/// A person's role on a team.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct TeamPerson {
-    pub person_id: i64,
-    pub display_name: String,
-    pub platform: String,
-    pub platform_user_id: String,
-    /// `leader` or `member`.
-    pub role: String,
+crate::row_struct! {
+    /// A person's role on a team.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    pub struct TeamPerson {
+        pub person_id: i64,
+        pub display_name: String,
+        pub platform: String,
+        pub platform_user_id: String,
+        /// `leader` or `member`.
+        pub role: String,
+    }
 }
-crate::local_row!(TeamPerson {
-    person_id,
-    display_name,
-    platform,
-    platform_user_id,
-    role
-});
 
 const TEAM_SELECT: &str = "SELECT t.id, t.village_id, v.township_id, t.name, t.created_at \
      FROM teams t JOIN villages v ON v.id = t.village_id";
@@ -458,26 +429,20 @@ pub async fn set_team_people(
 
 // ---------------------------------------------------------------- people
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Person {
-    pub id: i64,
-    /// `dingtalk` or `wecom`.
-    pub platform: String,
-    /// DingTalk staffId or WeCom userid.
-    pub platform_user_id: String,
-    pub display_name: String,
-    /// Mainland mobile number, used for @mobile in pushes.
-    pub phone: Option<String>,
-    pub created_at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    pub struct Person {
+        pub id: i64,
+        /// `dingtalk` or `wecom`.
+        pub platform: String,
+        /// DingTalk staffId or WeCom userid.
+        pub platform_user_id: String,
+        pub display_name: String,
+        /// Mainland mobile number, used for @mobile in pushes.
+        pub phone: Option<String>,
+        pub created_at: i64,
+    }
 }
-crate::local_row!(Person {
-    id,
-    platform,
-    platform_user_id,
-    display_name,
-    phone,
-    created_at
-});
 
 const PERSON_COLS: &str =
     "p.id, p.platform, p.platform_user_id, p.display_name, p.phone, p.created_at";
@@ -561,28 +526,20 @@ pub async fn update_person(
 
 // ---------------------------------------------------------------- groups
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Group {
-    pub id: i64,
-    pub platform: String,
-    pub bot: String,
-    pub conversation_id: String,
-    pub title: String,
-    pub team_id: Option<i64>,
-    pub township_id: Option<i64>,
-    /// Whether a custom push robot is set (its secrets are never shown).
-    pub has_push_robot: bool,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+    pub struct Group {
+        pub id: i64,
+        pub platform: String,
+        pub bot: String,
+        pub conversation_id: String,
+        pub title: String,
+        pub team_id: Option<i64>,
+        pub township_id: Option<i64>,
+        /// Whether a custom push robot is set (its secrets are never shown).
+        pub has_push_robot: bool,
+    }
 }
-crate::local_row!(Group {
-    id,
-    platform,
-    bot,
-    conversation_id,
-    title,
-    team_id,
-    township_id,
-    has_push_robot
-});
 
 /// Filters of the group list.
 #[derive(Debug, Clone, Default)]
@@ -642,30 +599,21 @@ pub async fn set_group_team(tx: &mut Tx, group_id: i64, team_id: Option<i64>) ->
 
 // ---------------------------------------------------------------- dead letters
 
-/// A dead letter with the township it belongs to.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct DeadLetter {
-    pub id: i64,
-    pub dedupe_key: String,
-    pub group_id: Option<i64>,
-    pub person_id: Option<i64>,
-    pub township_id: Option<i64>,
-    pub bot: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub created_at: i64,
+crate::row_struct! {
+    /// A dead letter with the township it belongs to.
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct DeadLetter {
+        pub id: i64,
+        pub dedupe_key: String,
+        pub group_id: Option<i64>,
+        pub person_id: Option<i64>,
+        pub township_id: Option<i64>,
+        pub bot: String,
+        pub attempts: i64,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+    }
 }
-crate::local_row!(DeadLetter {
-    id,
-    dedupe_key,
-    group_id,
-    person_id,
-    township_id,
-    bot,
-    attempts,
-    last_error,
-    created_at
-});
 
 pub async fn dead_letters(
     tx: &mut Tx,
@@ -759,35 +707,37 @@ macro_rules! view {
     }};
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct TaskView {
-    pub id: i64,
-    pub township_id: i64,
-    pub township: String,
-    pub village_id: i64,
-    pub village: String,
-    pub team_id: i64,
-    pub team: String,
-    pub week: String,
-    /// The #N shown in the group.
-    pub no: i64,
-    pub text: String,
-    /// `red`, `orange`, `yellow` or `green`.
-    pub level: String,
-    pub deadline_at: i64,
-    /// `open`, `closed` or `cancelled`.
-    pub state: String,
-    /// `plan`, `add` or `request`.
-    pub source: String,
-    pub created_at: i64,
-    pub closed_at: Option<i64>,
-    pub result: Option<String>,
-    pub cancel_reason: Option<String>,
-    /// Display names of the owners.
-    #[sqlx(skip)]
-    pub owners: Vec<String>,
+crate::row_struct! {
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct TaskView {
+        pub id: i64,
+        pub township_id: i64,
+        pub township: String,
+        pub village_id: i64,
+        pub village: String,
+        pub team_id: i64,
+        pub team: String,
+        pub week: String,
+        /// The #N shown in the group.
+        pub no: i64,
+        pub text: String,
+        /// `red`, `orange`, `yellow` or `green`.
+        pub level: String,
+        pub deadline_at: i64,
+        /// `open`, `closed` or `cancelled`.
+        pub state: String,
+        /// `plan`, `add` or `request`.
+        pub source: String,
+        pub created_at: i64,
+        pub closed_at: Option<i64>,
+        pub result: Option<String>,
+        pub cancel_reason: Option<String>,
+    }
+    skip {
+        /// Display names of the owners.
+        pub owners: Vec<String>,
+    }
 }
-crate::local_row!(TaskView { id, township_id, township, village_id, village, team_id, team, week, no, text, level, deadline_at, state, source, created_at, closed_at, result, cancel_reason } skip { owners });
 
 /// Tasks, by deadline when `from_ms`/`to_ms` are given.
 pub async fn tasks(
@@ -831,40 +781,26 @@ pub async fn tasks(
     Ok((items, total))
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ServiceView {
-    pub id: i64,
-    pub township_id: i64,
-    pub township: String,
-    pub village_id: i64,
-    pub village: String,
-    pub team_id: i64,
-    pub team: String,
-    pub week: String,
-    pub task_id: Option<i64>,
-    /// The #N of the task it served, if any.
-    pub task_no: Option<i64>,
-    pub person_id: i64,
-    pub person: String,
-    pub text: String,
-    pub at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct ServiceView {
+        pub id: i64,
+        pub township_id: i64,
+        pub township: String,
+        pub village_id: i64,
+        pub village: String,
+        pub team_id: i64,
+        pub team: String,
+        pub week: String,
+        pub task_id: Option<i64>,
+        /// The #N of the task it served, if any.
+        pub task_no: Option<i64>,
+        pub person_id: i64,
+        pub person: String,
+        pub text: String,
+        pub at: i64,
+    }
 }
-crate::local_row!(ServiceView {
-    id,
-    township_id,
-    township,
-    village_id,
-    village,
-    team_id,
-    team,
-    week,
-    task_id,
-    task_no,
-    person_id,
-    person,
-    text,
-    at
-});
 
 pub async fn services(
     tx: &mut Tx,
@@ -893,41 +829,27 @@ pub async fn services(
     Ok((items, total))
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct VisitView {
-    pub id: i64,
-    pub township_id: i64,
-    pub township: String,
-    pub village_id: i64,
-    pub village: String,
-    pub team_id: i64,
-    pub team: String,
-    pub week: String,
-    pub person_id: i64,
-    pub person: String,
-    /// The household as written in the chat.
-    pub household: String,
-    /// The registered household it matched, if any.
-    pub household_id: Option<i64>,
-    pub text: String,
-    pub at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct VisitView {
+        pub id: i64,
+        pub township_id: i64,
+        pub township: String,
+        pub village_id: i64,
+        pub village: String,
+        pub team_id: i64,
+        pub team: String,
+        pub week: String,
+        pub person_id: i64,
+        pub person: String,
+        /// The household as written in the chat.
+        pub household: String,
+        /// The registered household it matched, if any.
+        pub household_id: Option<i64>,
+        pub text: String,
+        pub at: i64,
+    }
 }
-crate::local_row!(VisitView {
-    id,
-    township_id,
-    township,
-    village_id,
-    village,
-    team_id,
-    team,
-    week,
-    person_id,
-    person,
-    household,
-    household_id,
-    text,
-    at
-});
 
 pub async fn visits(
     tx: &mut Tx,
@@ -947,36 +869,24 @@ pub async fn visits(
     Ok((items, total))
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct RatingView {
-    pub township_id: i64,
-    pub township: String,
-    pub village_id: i64,
-    pub village: String,
-    pub team_id: i64,
-    pub team: String,
-    pub week: String,
-    pub person_id: i64,
-    pub person: String,
-    /// 1 to 5.
-    pub score: i64,
-    pub comment: String,
-    pub at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct RatingView {
+        pub township_id: i64,
+        pub township: String,
+        pub village_id: i64,
+        pub village: String,
+        pub team_id: i64,
+        pub team: String,
+        pub week: String,
+        pub person_id: i64,
+        pub person: String,
+        /// 1 to 5.
+        pub score: i64,
+        pub comment: String,
+        pub at: i64,
+    }
 }
-crate::local_row!(RatingView {
-    township_id,
-    township,
-    village_id,
-    village,
-    team_id,
-    team,
-    week,
-    person_id,
-    person,
-    score,
-    comment,
-    at
-});
 
 pub async fn ratings(
     tx: &mut Tx,
@@ -1004,42 +914,27 @@ pub async fn ratings(
     Ok((items, total))
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct RequestView {
-    pub id: i64,
-    pub township_id: i64,
-    pub township: String,
-    pub village_id: i64,
-    pub village: String,
-    pub team_id: i64,
-    pub team: String,
-    pub week: String,
-    pub person_id: i64,
-    pub person: String,
-    pub text: String,
-    pub task_id: i64,
-    pub task_no: i64,
-    /// The state of the task the request became.
-    pub state: String,
-    pub at: i64,
+crate::row_struct! {
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct RequestView {
+        pub id: i64,
+        pub township_id: i64,
+        pub township: String,
+        pub village_id: i64,
+        pub village: String,
+        pub team_id: i64,
+        pub team: String,
+        pub week: String,
+        pub person_id: i64,
+        pub person: String,
+        pub text: String,
+        pub task_id: i64,
+        pub task_no: i64,
+        /// The state of the task the request became.
+        pub state: String,
+        pub at: i64,
+    }
 }
-crate::local_row!(RequestView {
-    id,
-    township_id,
-    township,
-    village_id,
-    village,
-    team_id,
-    team,
-    week,
-    person_id,
-    person,
-    text,
-    task_id,
-    task_no,
-    state,
-    at
-});
 
 pub async fn requests(
     tx: &mut Tx,
@@ -1068,36 +963,24 @@ pub async fn requests(
     Ok((items, total))
 }
 
-/// One team's week in numbers, for the weekly summary export.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct WeekSummary {
-    pub township: String,
-    pub village: String,
-    pub team: String,
-    pub week: String,
-    pub total: i64,
-    pub closed: i64,
-    pub on_time: i64,
-    pub services: i64,
-    pub visits: i64,
-    pub requests: i64,
-    pub raters: i64,
-    pub rating_sum: i64,
+crate::row_struct! {
+    /// One team's week in numbers, for the weekly summary export.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct WeekSummary {
+        pub township: String,
+        pub village: String,
+        pub team: String,
+        pub week: String,
+        pub total: i64,
+        pub closed: i64,
+        pub on_time: i64,
+        pub services: i64,
+        pub visits: i64,
+        pub requests: i64,
+        pub raters: i64,
+        pub rating_sum: i64,
+    }
 }
-crate::local_row!(WeekSummary {
-    township,
-    village,
-    team,
-    week,
-    total,
-    closed,
-    on_time,
-    services,
-    visits,
-    requests,
-    raters,
-    rating_sum
-});
 
 /// Every team in scope (township, or all) for each of `weeks`.
 pub async fn weekly_summary(

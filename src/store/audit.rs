@@ -24,25 +24,18 @@ pub async fn record(
     Ok(())
 }
 
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
-pub struct Entry {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub before_json: Option<String>,
-    pub after_json: Option<String>,
+crate::row_struct! {
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct Entry {
+        pub id: i64,
+        pub at: i64,
+        pub actor: String,
+        pub action: String,
+        pub target: String,
+        pub before_json: Option<String>,
+        pub after_json: Option<String>,
+    }
 }
-crate::local_row!(Entry {
-    id,
-    at,
-    actor,
-    action,
-    target,
-    before_json,
-    after_json
-});
 
 /// Newest first.
 pub async fn list(tx: &mut Tx, limit: i64, offset: i64) -> StoreResult<Vec<Entry>> {

@@ -3,55 +3,41 @@
 use super::sql;
 use super::{StoreError, StoreResult, Tx};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct GroupRow {
-    pub id: i64,
-    pub team_id: Option<i64>,
+crate::row_struct! {
+    #[derive(Debug, Clone)]
+    pub struct GroupRow {
+        pub id: i64,
+        pub team_id: Option<i64>,
+    }
 }
-crate::local_row!(GroupRow { id, team_id });
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct PersonRow {
-    pub id: i64,
-    pub platform_user_id: String,
-    pub display_name: String,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PersonRow {
+        pub id: i64,
+        pub platform_user_id: String,
+        pub display_name: String,
+    }
 }
-crate::local_row!(PersonRow {
-    id,
-    platform_user_id,
-    display_name
-});
 
-/// The team a group is bound to, with what the bot needs of its township.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TeamRow {
-    pub team_id: i64,
-    pub team_name: String,
-    pub village_id: i64,
-    pub village_name: String,
-    pub township_id: i64,
-    pub township_name: String,
-    pub timezone: Option<String>,
-    pub members_may_plan: bool,
-    pub red_days: i64,
-    pub orange_days: i64,
-    pub yellow_days: i64,
-    pub green_days: i64,
+crate::row_struct! {
+    /// The team a group is bound to, with what the bot needs of its township.
+    #[derive(Debug, Clone)]
+    pub struct TeamRow {
+        pub team_id: i64,
+        pub team_name: String,
+        pub village_id: i64,
+        pub village_name: String,
+        pub township_id: i64,
+        pub township_name: String,
+        pub timezone: Option<String>,
+        pub members_may_plan: bool,
+        pub red_days: i64,
+        pub orange_days: i64,
+        pub yellow_days: i64,
+        pub green_days: i64,
+    }
 }
-crate::local_row!(TeamRow {
-    team_id,
-    team_name,
-    village_id,
-    village_name,
-    township_id,
-    township_name,
-    timezone,
-    members_may_plan,
-    red_days,
-    orange_days,
-    yellow_days,
-    green_days
-});
 
 /// Records the group (first sight) or refreshes its title; returns its row.
 pub async fn upsert_group(
@@ -301,48 +287,30 @@ pub async fn set_role(
     Ok(before)
 }
 
-/// Everything a turn needs to know about a group and its sender, in one query.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Context {
-    pub group_id: i64,
-    pub group_title: String,
-    pub team_id: Option<i64>,
-    pub person_id: Option<i64>,
-    pub person_name: Option<String>,
-    pub last_seen_at: Option<i64>,
-    pub role: Option<String>,
-    pub team_name: Option<String>,
-    pub village_id: Option<i64>,
-    pub village_name: Option<String>,
-    pub township_id: Option<i64>,
-    pub township_name: Option<String>,
-    pub timezone: Option<String>,
-    pub members_may_plan: Option<bool>,
-    pub red_days: Option<i64>,
-    pub orange_days: Option<i64>,
-    pub yellow_days: Option<i64>,
-    pub green_days: Option<i64>,
+crate::row_struct! {
+    /// Everything a turn needs to know about a group and its sender, in one query.
+    #[derive(Debug, Clone)]
+    pub struct Context {
+        pub group_id: i64,
+        pub group_title: String,
+        pub team_id: Option<i64>,
+        pub person_id: Option<i64>,
+        pub person_name: Option<String>,
+        pub last_seen_at: Option<i64>,
+        pub role: Option<String>,
+        pub team_name: Option<String>,
+        pub village_id: Option<i64>,
+        pub village_name: Option<String>,
+        pub township_id: Option<i64>,
+        pub township_name: Option<String>,
+        pub timezone: Option<String>,
+        pub members_may_plan: Option<bool>,
+        pub red_days: Option<i64>,
+        pub orange_days: Option<i64>,
+        pub yellow_days: Option<i64>,
+        pub green_days: Option<i64>,
+    }
 }
-crate::local_row!(Context {
-    group_id,
-    group_title,
-    team_id,
-    person_id,
-    person_name,
-    last_seen_at,
-    role,
-    team_name,
-    village_id,
-    village_name,
-    township_id,
-    township_name,
-    timezone,
-    members_may_plan,
-    red_days,
-    orange_days,
-    yellow_days,
-    green_days
-});
 
 impl Context {
     /// The bound team, if the group is bound.
@@ -395,24 +363,18 @@ pub async fn context(
     Ok(r)
 }
 
-/// Where a group's pushes go.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PushTarget {
-    pub group_id: i64,
-    pub platform: String,
-    pub bot: String,
-    pub conversation_id: String,
-    pub push_webhook_token: Option<String>,
-    pub push_webhook_secret: Option<String>,
+crate::row_struct! {
+    /// Where a group's pushes go.
+    #[derive(Debug, Clone)]
+    pub struct PushTarget {
+        pub group_id: i64,
+        pub platform: String,
+        pub bot: String,
+        pub conversation_id: String,
+        pub push_webhook_token: Option<String>,
+        pub push_webhook_secret: Option<String>,
+    }
 }
-crate::local_row!(PushTarget {
-    group_id,
-    platform,
-    bot,
-    conversation_id,
-    push_webhook_token,
-    push_webhook_secret
-});
 
 pub async fn push_target(tx: &mut Tx, group_id: i64) -> StoreResult<Option<PushTarget>> {
     let r = sql::query_as(

@@ -3,22 +3,17 @@
 use super::sql;
 use super::{StoreResult, Tx};
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
-pub struct Household {
-    pub id: i64,
-    pub village_id: i64,
-    pub name: String,
-    /// Digits ("3") or "" (see [`crate::domain::household::normalize_subgroup`]).
-    pub subgroup: String,
-    pub phone: Option<String>,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Household {
+        pub id: i64,
+        pub village_id: i64,
+        pub name: String,
+        /// Digits ("3") or "" (see [`crate::domain::household::normalize_subgroup`]).
+        pub subgroup: String,
+        pub phone: Option<String>,
+    }
 }
-crate::local_row!(Household {
-    id,
-    village_id,
-    name,
-    subgroup,
-    phone
-});
 
 /// Adds a household, or updates the phone of the one already registered
 /// under the same (village, name, subgroup). `true` when it was new.

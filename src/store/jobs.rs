@@ -4,24 +4,18 @@
 use super::sql;
 use super::{StoreResult, Tx};
 
-/// A team in a job's scope, with its township's time zone.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ScopeTeam {
-    pub team_id: i64,
-    pub team_name: String,
-    pub village_name: String,
-    pub township_id: i64,
-    pub township_name: String,
-    pub timezone: Option<String>,
+crate::row_struct! {
+    /// A team in a job's scope, with its township's time zone.
+    #[derive(Debug, Clone)]
+    pub struct ScopeTeam {
+        pub team_id: i64,
+        pub team_name: String,
+        pub village_name: String,
+        pub township_id: i64,
+        pub township_name: String,
+        pub timezone: Option<String>,
+    }
 }
-crate::local_row!(ScopeTeam {
-    team_id,
-    team_name,
-    village_name,
-    township_id,
-    township_name,
-    timezone
-});
 
 const SCOPE_TEAM_SELECT: &str = "SELECT DISTINCT t.id AS team_id, t.name AS team_name, v.name AS village_name, \
      s.id AS township_id, s.name AS township_name, s.timezone \
@@ -191,30 +185,21 @@ pub async fn overdue_alert(tx: &mut Tx, task_id: i64, day: &str) -> StoreResult<
     Ok(n == 1)
 }
 
-/// A week of a team, in numbers.
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
-pub struct WeekStats {
-    pub total: i64,
-    pub closed: i64,
-    pub on_time: i64,
-    pub services: i64,
-    pub visits: i64,
-    pub requests: i64,
-    pub open_requests: i64,
-    pub raters: i64,
-    pub rating_sum: i64,
+crate::row_struct! {
+    /// A week of a team, in numbers.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct WeekStats {
+        pub total: i64,
+        pub closed: i64,
+        pub on_time: i64,
+        pub services: i64,
+        pub visits: i64,
+        pub requests: i64,
+        pub open_requests: i64,
+        pub raters: i64,
+        pub rating_sum: i64,
+    }
 }
-crate::local_row!(WeekStats {
-    total,
-    closed,
-    on_time,
-    services,
-    visits,
-    requests,
-    open_requests,
-    raters,
-    rating_sum
-});
 
 pub async fn week_stats(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<WeekStats> {
     let r = sql::query_as(

@@ -30,35 +30,28 @@ pub async fn enqueue(tx: &mut Tx, p: &NewPush, now_ms: i64) -> StoreResult<bool>
     Ok(n == 1)
 }
 
-/// A push leased to one worker for sending.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Claimed {
-    pub id: i64,
-    pub dedupe_key: String,
-    pub group_id: Option<i64>,
-    pub person_id: Option<i64>,
-    pub bot: String,
-    pub robot_key: String,
-    pub message: String,
-    pub attempts: i64,
+crate::row_struct! {
+    /// A push leased to one worker for sending.
+    #[derive(Debug, Clone)]
+    pub struct Claimed {
+        pub id: i64,
+        pub dedupe_key: String,
+        pub group_id: Option<i64>,
+        pub person_id: Option<i64>,
+        pub bot: String,
+        pub robot_key: String,
+        pub message: String,
+        pub attempts: i64,
+    }
 }
-crate::local_row!(Claimed {
-    id,
-    dedupe_key,
-    group_id,
-    person_id,
-    bot,
-    robot_key,
-    message,
-    attempts
-});
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct Candidate {
-    id: i64,
-    robot_key: String,
+crate::row_struct! {
+    #[derive(Debug, Clone)]
+    struct Candidate {
+        id: i64,
+        robot_key: String,
+    }
 }
-crate::local_row!(Candidate { id, robot_key });
 
 /// Leases up to `limit` due pushes to `worker` for `lease_ms`, spending one
 /// unit of each robot's budget (one send per `spacing_ms`, none while the
@@ -209,26 +202,19 @@ pub async fn release(tx: &mut Tx, worker: &str) -> StoreResult<u64> {
     Ok(n)
 }
 
-/// A dead letter, for operators.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
-pub struct DeadLetter {
-    pub id: i64,
-    pub dedupe_key: String,
-    pub group_id: Option<i64>,
-    pub bot: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub created_at: i64,
+crate::row_struct! {
+    /// A dead letter, for operators.
+    #[derive(Debug, Clone, serde::Serialize)]
+    pub struct DeadLetter {
+        pub id: i64,
+        pub dedupe_key: String,
+        pub group_id: Option<i64>,
+        pub bot: String,
+        pub attempts: i64,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+    }
 }
-crate::local_row!(DeadLetter {
-    id,
-    dedupe_key,
-    group_id,
-    bot,
-    attempts,
-    last_error,
-    created_at
-});
 
 pub async fn dead_letters(tx: &mut Tx, limit: i64, offset: i64) -> StoreResult<Vec<DeadLetter>> {
     let r = sql::query_as(

@@ -3,30 +3,22 @@
 use super::sql;
 use super::{StoreResult, Tx};
 
-/// A project with what was last reported on it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ProjectRow {
-    pub id: i64,
-    pub name: String,
-    /// `open` or `done`.
-    pub state: String,
-    pub created_at: i64,
-    pub done_at: Option<i64>,
-    /// How many 进展 / 完成 reports it has.
-    pub updates: i64,
-    pub last_text: Option<String>,
-    pub last_at: Option<i64>,
+crate::row_struct! {
+    /// A project with what was last reported on it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ProjectRow {
+        pub id: i64,
+        pub name: String,
+        /// `open` or `done`.
+        pub state: String,
+        pub created_at: i64,
+        pub done_at: Option<i64>,
+        /// How many 进展 / 完成 reports it has.
+        pub updates: i64,
+        pub last_text: Option<String>,
+        pub last_at: Option<i64>,
+    }
 }
-crate::local_row!(ProjectRow {
-    id,
-    name,
-    state,
-    created_at,
-    done_at,
-    updates,
-    last_text,
-    last_at
-});
 
 impl ProjectRow {
     pub fn is_done(&self) -> bool {
@@ -108,19 +100,16 @@ pub async fn mark_done(
     Ok(n == 1)
 }
 
-/// One report on a project in a week, for the airing.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct WeekUpdate {
-    pub name: String,
-    pub text: String,
-    /// The report that completed the project.
-    pub completed: bool,
+crate::row_struct! {
+    /// One report on a project in a week, for the airing.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct WeekUpdate {
+        pub name: String,
+        pub text: String,
+        /// The report that completed the project.
+        pub completed: bool,
+    }
 }
-crate::local_row!(WeekUpdate {
-    name,
-    text,
-    completed
-});
 
 /// The team's project reports of `week`, in order.
 pub async fn week_updates(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Vec<WeekUpdate>> {

@@ -349,20 +349,16 @@ pub async fn set_weights(
     Ok(())
 }
 
-/// How a team is named, with its leader.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
-pub struct TeamLabel {
-    pub team_id: i64,
-    pub village: String,
-    pub team: String,
-    pub leader: Option<String>,
+crate::row_struct! {
+    /// How a team is named, with its leader.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct TeamLabel {
+        pub team_id: i64,
+        pub village: String,
+        pub team: String,
+        pub leader: Option<String>,
+    }
 }
-crate::local_row!(TeamLabel {
-    team_id,
-    village,
-    team,
-    leader
-});
 
 impl TeamLabel {
     pub fn full(&self) -> String {
@@ -410,20 +406,16 @@ pub async fn township_name(
     Ok(r)
 }
 
-/// A 创新先锋 nomination.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
-pub struct Nomination {
-    pub id: i64,
-    pub team_id: i64,
-    pub name: String,
-    pub reason: String,
+crate::row_struct! {
+    /// A 创新先锋 nomination.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Nomination {
+        pub id: i64,
+        pub team_id: i64,
+        pub name: String,
+        pub reason: String,
+    }
 }
-crate::local_row!(Nomination {
-    id,
-    team_id,
-    name,
-    reason
-});
 
 pub async fn add_nomination(
     tx: &mut Tx,
@@ -465,22 +457,17 @@ pub async fn nominations(
     Ok(r)
 }
 
-/// A confirmed pioneer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
-pub struct Pioneer {
-    pub kind: String,
-    pub subject_id: i64,
-    pub team_id: i64,
-    pub name: String,
-    pub detail: String,
+crate::row_struct! {
+    /// A confirmed pioneer.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Pioneer {
+        pub kind: String,
+        pub subject_id: i64,
+        pub team_id: i64,
+        pub name: String,
+        pub detail: String,
+    }
 }
-crate::local_row!(Pioneer {
-    kind,
-    subject_id,
-    team_id,
-    name,
-    detail
-});
 
 pub async fn pioneers(tx: &mut Tx, township_id: i64, month: Month) -> StoreResult<Vec<Pioneer>> {
     let r = sql::query_as(

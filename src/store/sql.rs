@@ -8,8 +8,7 @@
 //! or `.fetch_all(tx)`. The same SQL text (`$N` placeholders, which SQLite
 //! reads as named parameters) runs on every backend. Rows decode through
 //! sqlx's `FromRow` on sqlx connections and through [`LocalRow`] on the
-//! writer's; [`local_row!`](crate::local_row) derives the latter from field
-//! names, as sqlx's derive reads columns by name.
+//! writer's; [`row_struct!`](crate::row_struct) declares a struct with both.
 
 use std::marker::PhantomData;
 
@@ -183,21 +182,54 @@ local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 local_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
-/// Implements [`LocalRow`] for a struct that derives `sqlx::FromRow`, by
-/// column name as that derive does. Every field is listed; those after
-/// `skip` (`#[sqlx(skip)]`) start as their default.
+/// Declares a row struct once for every connection: it derives
+/// `sqlx::FromRow` (by column name) and implements [`LocalRow`]. Fields in a
+/// trailing `skip { … }` block are not read from the row (`#[sqlx(skip)]`)
+/// and start as their default.
 #[macro_export]
-macro_rules! local_row {
-    ($t:ty { $($f:ident),* $(,)? } $(skip { $($s:ident),* $(,)? })?) => {
-        impl $crate::store::sql::LocalRow for $t {
+macro_rules! row_struct {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty ),* $(,)?
+        }
+        $( skip { $( $(#[$smeta:meta])* $svis:vis $sfield:ident : $sty:ty ),* $(,)? } )?
+    ) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field: $ty, )*
+            $($( $(#[$smeta])* #[sqlx(skip)] $svis $sfield: $sty, )*)?
+        }
+
+        impl $crate::store::sql::LocalRow for $name {
             fn from_local(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let mut at = 0..;
                 Ok(Self {
-                    $($f: row.get(stringify!($f))?,)*
-                    $($($s: Default::default(),)*)?
+                    $( $field: $crate::store::sql::column(
+                        row,
+                        at.next().unwrap_or_default(),
+                        stringify!($field),
+                    )?, )*
+                    $($( $sfield: Default::default(), )*)?
                 })
             }
         }
     };
+}
+
+/// The column `name` of `row`, expected at position `at` (queries usually
+/// list columns in field order; a by-name lookup scans every column name).
+pub fn column<T: rusqlite::types::FromSql>(
+    row: &rusqlite::Row<'_>,
+    at: usize,
+    name: &str,
+) -> rusqlite::Result<T> {
+    if row.as_ref().column_name(at).is_ok_and(|n| n == name) {
+        row.get(at)
+    } else {
+        row.get(name)
+    }
 }
 
 /// A statement with its bound values; `O` is the row type it yields.
@@ -438,6 +470,42 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(rows, [("a".into(), 7, true), ("a2".into(), 8, true)]);
+    }
+
+    crate::row_struct! {
+        #[derive(Debug, PartialEq)]
+        struct Named {
+            name: String,
+            n: Option<i64>,
+        }
+        skip {
+            later: Vec<String>,
+        }
+    }
+
+    #[tokio::test]
+    async fn row_structs_read_columns_in_any_order() {
+        let mut tx = local();
+        query("INSERT INTO t (name, n) VALUES ('d', 4)")
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        let want = Named {
+            name: "d".into(),
+            n: Some(4),
+            later: vec![],
+        };
+        for sql in ["SELECT name, n FROM t", "SELECT n, id, name FROM t"] {
+            let got: Named = query_as(sql).fetch_one(&mut tx).await.unwrap();
+            assert_eq!(got, want, "{sql}");
+        }
+        let missing = query_as::<Named>("SELECT name FROM t")
+            .fetch_one(&mut tx)
+            .await;
+        assert!(
+            missing.is_err(),
+            "a missing column is an error: {missing:?}"
+        );
     }
 
     #[tokio::test]

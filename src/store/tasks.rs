@@ -3,29 +3,20 @@
 use super::sql;
 use super::{StoreError, StoreResult, Tx};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct TaskRow {
-    pub id: i64,
-    pub no: i64,
-    pub text: String,
-    pub level: String,
-    pub deadline_at: i64,
-    pub state: String,
-    pub source: String,
-    pub closed_at: Option<i64>,
-    pub result: Option<String>,
+crate::row_struct! {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TaskRow {
+        pub id: i64,
+        pub no: i64,
+        pub text: String,
+        pub level: String,
+        pub deadline_at: i64,
+        pub state: String,
+        pub source: String,
+        pub closed_at: Option<i64>,
+        pub result: Option<String>,
+    }
 }
-crate::local_row!(TaskRow {
-    id,
-    no,
-    text,
-    level,
-    deadline_at,
-    state,
-    source,
-    closed_at,
-    result
-});
 
 /// A task with its owners (person id, platform id, name).
 #[derive(Debug, Clone, PartialEq, Eq)]
