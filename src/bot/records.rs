@@ -7,6 +7,7 @@ use crate::domain::rating::Score;
 use crate::reply::{self, Reply, duties};
 use crate::store::groups::TeamRow;
 use crate::store::households::{self, Household};
+use crate::store::records::Tally;
 use crate::store::{StoreResult, Tx, ratings, records, tasks};
 
 pub async fn serve(
@@ -25,11 +26,11 @@ pub async fn serve(
         None => None,
     };
     records::insert_service(tx, team.team_id, &week, task_id, turn.me, text, turn.now_ms).await?;
-    let c = records::week_counts(tx, team.team_id, &week, turn.me).await?;
+    let c = records::week_count(tx, Tally::Services, team.team_id, &week, turn.me).await?;
     Ok(reply::service_recorded(
         task.map(|n| i64::from(n.0)),
-        c.my_services,
-        c.services,
+        c.mine,
+        c.team,
     ))
 }
 
@@ -72,12 +73,12 @@ pub async fn visit(
         turn.now_ms,
     )
     .await?;
-    let c = records::week_counts(tx, team.team_id, &week, turn.me).await?;
+    let c = records::week_count(tx, Tally::Visits, team.team_id, &week, turn.me).await?;
     Ok(duties::visit_recorded(
         &label,
         household_id.is_some(),
-        c.my_visits,
-        c.visits,
+        c.mine,
+        c.team,
     ))
 }
 

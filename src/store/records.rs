@@ -62,37 +62,44 @@ pub async fn insert_request(
     Ok(id)
 }
 
-/// The week's counts of services and visits by the team, and this person's.
-pub async fn week_counts(
+/// What a team counts in its week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    Services,
+    Visits,
+}
+
+/// What a team has recorded this week: the team's count and the sender's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekCount {
+    pub team: i64,
+    pub mine: i64,
+}
+
+/// The team's services or visits this week, and this person's: one pass
+/// over the (team, week, person) index, no row read.
+pub async fn week_count(
     tx: &mut Tx,
+    tally: Tally,
     team_id: i64,
     week: &str,
     person_id: i64,
-) -> StoreResult<WeekCounts> {
-    let (services, my_services, visits, my_visits): (i64, i64, i64, i64) = sql::query_as(
-        "SELECT \
-           (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2), \
-           (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2 AND person_id = $3), \
-           (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2), \
-           (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 AND person_id = $3)",
-    )
-    .bind(team_id)
-    .bind(week)
-    .bind(person_id)
-    .fetch_one(tx)
-    .await?;
-    Ok(WeekCounts {
-        services,
-        my_services,
-        visits,
-        my_visits,
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WeekCounts {
-    pub services: i64,
-    pub my_services: i64,
-    pub visits: i64,
-    pub my_visits: i64,
+) -> StoreResult<WeekCount> {
+    let sql = match tally {
+        Tally::Services => {
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE person_id = $3) \
+             FROM services WHERE team_id = $1 AND week = $2"
+        }
+        Tally::Visits => {
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE person_id = $3) \
+             FROM visits WHERE team_id = $1 AND week = $2"
+        }
+    };
+    let (team, mine): (i64, i64) = sql::query_as(sql)
+        .bind(team_id)
+        .bind(week)
+        .bind(person_id)
+        .fetch_one(tx)
+        .await?;
+    Ok(WeekCount { team, mine })
 }
