@@ -22,9 +22,27 @@ use crate::reply::{self, Reply};
 use crate::store::Db;
 use crate::telemetry;
 
-/// What every handler shares; cheap to clone.
+/// What every handler shares: one pointer, so that the clone axum makes for
+/// every request is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub clock: SharedClock,
@@ -160,7 +178,7 @@ impl App {
             },
         )?;
         Ok(App {
-            state: AppState {
+            state: AppState::new(Shared {
                 db,
                 settings,
                 clock,
@@ -168,7 +186,7 @@ impl App {
                 metrics: telemetry::metrics_handle(),
                 jobs,
                 worker,
-            },
+            }),
         })
     }
 
