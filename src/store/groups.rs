@@ -99,8 +99,10 @@ pub async fn touch_member(
     .bind(person_id)
     .bind(now_ms)
     .execute(tx)
-    .await?
-    .rows_affected();
+    .await?;
+    if let Tx::Local(l) = tx {
+        l.contexts.seen(group_id, person_id, now_ms);
+    }
     Ok(())
 }
 
@@ -334,13 +336,20 @@ impl Context {
 
 /// The group (by conversation), its team and township, and the sender as
 /// known there. `None` when the group was never seen.
+/// On the SQLite writer, a context it has read before comes from its cache
+/// (see `store::contexts`).
 pub async fn context(
     tx: &mut Tx,
     platform: &str,
     conversation_id: &str,
     sender_id: &str,
 ) -> StoreResult<Option<Context>> {
-    let r = sql::query_as(
+    if let Tx::Local(l) = tx
+        && let Some(c) = l.contexts.get(platform, conversation_id, sender_id)
+    {
+        return Ok(Some(c));
+    }
+    let r: Option<Context> = sql::query_as(
         "SELECT g.id AS group_id, g.title AS group_title, g.team_id, \
                 p.id AS person_id, p.display_name AS person_name, m.last_seen_at, r.role, \
                 t.name AS team_name, v.id AS village_id, v.name AS village_name, \
@@ -360,6 +369,9 @@ pub async fn context(
     .bind(sender_id)
     .fetch_optional(tx)
     .await?;
+    if let (Tx::Local(l), Some(c)) = (tx, &r) {
+        l.contexts.put(platform, conversation_id, sender_id, c);
+    }
     Ok(r)
 }
 

@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod audit;
+mod contexts;
 pub mod generate;
 pub mod groups;
 pub mod households;
@@ -84,7 +85,21 @@ pub enum Tx {
     Pg(Transaction<'static, Postgres>),
     /// The SQLite writer's own connection, inside the transaction of its
     /// current batch.
-    Local(rusqlite::Connection),
+    Local(Local),
+}
+
+/// The SQLite writer's connection and what it remembers between batches.
+pub struct Local {
+    pub(crate) conn: rusqlite::Connection,
+    pub(crate) contexts: contexts::Contexts,
+}
+
+impl Local {
+    /// `conn` with an empty cache watching it.
+    pub(crate) fn new(conn: rusqlite::Connection) -> rusqlite::Result<Local> {
+        let contexts = contexts::Contexts::watch(&conn)?;
+        Ok(Local { conn, contexts })
+    }
 }
 
 /// Which backend a [`Db`] runs on.
@@ -482,7 +497,7 @@ async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<(
 /// sync (durable at checkpoints, safe against corruption), foreign keys on,
 /// a 5 s busy timeout. Prepared statements stay cached: the store has a few
 /// hundred distinct ones.
-fn open_writer(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+fn open_writer(path: &Path) -> rusqlite::Result<Local> {
     let conn = rusqlite::Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
@@ -491,7 +506,7 @@ fn open_writer(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     // thread; the writer checkpoints itself only if that falls far behind.
     conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
     conn.set_prepared_statement_cache_capacity(512);
-    Ok(conn)
+    Local::new(conn)
 }
 
 /// WAL pages after which the writer checkpoints by itself (about 40 MB): a
@@ -535,7 +550,15 @@ async fn checkpoint_wal(pool: SqlitePool) {
 /// Runs `sql` (one or more statements, no values) on the writer's connection.
 fn local_batch(tx: &mut Tx, sql: &str) -> StoreResult<()> {
     match tx {
-        Tx::Local(c) => Ok(c.execute_batch(sql)?),
+        Tx::Local(l) => {
+            let done = l.conn.execute_batch(sql);
+            // What was read since may have been undone (SQLite's rollback
+            // hook does not see a savepoint's).
+            if sql.contains("ROLLBACK") {
+                l.contexts.forget();
+            }
+            Ok(done?)
+        }
         _ => Err(StoreError::Other(anyhow::anyhow!(
             "{sql:?} is for the SQLite writer's connection"
         ))),
@@ -630,21 +653,25 @@ async fn try_turns(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> 
 /// once. A transaction left open by a failure before is rolled back first,
 /// so one failure cannot stop every batch after it.
 fn begin(tx: &mut Tx) -> StoreResult<()> {
-    if let Tx::Local(c) = tx
-        && !c.is_autocommit()
+    if let Tx::Local(l) = tx
+        && !l.conn.is_autocommit()
     {
         tracing::error!("the SQLite writer found a transaction left open; rolling it back");
         rollback(tx, "a transaction left open");
     }
-    local_batch(tx, "BEGIN IMMEDIATE")
+    local_batch(tx, "BEGIN IMMEDIATE")?;
+    if let Tx::Local(l) = tx {
+        l.contexts.check_outside_writes(&l.conn)?;
+    }
+    Ok(())
 }
 
 /// Rolls back the writer's open transaction, if one is open (a failed
 /// COMMIT may have ended it already).
 fn rollback(tx: &mut Tx, what: &str) {
-    if let Tx::Local(c) = tx
-        && !c.is_autocommit()
-        && let Err(e) = c.execute_batch("ROLLBACK")
+    if let Tx::Local(l) = tx
+        && !l.conn.is_autocommit()
+        && let Err(e) = local_batch(tx, "ROLLBACK")
     {
         tracing::error!(error = %e, "cannot roll back {what}");
     }

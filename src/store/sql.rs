@@ -310,7 +310,7 @@ impl<'q, O> Query<'q, O> {
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
-            Tx::Local(c) => local(c, self.sql.as_str(), &self.args, |_| Ok(()))?,
+            Tx::Local(l) => local(&l.conn, self.sql.as_str(), &self.args, |_| Ok(()))?,
         };
         Ok(Done { rows })
     }
@@ -336,7 +336,8 @@ impl<'q, O: Row> Query<'q, O> {
                     .map(|r| O::from_row(r).map_err(StoreError::from))
                     .collect()
             }
-            Tx::Local(c) => {
+            Tx::Local(l) => {
+                let c = &l.conn;
                 let mut out = Vec::new();
                 local(c, self.sql.as_str(), &self.args, |r| {
                     out.push(O::from_local(r)?);
@@ -362,7 +363,8 @@ impl<'q, O: Row> Query<'q, O> {
                 .map(|r| O::from_row(&r))
                 .transpose()
                 .map_err(StoreError::from),
-            Tx::Local(c) => {
+            Tx::Local(l) => {
+                let c = &l.conn;
                 let mut out = None;
                 local(c, self.sql.as_str(), &self.args, |r| {
                     if out.is_none() {
@@ -448,7 +450,7 @@ mod tests {
             "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n BIGINT, ok BOOLEAN)",
         )
         .unwrap();
-        Tx::Local(c)
+        Tx::Local(crate::store::Local::new(c).unwrap())
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 
 use crate::scenario;
 use crate::support::*;
+use serde_json::json;
 
 scenario! {
     async fn the_leader_publishes_the_plan_from_the_product_example(app) {
@@ -223,14 +224,48 @@ scenario! {
 scenario! {
     async fn members_may_publish_when_the_township_allows(app) {
         app.setup_team().await;
-        // Until the admin API lands, the township switch is set in the database.
-        app.db
-            .write(|tx| Box::pin(async move {
-                liancun::store::sql::query("UPDATE townships SET members_may_plan = TRUE").execute(tx).await.map(|_| ())
-            }))
-            .await
-            .unwrap();
+        let r = app.say(&LISI, "排清单\n1. 河道清理").await;
+        assert!(!r.contains("已发布本周清单"), "a member may not publish yet: {r}");
+        // The switch is the township's, set through the admin API; the very
+        // next message sees it.
+        let township = id_of(&app, "SELECT id FROM townships WHERE name = '凤林镇'").await;
+        let (s, t) = app.admin("PATCH", &format!("/api/v1/townships/{township}"), Some(json!({"members_may_plan": true}))).await;
+        assert_eq!(s, 200, "{t}");
         let r = app.say(&LISI, "排清单\n1. 河道清理").await;
         assert!(r.contains("已发布本周清单"), "{r}");
     }
+}
+
+scenario! {
+    async fn a_roster_changed_through_the_admin_api_applies_to_the_next_message(app) {
+        app.setup_team().await;
+        let r = app.say(&LISI, "服务 帮王大妈办医保").await;
+        assert!(r.contains("已记录"), "{r}");
+        let team = id_of(&app, "SELECT id FROM teams").await;
+        let leader = id_of(&app, "SELECT id FROM people WHERE platform_user_id = 'zhangsan01'").await;
+        let wangwu = id_of(&app, "SELECT id FROM people WHERE platform_user_id = 'wangwu01'").await;
+        let (s, t) = app.admin("PUT", &format!("/api/v1/teams/{team}/people"), Some(json!({"leader": leader, "members": [wangwu]}))).await;
+        assert_eq!(s, 200, "{t}");
+        let services = app.counts().await["services"];
+        let r = app.say(&LISI, "服务 又帮王大妈办医保").await;
+        assert!(!r.contains("已记录"), "李四 is no longer on the team: {r}");
+        assert_eq!(app.counts().await["services"], services, "nothing stored");
+        let r = app.say(&WANGWU, "服务 帮李大爷代缴电费").await;
+        assert!(r.contains("已记录"), "{r}");
+    }
+}
+
+/// The one id `sql` selects.
+async fn id_of(app: &TestApp, sql: &'static str) -> i64 {
+    app.db
+        .read(move |tx| {
+            Box::pin(async move {
+                liancun::store::sql::query_as::<(i64,)>(sql)
+                    .fetch_one(tx)
+                    .await
+                    .map(|(id,)| id)
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }

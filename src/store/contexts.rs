@@ -1,0 +1,315 @@
+//! What the SQLite writer remembers between turns: the group context
+//! ([`Context`]) of the senders it has seen, so that a message from someone
+//! the group knows costs no query to learn who they are and where they stand.
+//!
+//! The writer is the only connection that changes the data (in a process
+//! that holds the database's lock), so it can tell when an entry may have
+//! gone stale, and it forgets:
+//! - everything, when a row that a context is built from is updated or
+//!   deleted (groups, teams, villages, townships, people), or a role changes
+//!   at all: SQLite's update hook reports each such row on this connection;
+//! - everything, when a transaction or savepoint is rolled back: an entry
+//!   may have been read from what was undone;
+//! - everything, when another connection committed (`PRAGMA data_version`,
+//!   read as each batch begins): someone wrote to the file from outside.
+//!
+//! Only complete contexts are kept (the group, the sender and their
+//! membership all exist), so a new row cannot change a kept entry: the
+//! joins of [`super::groups::context`] pick one row per unique key. What
+//! [`super::groups::touch_member`] writes is applied to the kept entry by the
+//! caller instead of forgetting every entry each time somebody is seen.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rusqlite::hooks::Action;
+
+use super::groups::Context;
+
+/// Entries kept at most; past that the cache starts over.
+const CAPACITY: usize = 65_536;
+
+/// The writer's cache of group contexts; see the module docs.
+pub struct Contexts {
+    /// Set by the connection's hooks when what is kept may be stale.
+    stale: Arc<AtomicBool>,
+    /// Keyed by platform, conversation and sender id ([`key`]).
+    by_sender: HashMap<String, Context>,
+    /// (group id, person id) → the key in `by_sender`.
+    by_member: HashMap<(i64, i64), String>,
+    /// `PRAGMA data_version` when last read.
+    data_version: Option<i64>,
+}
+
+impl Contexts {
+    /// An empty cache watching `conn`'s changes (this replaces any update or
+    /// rollback hook set on it before).
+    pub fn watch(conn: &rusqlite::Connection) -> rusqlite::Result<Contexts> {
+        let stale = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stale);
+        conn.update_hook(Some(move |action, _db: &str, table: &str, _rowid| {
+            if stales(action, table) {
+                flag.store(true, Ordering::Relaxed);
+            }
+        }))?;
+        let flag = Arc::clone(&stale);
+        conn.rollback_hook(Some(move || flag.store(true, Ordering::Relaxed)))?;
+        Ok(Contexts {
+            stale,
+            by_sender: HashMap::new(),
+            by_member: HashMap::new(),
+            data_version: None,
+        })
+    }
+
+    /// The kept context of `sender` in the conversation, if any.
+    pub fn get(&mut self, platform: &str, conversation: &str, sender: &str) -> Option<Context> {
+        self.check();
+        self.by_sender
+            .get(&key(platform, conversation, sender))
+            .cloned()
+    }
+
+    /// Keeps `ctx` if it is complete (see the module docs).
+    pub fn put(&mut self, platform: &str, conversation: &str, sender: &str, ctx: &Context) {
+        self.check();
+        let (Some(person), Some(_)) = (ctx.person_id, ctx.last_seen_at) else {
+            return;
+        };
+        if self.by_sender.len() >= CAPACITY {
+            self.forget();
+        }
+        let key = key(platform, conversation, sender);
+        self.by_member.insert((ctx.group_id, person), key.clone());
+        self.by_sender.insert(key, ctx.clone());
+    }
+
+    /// Notes that a member was seen (as `touch_member` just stored).
+    pub fn seen(&mut self, group_id: i64, person_id: i64, at_ms: i64) {
+        self.check();
+        if let Some(ctx) = self
+            .by_member
+            .get(&(group_id, person_id))
+            .and_then(|k| self.by_sender.get_mut(k))
+        {
+            ctx.last_seen_at = Some(at_ms);
+        }
+    }
+
+    /// Forgets everything kept.
+    pub fn forget(&mut self) {
+        self.by_sender.clear();
+        self.by_member.clear();
+    }
+
+    /// Forgets everything if another connection has committed since the
+    /// last call; called as each of the writer's transactions begins.
+    pub fn check_outside_writes(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        let v: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        if self.data_version.is_some_and(|seen| seen != v) {
+            self.forget();
+        }
+        self.data_version = Some(v);
+        Ok(())
+    }
+
+    fn check(&mut self) {
+        if self.stale.swap(false, Ordering::Relaxed) {
+            self.forget();
+        }
+    }
+}
+
+/// Whether a change to a row of `table` may make a kept context stale.
+fn stales(action: Action, table: &str) -> bool {
+    match table {
+        // Who holds which role: any change.
+        "team_roles" => true,
+        "chat_groups" | "teams" | "villages" | "townships" | "people" => {
+            !matches!(action, Action::SQLITE_INSERT)
+        }
+        // Rows come and go with their group or person; last_seen_at is
+        // applied by `Contexts::seen`.
+        "group_members" => !matches!(action, Action::SQLITE_INSERT | Action::SQLITE_UPDATE),
+        _ => false,
+    }
+}
+
+/// One string for the three ids, unambiguous whatever they hold: the
+/// conversation id's length says where the sender's begins.
+fn key(platform: &str, conversation: &str, sender: &str) -> String {
+    use std::fmt::Write;
+    let mut k = String::with_capacity(platform.len() + conversation.len() + sender.len() + 8);
+    // The platform is one of ours; it holds no NUL.
+    k.push_str(platform);
+    k.push('\0');
+    let _ = write!(k, "{}", conversation.len());
+    k.push('\0');
+    k.push_str(conversation);
+    k.push_str(sender);
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Local, Tx, local_batch};
+
+    const TABLES: &str = "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE team_roles (team_id BIGINT, person_id BIGINT, role TEXT);
+        CREATE TABLE group_members (group_id BIGINT, person_id BIGINT, last_seen_at BIGINT);
+        CREATE TABLE services (id INTEGER PRIMARY KEY, text TEXT);
+        INSERT INTO people (name) VALUES ('李四');
+        INSERT INTO group_members VALUES (1, 1, 0);";
+
+    fn writer() -> Local {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(TABLES).unwrap();
+        Local::new(c).unwrap()
+    }
+
+    fn ctx(person: Option<i64>, seen: Option<i64>) -> Context {
+        Context {
+            group_id: 1,
+            group_title: "南坞村服务群".into(),
+            team_id: Some(7),
+            person_id: person,
+            person_name: person.map(|_| "李四".into()),
+            last_seen_at: seen,
+            role: Some("member".into()),
+            team_name: Some("南坞服务团".into()),
+            village_id: Some(3),
+            village_name: Some("南坞村".into()),
+            township_id: Some(2),
+            township_name: Some("凤林镇".into()),
+            timezone: None,
+            members_may_plan: Some(false),
+            red_days: Some(1),
+            orange_days: Some(3),
+            yellow_days: Some(5),
+            green_days: Some(7),
+        }
+    }
+
+    fn kept(l: &mut Local) -> Option<Context> {
+        l.contexts.get("dingtalk", "cid1", "lisi")
+    }
+
+    fn keep(l: &mut Local) {
+        l.contexts
+            .put("dingtalk", "cid1", "lisi", &ctx(Some(1), Some(100)));
+        assert!(kept(l).is_some());
+    }
+
+    #[test]
+    fn kept_until_a_row_it_is_built_from_changes() {
+        let mut l = writer();
+        keep(&mut l);
+        assert!(l.contexts.get("dingtalk", "cid1", "wangwu").is_none());
+        assert!(l.contexts.get("wecom", "cid1", "lisi").is_none());
+        l.conn
+            .execute_batch(
+                "INSERT INTO people (name) VALUES ('王五');
+                 INSERT INTO services (text) VALUES ('x');
+                 UPDATE services SET text = 'y';
+                 INSERT INTO group_members VALUES (1, 2, 5);
+                 UPDATE group_members SET last_seen_at = 9 WHERE person_id = 2;",
+            )
+            .unwrap();
+        assert!(
+            kept(&mut l).is_some(),
+            "new rows and other tables change nothing kept"
+        );
+        l.conn
+            .execute_batch("UPDATE people SET name = '李四四' WHERE id = 1")
+            .unwrap();
+        assert!(kept(&mut l).is_none(), "a renamed person");
+        keep(&mut l);
+        l.conn
+            .execute_batch("INSERT INTO team_roles VALUES (7, 2, 'member')")
+            .unwrap();
+        assert!(kept(&mut l).is_none(), "any role change");
+        keep(&mut l);
+        l.conn
+            .execute_batch("DELETE FROM group_members WHERE person_id = 2")
+            .unwrap();
+        assert!(kept(&mut l).is_none(), "a member gone");
+    }
+
+    #[test]
+    fn only_a_sender_known_to_the_group_is_kept() {
+        let mut l = writer();
+        let put = |l: &mut Local, c: Context| l.contexts.put("dingtalk", "cid1", "lisi", &c);
+        put(&mut l, ctx(None, None));
+        assert!(kept(&mut l).is_none(), "an unknown sender");
+        put(&mut l, ctx(Some(1), None));
+        assert!(kept(&mut l).is_none(), "a sender never seen in the group");
+    }
+
+    #[test]
+    fn a_member_seen_again_is_kept_with_the_new_time() {
+        let mut l = writer();
+        keep(&mut l);
+        l.contexts.seen(1, 1, 500);
+        l.contexts.seen(2, 1, 900);
+        assert_eq!(kept(&mut l).unwrap().last_seen_at, Some(500));
+    }
+
+    #[tokio::test]
+    async fn a_rollback_forgets_what_was_read_inside() {
+        let mut tx = Tx::Local(writer());
+        let Tx::Local(l) = &mut tx else {
+            unreachable!()
+        };
+        keep(l);
+        local_batch(&mut tx, "BEGIN; SAVEPOINT job").unwrap();
+        let Tx::Local(l) = &mut tx else {
+            unreachable!()
+        };
+        keep(l);
+        local_batch(&mut tx, "ROLLBACK TO job; RELEASE job").unwrap();
+        let Tx::Local(l) = &mut tx else {
+            unreachable!()
+        };
+        assert!(kept(l).is_none(), "a savepoint rolled back");
+        keep(l);
+        // SQLite's own rollback, as after a failed commit, is seen by the hook.
+        l.conn.execute_batch("ROLLBACK").unwrap();
+        assert!(kept(l).is_none(), "a transaction rolled back");
+    }
+
+    #[test]
+    fn a_commit_from_another_connection_forgets_everything() {
+        let dir = std::env::temp_dir().join(format!("liancun-ctx-{}", fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(TABLES).unwrap();
+        let mut l = Local::new(c).unwrap();
+        l.contexts.check_outside_writes(&l.conn).unwrap();
+        keep(&mut l);
+        // Its own commits are not outside writes.
+        l.conn
+            .execute_batch("INSERT INTO services (text) VALUES ('a')")
+            .unwrap();
+        l.contexts.check_outside_writes(&l.conn).unwrap();
+        assert!(kept(&mut l).is_some());
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch("UPDATE services SET text = 'b'")
+            .unwrap();
+        l.contexts.check_outside_writes(&l.conn).unwrap();
+        assert!(kept(&mut l).is_none());
+        drop((l, other));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn keys_do_not_run_into_each_other() {
+        assert_ne!(key("dingtalk", "a\0b", "c"), key("dingtalk", "a", "b\0c"));
+        assert_ne!(key("dingtalk", "ab", "c"), key("dingtalk", "a", "bc"));
+    }
+}
