@@ -47,24 +47,6 @@ pub fn pin_thread(tid: i32, cpus: &[usize]) -> io::Result<()> {
     Ok(())
 }
 
-/// Pins every thread of this process that exists now to `cpus`; threads
-/// they start later inherit the mask.
-#[cfg(target_os = "linux")]
-pub fn pin_process(cpus: &[usize]) -> io::Result<()> {
-    for entry in std::fs::read_dir("/proc/self/task")? {
-        let name = entry?.file_name();
-        if let Some(tid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) {
-            match pin_thread(tid, cpus) {
-                Ok(()) => {}
-                // The thread ended between listing and pinning.
-                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(not(target_os = "linux"))]
 pub fn allowed_cpus() -> io::Result<Vec<usize>> {
     Err(io::Error::new(
@@ -75,11 +57,6 @@ pub fn allowed_cpus() -> io::Result<Vec<usize>> {
 
 #[cfg(not(target_os = "linux"))]
 pub fn pin_thread(_tid: i32, _cpus: &[usize]) -> io::Result<()> {
-    allowed_cpus().map(|_| ())
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn pin_process(_cpus: &[usize]) -> io::Result<()> {
     allowed_cpus().map(|_| ())
 }
 

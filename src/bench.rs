@@ -94,9 +94,43 @@ pub struct Figures {
     pub p99_ms: f64,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+/// Where the callbacks bench runs its two sides.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The CPU the servers (and every thread they start) run on.
+    pub server: usize,
+    /// The CPUs the load generator runs on.
+    pub load: Vec<usize>,
+}
+
+/// Call before the async runtime is built, on the process's only thread.
+/// For the callbacks bench (unless `--no-pin`, or with fewer than two CPUs),
+/// pins this thread to the first CPU it may use, so that the runtime built
+/// next, its workers and every thread the servers start inherit that one
+/// CPU, and tokio sizes its worker pool for one core, as it would for a
+/// service started with `taskset -c 0`. The load generator gets the others.
+pub fn place(args: &BenchArgs) -> anyhow::Result<Option<Placement>> {
+    if args.kind != BenchKind::Callbacks || args.no_pin {
+        return Ok(None);
+    }
+    let cpus = crate::affinity::allowed_cpus().unwrap_or_default();
+    let [server, load @ ..] = cpus.as_slice() else {
+        return Ok(None);
+    };
+    if load.is_empty() {
+        return Ok(None);
+    }
+    crate::affinity::pin_thread(0, &[*server]).context("cannot pin the server threads")?;
+    Ok(Some(Placement {
+        server: *server,
+        load: load.to_vec(),
+    }))
+}
+
+/// Runs the bench `args` names; `placement` is what [`place`] returned.
+pub async fn run(args: BenchArgs, placement: Option<Placement>) -> anyhow::Result<()> {
     match args.kind {
-        BenchKind::Callbacks => callbacks(args).await,
+        BenchKind::Callbacks => callbacks(args, placement).await,
         BenchKind::Fanout => fanout(args).await,
         BenchKind::Ranking => ranking(args).await,
     }
@@ -535,15 +569,7 @@ async fn fanout_replicas(
     Ok(())
 }
 
-async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
-    let cpus = crate::affinity::allowed_cpus().unwrap_or_default();
-    let placement = if !args.no_pin && cpus.len() >= 2 {
-        // Every thread that exists now serves; those it starts inherit that.
-        crate::affinity::pin_process(&cpus[..1]).context("cannot pin the server threads")?;
-        Some((cpus[0], cpus[1..].to_vec()))
-    } else {
-        None
-    };
+async fn callbacks(args: BenchArgs, placement: Option<Placement>) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let db_path = dir.join("bench.db");
     let full = full_app(
@@ -558,12 +584,19 @@ async fn callbacks(args: BenchArgs) -> anyhow::Result<()> {
         args.connections,
         args.village_groups.max(1),
         match &placement {
-            Some((server, load)) =>
-                format!("server on CPU {server}, load generator on CPU {load:?}"),
-            None => "unpinned".to_string(),
+            Some(p) => format!(
+                "server on CPU {} ({} runtime worker), load generator on CPU {:?}",
+                p.server,
+                tokio::runtime::Handle::current().metrics().num_workers(),
+                p.load
+            ),
+            None => format!(
+                "unpinned ({} runtime workers)",
+                tokio::runtime::Handle::current().metrics().num_workers()
+            ),
         }
     );
-    let load_cpus = placement.as_ref().map(|(_, l)| l.clone());
+    let load_cpus = placement.as_ref().map(|p| p.load.clone());
     let b = load_apart(load_cpus.clone(), bare, &args, "bare").await?;
     print_figures("bare (signature check only):", &b);
     let f = load_apart(load_cpus.clone(), full, &args, "full").await?;

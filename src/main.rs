@@ -62,6 +62,17 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the runtime exists, so that it is sized for where it runs.
+    let placement = match &cli.command {
+        Cmd::Bench(args) => match liancun::bench::place(args) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,7 +83,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
+    match rt.block_on(run(cli, placement)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -81,7 +92,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Serve => {
             let settings = Settings::load()?;
@@ -163,7 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.state.db.close().await;
             Ok(())
         }
-        Cmd::Bench(args) => liancun::bench::run(args).await,
+        Cmd::Bench(args) => liancun::bench::run(args, placement).await,
         Cmd::Demo(args) => liancun::demo::run(args).await,
     }
 }
