@@ -260,7 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rollback_forgets_what_was_read_inside() {
-        let mut tx = Tx::Local(writer());
+        let mut tx = Tx::Local(Box::new(writer()));
         let Tx::Local(l) = &mut tx else {
             unreachable!()
         };

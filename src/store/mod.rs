@@ -84,8 +84,8 @@ pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Pg(Transaction<'static, Postgres>),
     /// The SQLite writer's own connection, inside the transaction of its
-    /// current batch.
-    Local(Local),
+    /// current batch (boxed: it is far larger than a pooled transaction).
+    Local(Box<Local>),
 }
 
 /// The SQLite writer's connection and what it remembers between batches.
@@ -479,7 +479,7 @@ async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<(
         .spawn(move || match open_writer(&path) {
             Ok(conn) => {
                 if ready_tx.send(Ok(())).is_ok() {
-                    rt.block_on(run_writer(Tx::Local(conn), rx));
+                    rt.block_on(run_writer(Tx::Local(Box::new(conn)), rx));
                 }
             }
             Err(e) => {

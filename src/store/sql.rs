@@ -450,7 +450,7 @@ mod tests {
             "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n BIGINT, ok BOOLEAN)",
         )
         .unwrap();
-        Tx::Local(crate::store::Local::new(c).unwrap())
+        Tx::Local(Box::new(crate::store::Local::new(c).unwrap()))
     }
 
     #[tokio::test]
