@@ -11,7 +11,8 @@
 //! - everything, when a transaction or savepoint is rolled back: an entry
 //!   may have been read from what was undone;
 //! - everything, when another connection committed (`PRAGMA data_version`,
-//!   read as each batch begins): someone wrote to the file from outside.
+//!   read as each batch begins): someone wrote to the file from outside
+//!   (see `store::local`).
 //!
 //! Only complete contexts are kept (the group, the sender and their
 //! membership all exist), so a new row cannot change a kept entry: the
@@ -21,46 +22,34 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use rusqlite::hooks::Action;
 
 use super::groups::Context;
+use super::local::Changes;
 
 /// Entries kept at most; past that the cache starts over.
 const CAPACITY: usize = 65_536;
 
 /// The writer's cache of group contexts; see the module docs.
 pub struct Contexts {
-    /// Set by the connection's hooks when what is kept may be stale.
-    stale: Arc<AtomicBool>,
+    /// What the connection's hooks saw.
+    changes: Arc<Changes>,
     /// Keyed by platform, conversation and sender id ([`key`]).
     by_sender: HashMap<String, Context>,
     /// (group id, person id) → the key in `by_sender`.
     by_member: HashMap<(i64, i64), String>,
-    /// `PRAGMA data_version` when last read.
-    data_version: Option<i64>,
 }
 
 impl Contexts {
-    /// An empty cache watching `conn`'s changes (this replaces any update or
-    /// rollback hook set on it before).
-    pub fn watch(conn: &rusqlite::Connection) -> rusqlite::Result<Contexts> {
-        let stale = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stale);
-        conn.update_hook(Some(move |action, _db: &str, table: &str, _rowid| {
-            if stales(action, table) {
-                flag.store(true, Ordering::Relaxed);
-            }
-        }))?;
-        let flag = Arc::clone(&stale);
-        conn.rollback_hook(Some(move || flag.store(true, Ordering::Relaxed)))?;
-        Ok(Contexts {
-            stale,
+    /// An empty cache, told by `changes` when what it keeps may be stale.
+    pub fn new(changes: Arc<Changes>) -> Contexts {
+        Contexts {
+            changes,
             by_sender: HashMap::new(),
             by_member: HashMap::new(),
-            data_version: None,
-        })
+        }
     }
 
     /// The kept context of `sender` in the conversation, if any.
@@ -103,28 +92,15 @@ impl Contexts {
         self.by_member.clear();
     }
 
-    /// Forgets everything if another connection has committed since the
-    /// last call; called as each of the writer's transactions begins.
-    pub fn check_outside_writes(&mut self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-        let v: i64 = conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        if self.data_version.is_some_and(|seen| seen != v) {
-            self.forget();
-        }
-        self.data_version = Some(v);
-        Ok(())
-    }
-
     fn check(&mut self) {
-        if self.stale.swap(false, Ordering::Relaxed) {
+        if self.changes.contexts_stale.swap(false, Ordering::Relaxed) {
             self.forget();
         }
     }
 }
 
 /// Whether a change to a row of `table` may make a kept context stale.
-fn stales(action: Action, table: &str) -> bool {
+pub fn stales(action: Action, table: &str) -> bool {
     match table {
         // Who holds which role: any change.
         "team_roles" => true,
@@ -289,19 +265,19 @@ mod tests {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(TABLES).unwrap();
         let mut l = Local::new(c).unwrap();
-        l.contexts.check_outside_writes(&l.conn).unwrap();
+        l.check_outside_writes().unwrap();
         keep(&mut l);
         // Its own commits are not outside writes.
         l.conn
             .execute_batch("INSERT INTO services (text) VALUES ('a')")
             .unwrap();
-        l.contexts.check_outside_writes(&l.conn).unwrap();
+        l.check_outside_writes().unwrap();
         assert!(kept(&mut l).is_some());
         let other = rusqlite::Connection::open(&path).unwrap();
         other
             .execute_batch("UPDATE services SET text = 'b'")
             .unwrap();
-        l.contexts.check_outside_writes(&l.conn).unwrap();
+        l.check_outside_writes().unwrap();
         assert!(kept(&mut l).is_none());
         drop((l, other));
         let _ = std::fs::remove_dir_all(&dir);

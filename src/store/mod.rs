@@ -25,14 +25,18 @@ pub mod groups;
 pub mod households;
 pub mod inbound;
 pub mod jobs;
+mod local;
 pub mod outbox;
 pub mod projects;
 pub mod ranking;
 pub mod ratings;
 pub mod records;
 pub mod sql;
+mod tallies;
 pub mod tasks;
 pub mod weekly;
+
+pub use local::Local;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -86,20 +90,6 @@ pub enum Tx {
     /// The SQLite writer's own connection, inside the transaction of its
     /// current batch (boxed: it is far larger than a pooled transaction).
     Local(Box<Local>),
-}
-
-/// The SQLite writer's connection and what it remembers between batches.
-pub struct Local {
-    pub(crate) conn: rusqlite::Connection,
-    pub(crate) contexts: contexts::Contexts,
-}
-
-impl Local {
-    /// `conn` with an empty cache watching it.
-    pub(crate) fn new(conn: rusqlite::Connection) -> rusqlite::Result<Local> {
-        let contexts = contexts::Contexts::watch(&conn)?;
-        Ok(Local { conn, contexts })
-    }
 }
 
 /// Which backend a [`Db`] runs on.
@@ -555,7 +545,7 @@ fn local_batch(tx: &mut Tx, sql: &str) -> StoreResult<()> {
             // What was read since may have been undone (SQLite's rollback
             // hook does not see a savepoint's).
             if sql.contains("ROLLBACK") {
-                l.contexts.forget();
+                l.forget();
             }
             Ok(done?)
         }
@@ -661,7 +651,7 @@ fn begin(tx: &mut Tx) -> StoreResult<()> {
     }
     local_batch(tx, "BEGIN IMMEDIATE")?;
     if let Tx::Local(l) = tx {
-        l.contexts.check_outside_writes(&l.conn)?;
+        l.check_outside_writes()?;
     }
     Ok(())
 }

@@ -12,10 +12,12 @@ pub async fn insert_service(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
+    let before = changes(tx, Tally::Services);
     let (id,): (i64,) = sql::query_as(
         "INSERT INTO services (team_id, week, task_id, person_id, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(team_id).bind(week).bind(task_id).bind(person_id).bind(text).bind(now_ms)
         .fetch_one(tx).await?;
+    recorded(tx, Tally::Services, team_id, week, person_id, before);
     Ok(id)
 }
 
@@ -30,6 +32,7 @@ pub async fn insert_visit(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
+    let before = changes(tx, Tally::Visits);
     let (id,): (i64,) = sql::query_as(
         "INSERT INTO visits (team_id, week, person_id, household, household_id, text, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -43,7 +46,24 @@ pub async fn insert_visit(
     .bind(now_ms)
     .fetch_one(tx)
     .await?;
+    recorded(tx, Tally::Visits, team_id, week, person_id, before);
     Ok(id)
+}
+
+/// On the SQLite writer, the table's change count (see `store::tallies`).
+fn changes(tx: &Tx, tally: Tally) -> u64 {
+    match tx {
+        Tx::Local(l) => l.tallies.changes(tally),
+        _ => 0,
+    }
+}
+
+/// On the SQLite writer, moves a kept week's tally on by the row just
+/// inserted.
+fn recorded(tx: &mut Tx, tally: Tally, team_id: i64, week: &str, person_id: i64, before: u64) {
+    if let Tx::Local(l) = tx {
+        l.tallies.recorded(tally, team_id, week, person_id, before);
+    }
 }
 
 pub async fn insert_request(
@@ -63,7 +83,7 @@ pub async fn insert_request(
 }
 
 /// What a team counts in its week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tally {
     Services,
     Visits,
@@ -77,7 +97,9 @@ pub struct WeekCount {
 }
 
 /// The team's services or visits this week, and this person's: one pass
-/// over the (team, week, person) index, no row read.
+/// over the (team, week, person) index, no row read. The SQLite writer
+/// keeps each week's tally and counts again only after a change it cannot
+/// follow (`store::tallies`).
 pub async fn week_count(
     tx: &mut Tx,
     tally: Tally,
@@ -85,6 +107,40 @@ pub async fn week_count(
     week: &str,
     person_id: i64,
 ) -> StoreResult<WeekCount> {
+    if let Tx::Local(l) = tx {
+        if let Some(w) = l.tallies.get(tally, team_id, week) {
+            return Ok(WeekCount {
+                team: w.team,
+                mine: w.by_person.get(&person_id).copied().unwrap_or(0),
+            });
+        }
+        let sql = match tally {
+            Tally::Services => {
+                "SELECT person_id, COUNT(*) FROM services WHERE team_id = $1 AND week = $2 \
+                 GROUP BY person_id"
+            }
+            Tally::Visits => {
+                "SELECT person_id, COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 \
+                 GROUP BY person_id"
+            }
+        };
+        let by_person: Vec<(i64, i64)> = sql::query_as(sql)
+            .bind(team_id)
+            .bind(week)
+            .fetch_all(tx)
+            .await?;
+        let c = WeekCount {
+            team: by_person.iter().map(|(_, n)| n).sum(),
+            mine: by_person
+                .iter()
+                .find(|(p, _)| *p == person_id)
+                .map_or(0, |(_, n)| *n),
+        };
+        if let Tx::Local(l) = tx {
+            l.tallies.put(tally, team_id, week, &by_person);
+        }
+        return Ok(c);
+    }
     let sql = match tally {
         Tally::Services => {
             "SELECT COUNT(*), COUNT(*) FILTER (WHERE person_id = $3) \
