@@ -60,13 +60,25 @@ pub async fn handle(
     let settings = Arc::clone(settings);
     let platform = msg.platform.as_str();
     let msg_id = msg.msg_id.clone();
+    // Parsed here, off the writer, in the default time zone; the turn parses
+    // again only for a team in another zone.
+    let parsed = msg
+        .text
+        .as_deref()
+        .filter(|_| msg.is_group)
+        .map(|text| Arc::new(parse(text, &settings, &msg.bot, default_tz, now)));
     // 排名 reads a township's month: done before the write, off the writer.
-    let pre = ranking::prefetch(db, &settings, default_tz, now, &msg).await?;
+    let pre = ranking::prefetch(db, default_tz, now, &msg, parsed.as_deref()).await?;
     let msg = Arc::new(msg);
     let outcome = db
         .turn(platform, &msg_id, now.timestamp_millis(), move |tx| {
             let (settings, msg, pre) = (Arc::clone(&settings), Arc::clone(&msg), pre.clone());
+            let parsed = parsed.clone();
             Box::pin(async move {
+                let pre = Pre {
+                    parsed: parsed.as_deref(),
+                    ranking: pre,
+                };
                 let (reply, kind) = turn(tx, &settings, default_tz, now, &msg, pre).await?;
                 let json = serde_json::to_string(&reply)
                     .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
@@ -89,6 +101,36 @@ pub async fn handle(
             outcome: Outcome::Duplicate,
         },
     })
+}
+
+/// Parses `text` for the group's bot at `now` in `tz`.
+fn parse(
+    text: &str,
+    settings: &Settings,
+    bot: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Command, ParseError> {
+    let local_now = now.with_timezone(&tz).naive_local();
+    let bot_names: &[String] = settings
+        .bot(bot)
+        .map(|b| b.display_names.as_slice())
+        .unwrap_or(&[]);
+    command::parse(
+        text,
+        &ParseCtx {
+            today: local_now.date(),
+            now: local_now,
+            bot_names,
+        },
+    )
+}
+
+/// What [`handle`] worked out before the turn: the message parsed in the
+/// default time zone, and 排名's reply.
+struct Pre<'a> {
+    parsed: Option<&'a Result<Command, ParseError>>,
+    ranking: Option<ranking::Prefetched>,
 }
 
 /// How stale a "last seen in this group" may get before it is refreshed.
@@ -145,7 +187,7 @@ async fn turn(
     default_tz: Tz,
     now: DateTime<Utc>,
     msg: &Inbound,
-    pre: Option<ranking::Prefetched>,
+    pre: Pre<'_>,
 ) -> StoreResult<(Reply, Option<CommandKind>)> {
     if !msg.is_group {
         return Ok((reply::private_chat(), None));
@@ -197,15 +239,10 @@ async fn turn(
         .unwrap_or(default_tz);
     let local_now = now.with_timezone(&tz).naive_local();
     let bot = settings.bot(&msg.bot);
-    let bot_names: &[String] = bot.map(|b| b.display_names.as_slice()).unwrap_or(&[]);
-    let parsed = command::parse(
-        text,
-        &ParseCtx {
-            today: local_now.date(),
-            now: local_now,
-            bot_names,
-        },
-    );
+    let parsed = match pre.parsed {
+        Some(p) if tz == default_tz => p.clone(),
+        _ => parse(text, settings, &msg.bot, tz, now),
+    };
     let cmd = match parsed {
         Ok(cmd) => cmd,
         Err(ParseError::NotACommand | ParseError::Empty) => {
@@ -321,7 +358,7 @@ async fn turn(
         (Command::Coverage { unvisited }, Some(team)) => {
             duties::coverage(tx, &turn, &team, unvisited).await?
         }
-        (Command::Rank { last_month }, Some(team)) => match pre {
+        (Command::Rank { last_month }, Some(team)) => match pre.ranking {
             Some(p) if p.team_id == team.team_id => p.reply,
             _ => ranking::rank(tx, &team, last_month, default_tz, now_ms).await?,
         },

@@ -5,13 +5,10 @@
 //! writer never waits for it. The turn uses the prefetched reply when the
 //! group's team is still the one it was computed for.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
-use crate::command::{self, Command, CommandKind, ParseCtx};
-use crate::config::Settings;
+use crate::command::{Command, ParseError};
 use crate::domain::ranking::Month;
 use crate::jobs::ranking as rk;
 use crate::platform::Inbound;
@@ -29,35 +26,16 @@ pub(crate) struct Prefetched {
     pub reply: Reply,
 }
 
-/// If `msg` is 排名 in a bound group, its reply, read outside the write path.
+/// If `msg` is 排名 (`parsed`, as [`super::handle`] parsed it) in a bound
+/// group, its reply, read outside the write path.
 pub(crate) async fn prefetch(
     db: &Db,
-    settings: &Arc<Settings>,
     default_tz: Tz,
     now: DateTime<Utc>,
     msg: &Inbound,
+    parsed: Option<&Result<Command, ParseError>>,
 ) -> Result<Option<Prefetched>, StoreError> {
-    let Some(text) = msg.text.as_deref().filter(|_| msg.is_group) else {
-        return Ok(None);
-    };
-    let bot_names: &[String] = settings
-        .bot(&msg.bot)
-        .map(|b| b.display_names.as_slice())
-        .unwrap_or(&[]);
-    // Every message passes here: look at the command word before parsing.
-    if command::kind_of(text, bot_names) != Some(CommandKind::Rank) {
-        return Ok(None);
-    }
-    let local = now.with_timezone(&default_tz).naive_local();
-    let parsed = command::parse(
-        text,
-        &ParseCtx {
-            today: local.date(),
-            now: local,
-            bot_names,
-        },
-    );
-    let Ok(Command::Rank { last_month }) = parsed else {
+    let Some(&Ok(Command::Rank { last_month })) = parsed else {
         return Ok(None);
     };
     let platform = msg.platform.as_str();

@@ -256,17 +256,6 @@ impl Command {
     }
 }
 
-/// Which command a message starts with, without reading its arguments: a
-/// cheap look for callers that only care about one kind.
-pub fn kind_of(text: &str, bot_names: &[String]) -> Option<CommandKind> {
-    let text = normalize(text, bot_names);
-    match matcher::match_word(&text)?.0 {
-        Target::Kind(kind) => Some(kind),
-        Target::BareRate => Some(CommandKind::Rate),
-        Target::RoleWithoutWhich => None,
-    }
-}
-
 /// Parses one chat message. [`normalize`]s it first; never panics. Free text
 /// (task text, results, reasons, comments) keeps Chinese punctuation.
 pub fn parse(text: &str, ctx: &ParseCtx<'_>) -> Result<Command, ParseError> {

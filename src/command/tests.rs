@@ -136,14 +136,6 @@ fn check(cases: Vec<Case>) -> usize {
     for c in cases {
         let got = run(&c.input);
         assert_eq!(got, c.expected, "case {:?} ({})", c.input, c.why);
-        if let Ok(cmd) = &got {
-            assert_eq!(
-                kind_of(&c.input, &bots()),
-                Some(cmd.kind()),
-                "kind_of agrees with parse on {:?}",
-                c.input
-            );
-        }
     }
     count
 }
