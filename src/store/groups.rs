@@ -336,6 +336,7 @@ impl Context {
 
 /// The group (by conversation), its team and township, and the sender as
 /// known there. `None` when the group was never seen.
+///
 /// On the SQLite writer, a context it has read before comes from its cache
 /// (see `store::contexts`).
 pub async fn context(
