@@ -102,3 +102,43 @@ async fn an_online_backup_restores_the_data() {
     assert_eq!(counts["tasks"], 1);
     assert_eq!(counts["team_roles"], 3);
 }
+
+/// The callbacks bench, briefly: its harness checks every setup reply and
+/// fails on any answer but 200, so this keeps it runnable.
+#[tokio::test]
+async fn the_callbacks_bench_runs_end_to_end() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_liancun"))
+        .args([
+            "bench",
+            "callbacks",
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+            "--connections",
+            "4",
+            "--village-groups",
+            "3",
+            "--no-pin",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "bare (signature check only):",
+        "full, SQLite",
+        "ratio full/bare = ",
+        "2 rounds",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+}
