@@ -58,7 +58,6 @@ pub struct Local {
     pub(crate) conn: rusqlite::Connection,
     pub(crate) contexts: Contexts,
     pub(crate) tallies: Tallies,
-    changes: Arc<Changes>,
     /// `PRAGMA data_version` when last read.
     data_version: Option<i64>,
 }
@@ -70,8 +69,7 @@ impl Local {
         Ok(Local {
             conn,
             contexts: Contexts::new(Arc::clone(&changes)),
-            tallies: Tallies::new(Arc::clone(&changes)),
-            changes,
+            tallies: Tallies::new(changes),
             data_version: None,
         })
     }
@@ -79,7 +77,6 @@ impl Local {
     /// Forgets what the caches keep: a savepoint was rolled back, which
     /// SQLite's rollback hook does not report.
     pub(crate) fn forget(&mut self) {
-        self.changes.rolled_back();
         self.contexts.forget();
         self.tallies.forget();
     }

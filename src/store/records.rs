@@ -1,5 +1,7 @@
 //! Services, household visits and villagers' requests.
 
+use std::collections::HashMap;
+
 use super::sql;
 use super::{StoreResult, Tx};
 
@@ -96,10 +98,10 @@ pub struct WeekCount {
     pub mine: i64,
 }
 
-/// The team's services or visits this week, and this person's: one pass
-/// over the (team, week, person) index, no row read. The SQLite writer
-/// keeps each week's tally and counts again only after a change it cannot
-/// follow (`store::tallies`).
+/// The team's services or visits this week, and this person's, from one
+/// pass over the (team, week, person) index. The SQLite writer keeps each
+/// week's tally and counts again only after a change it cannot follow
+/// (`store::tallies`).
 pub async fn week_count(
     tx: &mut Tx,
     tally: Tally,
@@ -107,55 +109,38 @@ pub async fn week_count(
     week: &str,
     person_id: i64,
 ) -> StoreResult<WeekCount> {
-    if let Tx::Local(l) = tx {
-        if let Some(w) = l.tallies.get(tally, team_id, week) {
-            return Ok(WeekCount {
-                team: w.team,
-                mine: w.by_person.get(&person_id).copied().unwrap_or(0),
-            });
-        }
-        let sql = match tally {
-            Tally::Services => {
-                "SELECT person_id, COUNT(*) FROM services WHERE team_id = $1 AND week = $2 \
-                 GROUP BY person_id"
-            }
-            Tally::Visits => {
-                "SELECT person_id, COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 \
-                 GROUP BY person_id"
-            }
-        };
-        let by_person: Vec<(i64, i64)> = sql::query_as(sql)
-            .bind(team_id)
-            .bind(week)
-            .fetch_all(tx)
-            .await?;
-        let c = WeekCount {
-            team: by_person.iter().map(|(_, n)| n).sum(),
-            mine: by_person
-                .iter()
-                .find(|(p, _)| *p == person_id)
-                .map_or(0, |(_, n)| *n),
-        };
-        if let Tx::Local(l) = tx {
-            l.tallies.put(tally, team_id, week, &by_person);
-        }
-        return Ok(c);
+    let mine = |by_person: &HashMap<i64, i64>| by_person.get(&person_id).copied().unwrap_or(0);
+    if let Tx::Local(l) = tx
+        && let Some(w) = l.tallies.get(tally, team_id, week)
+    {
+        return Ok(WeekCount {
+            team: w.team,
+            mine: mine(&w.by_person),
+        });
     }
     let sql = match tally {
         Tally::Services => {
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE person_id = $3) \
-             FROM services WHERE team_id = $1 AND week = $2"
+            "SELECT person_id, COUNT(*) FROM services WHERE team_id = $1 AND week = $2 \
+             GROUP BY person_id"
         }
         Tally::Visits => {
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE person_id = $3) \
-             FROM visits WHERE team_id = $1 AND week = $2"
+            "SELECT person_id, COUNT(*) FROM visits WHERE team_id = $1 AND week = $2 \
+             GROUP BY person_id"
         }
     };
-    let (team, mine): (i64, i64) = sql::query_as(sql)
+    let by_person: HashMap<i64, i64> = sql::query_as::<(i64, i64)>(sql)
         .bind(team_id)
         .bind(week)
-        .bind(person_id)
-        .fetch_one(tx)
-        .await?;
-    Ok(WeekCount { team, mine })
+        .fetch_all(tx)
+        .await?
+        .into_iter()
+        .collect();
+    let count = WeekCount {
+        team: by_person.values().sum(),
+        mine: mine(&by_person),
+    };
+    if let Tx::Local(l) = tx {
+        l.tallies.put(tally, team_id, week, by_person);
+    }
+    Ok(count)
 }

@@ -60,14 +60,14 @@ impl Tallies {
     }
 
     /// Keeps a week just counted (per person), true as of now.
-    pub fn put(&mut self, tally: Tally, team_id: i64, week: &str, by_person: &[(i64, i64)]) {
+    pub fn put(&mut self, tally: Tally, team_id: i64, week: &str, by_person: HashMap<i64, i64>) {
         if self.weeks.len() >= CAPACITY {
             self.forget();
         }
         let w = WeekTally {
             at: self.changes(tally),
-            team: by_person.iter().map(|(_, n)| n).sum(),
-            by_person: by_person.iter().copied().collect(),
+            team: by_person.values().sum(),
+            by_person,
         };
         self.weeks.insert((tally, team_id, week.to_string()), w);
     }
