@@ -1,7 +1,8 @@
-//! CPU affinity for the few threads whose placement matters: the benchmark
-//! keeps its load generator off the server's core with it, so that the two
-//! do not steal each other's time. Linux only; elsewhere every call is a
-//! no-op that says so.
+//! CPU affinity and scheduling policy for the few threads whose placement
+//! matters: the benchmark keeps its load generator off the server's core with
+//! it, so that the two do not steal each other's time, and the SQLite writer
+//! asks not to preempt the threads that feed it (see [`batch_scheduling`]).
+//! Linux only; elsewhere every call is a no-op that says so.
 
 use std::io;
 
@@ -47,6 +48,43 @@ pub fn pin_thread(tid: i32, cpus: &[usize]) -> io::Result<()> {
     Ok(())
 }
 
+/// Puts the calling thread under `SCHED_BATCH`: the same share of the CPU as
+/// any other thread, but its wake-ups never preempt the thread running on
+/// the core; it runs when that thread blocks or its slice ends.
+///
+/// For the SQLite writer, which commits whatever turns are waiting as one
+/// group: woken by the first turn of a burst, it would otherwise preempt the
+/// HTTP thread and commit that one turn alone, on a core the two share. Left
+/// to wait, it finds the whole burst queued and commits it together. On an
+/// idle core it is woken at once, as before.
+#[cfg(target_os = "linux")]
+pub fn batch_scheduling() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param for the call's duration; pid 0
+    // is the calling thread.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The scheduling policy of thread `tid` of this process (`SCHED_OTHER`,
+/// `SCHED_BATCH`, … as `libc` numbers them).
+#[cfg(target_os = "linux")]
+pub fn thread_policy(tid: i32) -> io::Result<i32> {
+    // SAFETY: a plain syscall on a thread id; failure is reported by -1.
+    let policy = unsafe { libc::sched_getscheduler(tid) };
+    if policy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(policy)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn batch_scheduling() -> io::Result<()> {
+    allowed_cpus().map(|_| ())
+}
+
 #[cfg(not(target_os = "linux"))]
 pub fn allowed_cpus() -> io::Result<Vec<usize>> {
     Err(io::Error::new(
@@ -63,6 +101,18 @@ pub fn pin_thread(_tid: i32, _cpus: &[usize]) -> io::Result<()> {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_thread_reports_sched_batch_and_others_keep_theirs() {
+        std::thread::spawn(|| {
+            assert_eq!(thread_policy(0).unwrap(), libc::SCHED_OTHER);
+            batch_scheduling().unwrap();
+            assert_eq!(thread_policy(0).unwrap(), libc::SCHED_BATCH);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(thread_policy(0).unwrap(), libc::SCHED_OTHER);
+    }
 
     #[test]
     fn a_thread_pinned_to_one_allowed_cpu_reports_just_that_cpu() {

@@ -468,6 +468,11 @@ async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<(
         .name("liancun-writer".into())
         .spawn(move || match open_writer(&path) {
             Ok(conn) => {
+                // Bigger groups per commit where the writer shares a core
+                // with the HTTP threads (see batch_scheduling).
+                if let Err(e) = crate::affinity::batch_scheduling() {
+                    tracing::warn!(error = %e, "the SQLite writer keeps the default scheduling policy");
+                }
                 if ready_tx.send(Ok(())).is_ok() {
                     rt.block_on(run_writer(Tx::Local(Box::new(conn)), rx));
                 }
@@ -949,6 +954,35 @@ mod tests {
         })
         .await
         .unwrap()
+    }
+
+    /// The writer runs under SCHED_BATCH, so that on a shared core it waits
+    /// for a burst of turns instead of preempting the thread that queues them.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_writer_thread_is_batch_scheduled() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        // Other tests' writers may come and go meanwhile: every one found must
+        // be batch-scheduled, and this test's own is among them.
+        let mut writers = 0;
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            let Ok(tid) = task.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if comm.trim() != "liancun-writer" {
+                continue;
+            }
+            if let Ok(policy) = crate::affinity::thread_policy(tid) {
+                assert_eq!(policy, libc::SCHED_BATCH, "writer thread {tid}");
+                writers += 1;
+            }
+        }
+        assert!(writers >= 1, "no liancun-writer thread found");
+        db.close().await;
     }
 
     /// The background checkpoint copies what the writer committed into the
