@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::contexts::{self, Contexts};
+use super::sql::Binds;
 use super::tallies::Tallies;
 
 /// What the hooks of the writer's connection have seen.
@@ -58,6 +59,8 @@ pub struct Local {
     pub(crate) conn: rusqlite::Connection,
     pub(crate) contexts: Contexts,
     pub(crate) tallies: Tallies,
+    /// How each statement's parameters are bound.
+    pub(crate) binds: Binds,
     /// `PRAGMA data_version` when last read.
     data_version: Option<i64>,
 }
@@ -70,6 +73,7 @@ impl Local {
             conn,
             contexts: Contexts::new(Arc::clone(&changes)),
             tallies: Tallies::new(changes),
+            binds: Binds::default(),
             data_version: None,
         })
     }

@@ -10,6 +10,7 @@
 //! sqlx's `FromRow` on sqlx connections and through [`LocalRow`] on the
 //! writer's; [`row_struct!`](crate::row_struct) declares a struct with both.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
@@ -17,7 +18,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Postgres, Sqlite};
 
-use super::{StoreError, StoreResult, Tx};
+use super::{Local, StoreError, StoreResult, Tx};
 
 /// SQL text: a literal, or one built at run time ([`Owned`]) from literals
 /// and placeholders only (values are always bound).
@@ -310,7 +311,7 @@ impl<'q, O> Query<'q, O> {
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
-            Tx::Local(l) => local(&l.conn, self.sql.as_str(), &self.args, |_| Ok(()))?,
+            Tx::Local(l) => local(l, self.sql.as_str(), &self.args, |_| Ok(()))?,
         };
         Ok(Done { rows })
     }
@@ -337,9 +338,8 @@ impl<'q, O: Row> Query<'q, O> {
                     .collect()
             }
             Tx::Local(l) => {
-                let c = &l.conn;
                 let mut out = Vec::new();
-                local(c, self.sql.as_str(), &self.args, |r| {
+                local(l, self.sql.as_str(), &self.args, |r| {
                     out.push(O::from_local(r)?);
                     Ok(())
                 })?;
@@ -364,9 +364,8 @@ impl<'q, O: Row> Query<'q, O> {
                 .transpose()
                 .map_err(StoreError::from),
             Tx::Local(l) => {
-                let c = &l.conn;
                 let mut out = None;
-                local(c, self.sql.as_str(), &self.args, |r| {
+                local(l, self.sql.as_str(), &self.args, |r| {
                     if out.is_none() {
                         out = Some(O::from_local(r)?);
                     }
@@ -383,35 +382,67 @@ impl<'q, O: Row> Query<'q, O> {
     }
 }
 
+/// Which value each parameter of a statement takes, kept per statement text
+/// for the writer's connection. `$N` placeholders are SQLite named
+/// parameters, and SQLite finds a parameter's name by walking a list: for a
+/// multi-row insert with a hundred of them, that walk cost more than the
+/// insert. So each text is looked at once.
+#[derive(Default)]
+pub(crate) struct Binds(HashMap<Box<str>, Box<[u16]>, foldhash::fast::RandomState>);
+
+/// Statement texts [`Binds`] keeps before it starts again (the store has a
+/// few hundred; multi-row statements add one per row count).
+const MAX_BINDS: usize = 4096;
+
+impl Binds {
+    /// For each parameter of `stmt` (prepared from `sql`), the index of the
+    /// value it takes.
+    fn of(&mut self, sql: &str, stmt: &rusqlite::Statement<'_>) -> StoreResult<&[u16]> {
+        if !self.0.contains_key(sql) {
+            let mut values = Vec::with_capacity(stmt.parameter_count());
+            for i in 1..=stmt.parameter_count() {
+                let n = stmt
+                    .parameter_name(i)
+                    .and_then(|name| name.strip_prefix('$'))
+                    .and_then(|n| n.parse::<u16>().ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        StoreError::Other(anyhow::anyhow!(
+                            "parameter {i} of {sql:?} is not written $N"
+                        ))
+                    })?;
+                values.push(n - 1);
+            }
+            if self.0.len() >= MAX_BINDS {
+                self.0.clear();
+            }
+            self.0.insert(sql.into(), values.into());
+        }
+        Ok(self.0.get(sql).map(|v| &v[..]).unwrap_or_default())
+    }
+}
+
 /// Runs `sql` on the writer's connection, handing each row to `each`, and
 /// returns the rows it changed. `$N` placeholders are SQLite named
 /// parameters; each is bound to the N-th value, wherever and however often
 /// it appears. The statement stays prepared in the connection's cache.
 fn local(
-    conn: &rusqlite::Connection,
+    l: &mut Local,
     sql: &str,
     args: &[Arg<'_>],
     mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
 ) -> StoreResult<u64> {
+    let Local { conn, binds, .. } = l;
     let mut stmt = conn.prepare_cached(sql)?;
-    for i in 1..=stmt.parameter_count() {
-        let n = stmt
-            .parameter_name(i)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                StoreError::Other(anyhow::anyhow!(
-                    "parameter {i} of {sql:?} is not written $N"
-                ))
-            })?;
-        let arg = args.get(n - 1).ok_or_else(|| {
+    for (i, &value) in binds.of(sql, &stmt)?.iter().enumerate() {
+        let arg = args.get(usize::from(value)).ok_or_else(|| {
             StoreError::Other(anyhow::anyhow!(
-                "{sql:?} uses ${n}, but only {} values are bound",
+                "{sql:?} uses ${}, but only {} values are bound",
+                value + 1,
                 args.len()
             ))
         })?;
-        stmt.raw_bind_parameter(i, arg)?;
+        stmt.raw_bind_parameter(i + 1, arg)?;
     }
     {
         let mut rows = stmt.raw_query();
@@ -465,13 +496,34 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(done.rows_affected(), 2);
+        // The same text again binds from the table kept for it.
+        query("INSERT INTO t (n, name, ok) VALUES ($2, $1, $3), ($2 + 1, $1 || '2', $3)")
+            .bind("b")
+            .bind(20_i64)
+            .bind(false)
+            .execute(&mut tx)
+            .await
+            .unwrap();
         let rows: Vec<(String, i64, bool)> =
             query_as("SELECT name, n, ok FROM t WHERE n >= $1 ORDER BY n")
                 .bind(7_i64)
                 .fetch_all(&mut tx)
                 .await
                 .unwrap();
-        assert_eq!(rows, [("a".into(), 7, true), ("a2".into(), 8, true)]);
+        assert_eq!(
+            rows,
+            [
+                ("a".into(), 7, true),
+                ("a2".into(), 8, true),
+                ("b".into(), 20, false),
+                ("b2".into(), 21, false)
+            ]
+        );
+        let short = query("INSERT INTO t (n, name) VALUES ($2, $1)")
+            .bind("c")
+            .execute(&mut tx)
+            .await;
+        assert!(short.is_err(), "a missing value is an error: {short:?}");
     }
 
     crate::row_struct! {
