@@ -41,7 +41,9 @@ pub(crate) async fn prefetch(
     let platform = msg.platform.as_str();
     let conversation = msg.conversation_id.clone();
     let sender = msg.sender.id.clone();
-    db.read(move |tx| {
+    // Boxed: only 排名 gets here, and the read's future would otherwise
+    // make every message's future several times larger.
+    Box::pin(db.read(move |tx| {
         Box::pin(async move {
             let ctx = store::groups::context(tx, platform, &conversation, &sender).await?;
             let Some(team) = ctx.and_then(|c| c.team()) else {
@@ -53,7 +55,7 @@ pub(crate) async fn prefetch(
                 reply,
             }))
         })
-    })
+    }))
     .await
 }
 

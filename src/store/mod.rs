@@ -397,43 +397,62 @@ impl Db {
                     RawTurn::Duplicate(saved) => Ok(TurnOutcome::Duplicate(saved)),
                 }
             }
-            Db::Pg(_) => {
-                enum Fail {
-                    Duplicate,
-                    Store(StoreError),
-                }
-                impl From<StoreError> for Fail {
-                    fn from(e: StoreError) -> Self {
-                        Fail::Store(e)
+            // Boxed: PostgreSQL's path would otherwise make every turn's
+            // future (moved through the HTTP layers) several times larger.
+            Db::Pg(_) => Box::pin(self.turn_pg(platform, msg_id, now_ms, f)).await,
+        }
+    }
+
+    /// [`Db::turn`] on PostgreSQL: the turn and its message id in one
+    /// transaction of its own.
+    async fn turn_pg<T, F>(
+        &self,
+        platform: &str,
+        msg_id: &str,
+        now_ms: i64,
+        f: F,
+    ) -> StoreResult<TurnOutcome<T>>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<(String, T)>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        enum Fail {
+            Duplicate,
+            Store(StoreError),
+        }
+        impl From<StoreError> for Fail {
+            fn from(e: StoreError) -> Self {
+                Fail::Store(e)
+            }
+        }
+        let (p, id) = (platform.to_string(), msg_id.to_string());
+        let r = self
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (json, value) = f(tx).await?;
+                    // On PostgreSQL a concurrent first delivery holds the key
+                    // until it commits; this one waits here, then conflicts.
+                    if !inbound::record(tx, &p, &id, now_ms, &json).await? {
+                        return Err(Fail::Duplicate);
                     }
-                }
+                    Ok(value)
+                })
+            })
+            .await;
+        match r {
+            Ok(v) => Ok(TurnOutcome::Fresh(v)),
+            Err(Fail::Store(e)) => Err(e),
+            Err(Fail::Duplicate) => {
                 let (p, id) = (platform.to_string(), msg_id.to_string());
-                let r = self
-                    .write(move |tx| {
-                        Box::pin(async move {
-                            let (json, value) = f(tx).await?;
-                            // On PostgreSQL a concurrent first delivery holds the key
-                            // until it commits; this one waits here, then conflicts.
-                            if !inbound::record(tx, &p, &id, now_ms, &json).await? {
-                                return Err(Fail::Duplicate);
-                            }
-                            Ok(value)
-                        })
+                let saved = self
+                    .read(move |tx| {
+                        Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
                     })
-                    .await;
-                match r {
-                    Ok(v) => Ok(TurnOutcome::Fresh(v)),
-                    Err(Fail::Store(e)) => Err(e),
-                    Err(Fail::Duplicate) => {
-                        let (p, id) = (platform.to_string(), msg_id.to_string());
-                        let saved = self
-                            .read(move |tx| {
-                                Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
-                            })
-                            .await?;
-                        Ok(TurnOutcome::Duplicate(saved))
-                    }
-                }
+                    .await?;
+                Ok(TurnOutcome::Duplicate(saved))
             }
         }
     }
