@@ -15,10 +15,10 @@ pub async fn insert_service(
     now_ms: i64,
 ) -> StoreResult<i64> {
     let before = changes(tx, Tally::Services);
-    let (id,): (i64,) = sql::query_as(
+    let id = sql::query_as(
         "INSERT INTO services (team_id, week, task_id, person_id, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(team_id).bind(week).bind(task_id).bind(person_id).bind(text).bind(now_ms)
-        .fetch_one(tx).await?;
+        .insert_id(tx).await?;
     recorded(tx, Tally::Services, team_id, week, person_id, before);
     Ok(id)
 }
@@ -35,7 +35,7 @@ pub async fn insert_visit(
     now_ms: i64,
 ) -> StoreResult<i64> {
     let before = changes(tx, Tally::Visits);
-    let (id,): (i64,) = sql::query_as(
+    let id = sql::query_as(
         "INSERT INTO visits (team_id, week, person_id, household, household_id, text, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -46,7 +46,7 @@ pub async fn insert_visit(
     .bind(household_id)
     .bind(text)
     .bind(now_ms)
-    .fetch_one(tx)
+    .insert_id(tx)
     .await?;
     recorded(tx, Tally::Visits, team_id, week, person_id, before);
     Ok(id)
@@ -77,11 +77,10 @@ pub async fn insert_request(
     task_id: i64,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let (id,): (i64,) = sql::query_as(
+    sql::query_as(
         "INSERT INTO requests (team_id, week, person_id, text, task_id, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(team_id).bind(week).bind(person_id).bind(text).bind(task_id).bind(now_ms)
-        .fetch_one(tx).await?;
-    Ok(id)
+        .insert_id(tx).await
 }
 
 /// What a team counts in its week.

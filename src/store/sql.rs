@@ -317,6 +317,34 @@ impl<'q, O> Query<'q, O> {
     }
 }
 
+impl<'q> Query<'q, (i64,)> {
+    /// A plain `INSERT … RETURNING id` (no `ON CONFLICT`): the new row's id.
+    /// On the writer's connection the `RETURNING` is left off and the last
+    /// rowid read instead, because SQLite answers `RETURNING` through a
+    /// temporary table it builds and drops for every statement.
+    pub async fn insert_id(self, tx: &mut Tx) -> StoreResult<i64> {
+        const RETURNING: &str = " RETURNING id";
+        let Tx::Local(l) = tx else {
+            return Ok(self.fetch_one(tx).await?.0);
+        };
+        let sql = self.sql.as_str();
+        let insert = sql
+            .strip_suffix(RETURNING)
+            .filter(|s| s.trim_start().starts_with("INSERT") && !s.contains("ON CONFLICT"))
+            .ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!(
+                    "{sql:?} is not a plain INSERT … RETURNING id"
+                ))
+            })?;
+        match local(l, insert, &self.args, |_| Ok(()))? {
+            1 => Ok(l.conn.last_insert_rowid()),
+            n => Err(StoreError::Other(anyhow::anyhow!(
+                "{insert:?} inserted {n} rows, not one"
+            ))),
+        }
+    }
+}
+
 impl<'q, O: Row> Query<'q, O> {
     /// All rows.
     pub async fn fetch_all(self, tx: &mut Tx) -> StoreResult<Vec<O>> {
@@ -524,6 +552,40 @@ mod tests {
             .execute(&mut tx)
             .await;
         assert!(short.is_err(), "a missing value is an error: {short:?}");
+    }
+
+    #[tokio::test]
+    async fn insert_id_is_the_new_rows_id_and_refuses_what_it_cannot_answer() {
+        let mut tx = local();
+        for (name, want) in [("a", 1), ("b", 2)] {
+            let id = query_as("INSERT INTO t (name) VALUES ($1) RETURNING id")
+                .bind(name)
+                .insert_id(&mut tx)
+                .await
+                .unwrap();
+            assert_eq!(id, want);
+        }
+        // An upsert's update leaves SQLite's last rowid behind: refused.
+        let upsert = query_as(
+            "INSERT INTO t (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET n = 1 RETURNING id",
+        )
+        .bind("a")
+        .insert_id(&mut tx)
+        .await;
+        assert!(upsert.is_err(), "{upsert:?}");
+        let no_returning = query_as("INSERT INTO t (name) VALUES ($1)")
+            .bind("c")
+            .insert_id(&mut tx)
+            .await;
+        assert!(no_returning.is_err(), "{no_returning:?}");
+        let dup = query_as("INSERT INTO t (name) VALUES ($1) RETURNING id")
+            .bind("b")
+            .insert_id(&mut tx)
+            .await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict(_))),
+            "a unique violation is a conflict: {dup:?}"
+        );
     }
 
     crate::row_struct! {

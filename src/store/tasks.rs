@@ -82,12 +82,12 @@ pub async fn insert_tasks(
             .await?;
     let mut out = Vec::with_capacity(tasks.len());
     for (next, t) in (max.unwrap_or(0) + 1..).zip(tasks) {
-        let (id,): (i64,) = sql::query_as(
+        let id = sql::query_as(
             "INSERT INTO tasks (team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id")
             .bind(team_id).bind(week).bind(next).bind(&t.text).bind(t.level).bind(t.deadline_at)
             .bind(t.source).bind(created_by).bind(now_ms)
-            .fetch_one(tx).await?;
+            .insert_id(tx).await?;
         for owner in &t.owners {
             sql::query(
                 "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
