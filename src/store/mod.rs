@@ -703,17 +703,22 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
             .or_default()
             .push(t.msg_id.as_str());
     }
-    let mut saved: HashMap<(String, String), Option<String>> = HashMap::new();
+    let mut saved: HashMap<(&str, String), Option<String>> = HashMap::new();
     for (platform, ids) in ids {
         for (id, reply) in inbound::saved_replies(tx, platform, &ids).await? {
-            saved.insert((platform.to_string(), id), reply);
+            saved.insert((platform, id), reply);
         }
     }
     let mut first: HashMap<(&str, &str), usize> = HashMap::new();
     let mut slots = Vec::with_capacity(turns.len());
     for (i, t) in turns.iter().enumerate() {
         let key = (t.platform.as_str(), t.msg_id.as_str());
-        if let Some(reply) = saved.remove(&(t.platform.clone(), t.msg_id.clone())) {
+        let repeat = if saved.is_empty() {
+            None
+        } else {
+            saved.remove(&(key.0, t.msg_id.clone()))
+        };
+        if let Some(reply) = repeat {
             slots.push(Slot::Saved(reply));
         } else if let Some(&j) = first.get(&key) {
             slots.push(Slot::CopyOf(j));

@@ -118,13 +118,21 @@ pub async fn replace_owners(tx: &mut Tx, task_id: i64, owners: &[i64]) -> StoreR
     Ok(())
 }
 
-const TASK_COLS: &str = "id, no, text, level, deadline_at, state, source, closed_at, result";
+/// The columns a [`TaskRow`] is read from (a macro, so that the statements
+/// using it are literals, not formatted anew on every call).
+macro_rules! task_cols {
+    () => {
+        "id, no, text, level, deadline_at, state, source, closed_at, result"
+    };
+}
 
 /// The week's tasks with owners, by number.
 pub async fn week_tasks(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<Vec<TaskWithOwners>> {
-    let tasks: Vec<TaskRow> = sql::query_as(sql::Owned(format!(
-        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 ORDER BY no"
-    )))
+    let tasks: Vec<TaskRow> = sql::query_as(concat!(
+        "SELECT ",
+        task_cols!(),
+        " FROM tasks WHERE team_id = $1 AND week = $2 ORDER BY no"
+    ))
     .bind(team_id)
     .bind(week)
     .fetch_all(tx)
@@ -167,9 +175,11 @@ pub async fn task_by_no(
     week: &str,
     no: i64,
 ) -> StoreResult<Option<TaskWithOwners>> {
-    let task: Option<TaskRow> = sql::query_as(sql::Owned(format!(
-        "SELECT {TASK_COLS} FROM tasks WHERE team_id = $1 AND week = $2 AND no = $3"
-    )))
+    let task: Option<TaskRow> = sql::query_as(concat!(
+        "SELECT ",
+        task_cols!(),
+        " FROM tasks WHERE team_id = $1 AND week = $2 AND no = $3"
+    ))
     .bind(team_id)
     .bind(week)
     .bind(no)
