@@ -4,11 +4,12 @@
 //! again for every message grows with the week.
 //!
 //! A week's tally is counted once, then kept in step with the writer's own
-//! inserts: [`Tallies::recorded`] adds one when the insert it follows was
-//! the only change to the table since the tally was taken. Any other change
-//! to the table (an update, a delete, another insert, a rollback; see
-//! `store::local`) makes every tally of that table stale, and the next
-//! question counts again.
+//! inserts. [`Tallies::recorded`] accounts for an insert when it was the
+//! only change to the table while it ran, and adds it to its team's week if
+//! kept; it cannot have changed any other team's week, so those stay true.
+//! Any change not accounted for (an update, a delete, an insert by other
+//! means, a rollback; see `store::local`) makes every tally of that table
+//! stale, and the next question counts again.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,8 +24,8 @@ const CAPACITY: usize = 65_536;
 /// One team's week of one table.
 #[derive(Debug, Clone, Default)]
 pub struct WeekTally {
-    /// The table's change count when this was true.
-    at: u64,
+    /// The table's changes not accounted for when this was true.
+    unaccounted: u64,
     pub team: i64,
     pub by_person: HashMap<i64, i64>,
 }
@@ -32,6 +33,9 @@ pub struct WeekTally {
 /// See the module docs.
 pub struct Tallies {
     changes: Arc<Changes>,
+    /// Per table (services, visits): the changes that were the writer's own
+    /// inserts, accounted for by [`Tallies::recorded`].
+    accounted: [u64; 2],
     weeks: HashMap<(Tally, i64, String), WeekTally>,
 }
 
@@ -39,6 +43,7 @@ impl Tallies {
     pub fn new(changes: Arc<Changes>) -> Tallies {
         Tallies {
             changes,
+            accounted: [0; 2],
             weeks: HashMap::new(),
         }
     }
@@ -51,12 +56,25 @@ impl Tallies {
         }
     }
 
+    /// The table's changes that no [`Tallies::recorded`] accounted for.
+    fn unaccounted(&self, tally: Tally) -> u64 {
+        self.changes(tally)
+            .wrapping_sub(self.accounted[Self::slot(tally)])
+    }
+
+    fn slot(tally: Tally) -> usize {
+        match tally {
+            Tally::Services => 0,
+            Tally::Visits => 1,
+        }
+    }
+
     /// The team's week, if kept and still true.
     pub fn get(&self, tally: Tally, team_id: i64, week: &str) -> Option<&WeekTally> {
-        let now = self.changes(tally);
+        let now = self.unaccounted(tally);
         self.weeks
             .get(&(tally, team_id, week.to_string()))
-            .filter(|w| w.at == now)
+            .filter(|w| w.unaccounted == now)
     }
 
     /// Keeps a week just counted (per person), true as of now.
@@ -65,16 +83,18 @@ impl Tallies {
             self.forget();
         }
         let w = WeekTally {
-            at: self.changes(tally),
+            unaccounted: self.unaccounted(tally),
             team: by_person.values().sum(),
             by_person,
         };
         self.weeks.insert((tally, team_id, week.to_string()), w);
     }
 
-    /// A row was just inserted for `person_id`; `before` is the table's
-    /// change count taken just before the insert. The kept week moves on
-    /// with it only if that insert was the one change since.
+    /// A row was just inserted into `team_id`'s `week` for `person_id`;
+    /// `before` is the table's change count taken just before the insert.
+    /// If that insert was the one change since, it is accounted for: the
+    /// team's kept week (if still true) moves on with it, and every other
+    /// kept week stays true.
     pub fn recorded(
         &mut self,
         tally: Tally,
@@ -83,12 +103,14 @@ impl Tallies {
         person_id: i64,
         before: u64,
     ) {
-        let now = self.changes(tally);
+        if self.changes(tally) != before.wrapping_add(1) {
+            return;
+        }
+        self.accounted[Self::slot(tally)] = self.accounted[Self::slot(tally)].wrapping_add(1);
+        let now = self.unaccounted(tally);
         if let Some(w) = self.weeks.get_mut(&(tally, team_id, week.to_string()))
-            && w.at == before
-            && now == before + 1
+            && w.unaccounted == now
         {
-            w.at = now;
             w.team += 1;
             *w.by_person.entry(person_id).or_default() += 1;
         }
@@ -200,19 +222,16 @@ mod tests {
         let mut tx = writer();
         serve(&mut tx, 1, 10).await;
         assert_eq!(count(&mut tx, 1, 10).await, WeekCount { team: 1, mine: 1 });
-        let Tx::Local(l) = &tx else { unreachable!() };
-        let at = l.tallies.get(Tally::Services, 1, "2026-W49").unwrap().at;
+        // Another team's insert leaves this team's week true.
+        serve(&mut tx, 2, 20).await;
         serve(&mut tx, 1, 11).await;
         let Tx::Local(l) = &tx else { unreachable!() };
         let w = l
             .tallies
             .get(Tally::Services, 1, "2026-W49")
             .expect("still kept");
-        assert_eq!(
-            (w.at, w.team),
-            (at + 1, 2),
-            "moved on by the insert, not recounted"
-        );
+        assert_eq!(w.team, 2, "moved on by the insert, not recounted");
+        assert_eq!(w.by_person.get(&11), Some(&1));
         // A visit changes nothing about the services' tally.
         records::insert_visit(&mut tx, 1, "2026-W49", 10, "张大爷", None, "", 0)
             .await
