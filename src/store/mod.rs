@@ -980,6 +980,66 @@ mod tests {
         .unwrap()
     }
 
+    /// 0009 rebuilds `ratings` keyed by (team, week, person) WITHOUT ROWID:
+    /// the ratings already stored come through it, and the upsert and the
+    /// week's summary work on the new table.
+    #[tokio::test]
+    async fn ratings_survive_their_rebuild_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let Db::Sqlite { writer_pool, .. } = &db else {
+            unreachable!()
+        };
+        let mut before = sqlx::migrate!("migrations/sqlite");
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 9)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(writer_pool).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO townships (id, name, created_at) VALUES (1, '凤林镇', 0);
+             INSERT INTO villages (id, township_id, name, created_at) VALUES (1, 1, '第1村', 0);
+             INSERT INTO teams (id, village_id, name, created_at) VALUES (1, 1, '服务团', 0);
+             INSERT INTO people (id, platform, platform_user_id, display_name, created_at)
+                 VALUES (1, 'dingtalk', 'a', '甲', 0), (2, 'dingtalk', 'b', '乙', 0);
+             INSERT INTO ratings VALUES (1, '2026-W49', 1, 4, '好', 0), (1, '2026-W49', 2, 5, '', 0);",
+        )
+        .execute(writer_pool)
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let (ddl,): (String,) = sqlx::query_as(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ratings'",
+        )
+        .fetch_one(writer_pool)
+        .await
+        .unwrap();
+        assert!(ddl.contains("WITHOUT ROWID"), "{ddl}");
+        let summary = db
+            .write(|tx| {
+                Box::pin(async move {
+                    ratings::upsert(tx, 1, "2026-W49", 1, 2, "再评", 1).await?;
+                    ratings::summary(tx, 1, "2026-W49", 1).await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            summary,
+            ratings::Summary {
+                raters: 2,
+                sum: 7,
+                mine: Some(2)
+            }
+        );
+        db.close().await;
+    }
+
     /// The writer runs under SCHED_BATCH, so that on a shared core it waits
     /// for a burst of turns instead of preempting the thread that queues them.
     #[cfg(target_os = "linux")]
