@@ -1040,6 +1040,36 @@ mod tests {
         db.close().await;
     }
 
+    /// 清单's backlog and the Sunday reminder read only open tasks (0010),
+    /// not the team's whole year.
+    #[tokio::test]
+    async fn open_tasks_of_earlier_weeks_are_read_from_their_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let Db::Sqlite { readers, .. } = &db else {
+            unreachable!()
+        };
+        for sql in [
+            "SELECT COUNT(*) FROM tasks WHERE team_id = 1 AND week < '2026-W49' AND state = 'open'",
+            "SELECT id FROM tasks WHERE team_id = 1 AND week <= '2026-W49' AND state = 'open' ORDER BY week, no",
+        ] {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .fetch_all(readers)
+                    .await
+                    .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|r| r.3.contains("tasks_open_team_week_idx")),
+                "{sql}: {plan:?}"
+            );
+        }
+        db.close().await;
+    }
+
     /// The writer runs under SCHED_BATCH, so that on a shared core it waits
     /// for a burst of turns instead of preempting the thread that queues them.
     #[cfg(target_os = "linux")]
