@@ -495,6 +495,21 @@ async fn full_app(database_url: &str, groups: u64) -> anyhow::Result<std::net::S
          [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_secret = \"{SECRET}\"\nadmins = [\"admin\"]"
     ))?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let villages = app
+        .state
+        .db
+        .read(|tx| Box::pin(async move { crate::store::table_counts(tx).await }))
+        .await?
+        .get("villages")
+        .copied()
+        .unwrap_or(0);
+    if villages > 0 {
+        bail!(
+            "the bench needs an empty database, and {} already holds {villages} villages \
+             (a bench run before?); create a new one, e.g. createdb liancun_bench",
+            crate::store::redact_url(database_url)
+        );
+    }
     let addr = serve(app.router()).await?;
     // Sixteen groups at a time: each group's steps stay in order.
     futures_util::stream::iter((0..groups).map(|g| setup_group(addr, g)))

@@ -808,7 +808,7 @@ async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
     }
 }
 
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
         _ => url.to_string(),
