@@ -880,7 +880,8 @@ async fn setup_group(addr: std::net::SocketAddr, group: u64) -> anyhow::Result<(
             ))
             .await?;
         if status != StatusCode::OK {
-            bail!("bench setup: villager {k}'s 帮助 failed: {status} {body:?}");
+            let body = String::from_utf8_lossy(&body);
+            bail!("bench setup: villager {k}'s 帮助 failed: {status} {body}");
         }
     }
     Ok(())

@@ -102,6 +102,18 @@ pub enum Backend {
 type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
 type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
+/// A turn's work for [`Db::turn`]: run in the write transaction, it returns
+/// the reply to save (JSON) and the caller's value. It may run more than once.
+pub trait TurnFn<T>:
+    for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<(String, T)>> + Send + Sync + 'static
+{
+}
+
+impl<T, F> TurnFn<T> for F where
+    F: for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<(String, T)>> + Send + Sync + 'static
+{
+}
+
 /// What became of a turn run through [`Db::turn`].
 #[derive(Debug)]
 pub enum TurnOutcome<T> {
@@ -356,10 +368,7 @@ impl Db {
     ) -> StoreResult<TurnOutcome<T>>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<(String, T)>>
-            + Send
-            + Sync
-            + 'static,
+        F: TurnFn<T>,
     {
         match self {
             Db::Sqlite { writer, .. } => {
@@ -414,10 +423,7 @@ impl Db {
     ) -> StoreResult<TurnOutcome<T>>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<(String, T)>>
-            + Send
-            + Sync
-            + 'static,
+        F: TurnFn<T>,
     {
         enum Fail {
             Duplicate,
