@@ -252,12 +252,7 @@ async fn ranking(args: BenchArgs) -> anyhow::Result<()> {
     let db = Db::connect(&url).await?;
     db.migrate().await?;
     let backend = format!("{:?}", db.backend());
-    let existing = db
-        .read(|tx| Box::pin(async move { crate::store::table_counts(tx).await }))
-        .await?
-        .get("villages")
-        .copied()
-        .unwrap_or(0);
+    let existing = villages(&db).await?;
     if existing > 0 {
         // A database the bench filled before (--database-url): measure again.
         println!("ranking bench on {backend}: reusing the {existing} villages already there");
@@ -488,6 +483,13 @@ async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Villages already in `db` (a database a bench filled before).
+async fn villages(db: &crate::store::Db) -> anyhow::Result<i64> {
+    Ok(db
+        .read(|tx| Box::pin(async move { crate::store::table_count(tx, "villages").await }))
+        .await?)
+}
+
 /// Starts the app on `database_url` with the bench groups set up.
 async fn full_app(database_url: &str, groups: u64) -> anyhow::Result<std::net::SocketAddr> {
     let settings = Settings::from_toml_overrides(&format!(
@@ -495,14 +497,7 @@ async fn full_app(database_url: &str, groups: u64) -> anyhow::Result<std::net::S
          [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_secret = \"{SECRET}\"\nadmins = [\"admin\"]"
     ))?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
-    let villages = app
-        .state
-        .db
-        .read(|tx| Box::pin(async move { crate::store::table_counts(tx).await }))
-        .await?
-        .get("villages")
-        .copied()
-        .unwrap_or(0);
+    let villages = villages(&app.state.db).await?;
     if villages > 0 {
         bail!(
             "the bench needs an empty database, and {} already holds {villages} villages \

@@ -849,12 +849,22 @@ pub async fn table_counts(
 ) -> StoreResult<std::collections::BTreeMap<&'static str, i64>> {
     let mut out = std::collections::BTreeMap::new();
     for t in COUNTED_TABLES {
-        // Table names come from the constant above, never from input.
-        let sql = sql::Owned(format!("SELECT COUNT(*) FROM {t}"));
-        let (n,): (i64,) = sql::query_as(sql).fetch_one(tx).await?;
-        out.insert(t, n);
+        out.insert(t, table_count(tx, t).await?);
     }
     Ok(out)
+}
+
+/// Rows of `table`, one of [`COUNTED_TABLES`].
+pub async fn table_count(tx: &mut Tx, table: &'static str) -> StoreResult<i64> {
+    if !COUNTED_TABLES.contains(&table) {
+        return Err(StoreError::Other(anyhow::anyhow!(
+            "{table:?} is not one of the counted tables"
+        )));
+    }
+    // Table names come from the constant above, never from input.
+    let sql = sql::Owned(format!("SELECT COUNT(*) FROM {table}"));
+    let (n,): (i64,) = sql::query_as(sql).fetch_one(tx).await?;
+    Ok(n)
 }
 
 /// The file path of a `sqlite:` URL.
