@@ -1,4 +1,5 @@
-//! `GET|POST /webhook/wecom/{bot}`: WeCom callbacks (PROTOCOLS.md §4).
+//! `GET|POST /webhook/wecom/{bot}`: WeCom callbacks (the signed GET that checks
+//! the URL, and encrypted message callbacks).
 //!
 //! A bot whose `receive_id` is empty is a 智能机器人 in API mode (JSON body,
 //! passive `stream` reply); one with a corp id is a classic application
