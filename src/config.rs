@@ -674,7 +674,10 @@ mod tests {
             ("info", LogFormat::Text, false)
         );
         let s = Settings::from_toml_overrides("[log]\nformat = \"json\"").unwrap();
-        assert_eq!((s.log.filter.as_str(), s.log.format), ("info", LogFormat::Json));
+        assert_eq!(
+            (s.log.filter.as_str(), s.log.format),
+            ("info", LogFormat::Json)
+        );
         // The old top-level key is still read, and marked for a warning.
         let s = Settings::from_toml_overrides("log = \"liancun=debug,warn\"").unwrap();
         assert_eq!(s.log.filter, "liancun=debug,warn");
@@ -697,9 +700,12 @@ mod tests {
     #[test]
     fn an_invalid_log_filter_is_refused_at_load() {
         for bad in ["liancun=loud", "info,=x=y", "[{"] {
-            let err = Settings::from_toml_overrides(&format!("[log]\nfilter = \"{bad}\""))
-                .unwrap_err();
-            assert!(format!("{err:#}").contains("[log] filter"), "{bad}: {err:#}");
+            let err =
+                Settings::from_toml_overrides(&format!("[log]\nfilter = \"{bad}\"")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("[log] filter"),
+                "{bad}: {err:#}"
+            );
         }
     }
 

@@ -91,10 +91,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// `# HELP` for every metric, in one place.
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(
-        CALLBACKS,
-        "Chat platform callbacks by platform and outcome"
-    );
+    describe_counter!(CALLBACKS, "Chat platform callbacks by platform and outcome");
     describe_counter!(COMMANDS, "Commands handled, by kind (none: no command)");
     describe_histogram!(
         CALLBACK_SECONDS,
@@ -121,23 +118,46 @@ fn describe() {
         Unit::Seconds,
         "Seconds to answer an HTTP request, by method, route template and status"
     );
-    describe_gauge!(BUILD_INFO, "Always 1; the version label names the running build");
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the version label names the running build"
+    );
 }
 
 /// Callback outcomes each transport counts (see [`CALLBACKS`]).
 const CALLBACK_OUTCOMES: [(&str, &[&str]); 3] = [
     (
         "dingtalk",
-        &["ok", "duplicate", "bad_signature", "unknown_bot", "malformed", "too_large", "error"],
+        &[
+            "ok",
+            "duplicate",
+            "bad_signature",
+            "unknown_bot",
+            "malformed",
+            "too_large",
+            "error",
+        ],
     ),
     (
         "wecom",
         &[
-            "ok", "duplicate", "bad_signature", "unknown_bot", "malformed", "too_large", "error",
-            "verified", "ignored", "late_reply", "late_reply_lost",
+            "ok",
+            "duplicate",
+            "bad_signature",
+            "unknown_bot",
+            "malformed",
+            "too_large",
+            "error",
+            "verified",
+            "ignored",
+            "late_reply",
+            "late_reply_lost",
         ],
     ),
-    ("dingtalk_stream", &["ok", "duplicate", "error", "reply_failed"]),
+    (
+        "dingtalk_stream",
+        &["ok", "duplicate", "error", "reply_failed"],
+    ),
 ];
 
 /// Counters of known label sets start at 0, so that `increase()` and
@@ -184,7 +204,10 @@ pub fn process_metrics() -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let mut put = |name: &str, kind: &str, help: &str, value: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
     };
     // SAFETY: sysconf reads a system constant; it has no memory effects.
     let (ticks, page) = unsafe {
@@ -238,12 +261,15 @@ pub fn process_metrics() -> String {
             fds.count() as f64,
         );
     }
-    if let Some(max) = std::fs::read_to_string("/proc/self/limits").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Max open files"))
-            .and_then(|l| l.split_whitespace().nth(3))
-            .and_then(|v| v.parse::<f64>().ok())
-    }) {
+    if let Some(max) = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+    {
         put(
             "process_max_fds",
             "gauge",

@@ -46,9 +46,7 @@ impl MakeRequestId for MakeId {
 /// that [`MakeId`] makes a new one instead of logging whatever was sent.
 pub async fn sanitize_id(mut req: Request, next: Next) -> Response {
     let bad = req.headers().get(REQUEST_ID).is_some_and(|v| {
-        v.len() > MAX_ID
-            || v.is_empty()
-            || !v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+        v.len() > MAX_ID || v.is_empty() || !v.as_bytes().iter().all(|b| b.is_ascii_graphic())
     });
     if bad {
         req.headers_mut().remove(REQUEST_ID);
@@ -83,9 +81,10 @@ pub fn note(parts: &Parts, who: &Principal) {
 
 /// Whether requests to `path` get an access log line.
 fn logged(path: &str) -> bool {
-    ["/api/v1", "/console"]
-        .iter()
-        .any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+    ["/api/v1", "/console"].iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// The method as a metric label: the standard ones, else `other` (a caller

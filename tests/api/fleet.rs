@@ -124,7 +124,10 @@ fn liancun(dir: &std::path::Path) -> tokio::process::Command {
     c.env_remove("LIANCUN_CONFIG")
         .env_remove("LIANCUN_ADMIN_TOKEN")
         .env_remove("RUST_LOG")
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("fleet.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("fleet.db").display()),
+        )
         .env("LIANCUN_SCHEDULER__ENABLED", "false")
         .env("LIANCUN_OUTBOX__ENABLED", "false")
         .stdin(Stdio::null())
@@ -156,7 +159,10 @@ async fn json_logs_carry_the_request_id_and_a_fresh_service_warns_and_counts_fro
         .await
         .is_ok_and(|r| r.status() == 200)
     {
-        assert!(Instant::now() < deadline, "liancun serve did not become ready");
+        assert!(
+            Instant::now() < deadline,
+            "liancun serve did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -196,7 +202,11 @@ async fn json_logs_carry_the_request_id_and_a_fresh_service_warns_and_counts_fro
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    assert!(!lines.is_empty(), "no log lines; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !lines.is_empty(),
+        "no log lines; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The access log line: route template, status, principal, request id.
     let access: Vec<&Value> = lines
         .iter()
@@ -220,13 +230,16 @@ async fn json_logs_carry_the_request_id_and_a_fresh_service_warns_and_counts_fro
         .filter_map(|l| l["message"].as_str())
         .collect();
     assert!(
-        warnings.iter().any(|w| w.contains("no bots are configured")),
+        warnings
+            .iter()
+            .any(|w| w.contains("no bots are configured")),
         "{warnings:?}"
     );
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains(&format!("0.0.0.0:{port}")) && w.contains("no TLS-terminating proxy")),
+            .any(|w| w.contains(&format!("0.0.0.0:{port}"))
+                && w.contains("no TLS-terminating proxy")),
         "{warnings:?}"
     );
     assert!(
@@ -238,7 +251,10 @@ async fn json_logs_carry_the_request_id_and_a_fresh_service_warns_and_counts_fro
 #[tokio::test]
 async fn an_invalid_log_filter_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    for (var, name) in [("LIANCUN_LOG__FILTER", "[log] filter"), ("RUST_LOG", "RUST_LOG")] {
+    for (var, name) in [
+        ("LIANCUN_LOG__FILTER", "[log] filter"),
+        ("RUST_LOG", "RUST_LOG"),
+    ] {
         // Act
         let out = liancun(dir.path())
             .arg("serve")
@@ -250,7 +266,10 @@ async fn an_invalid_log_filter_stops_the_start() {
         // Assert: refused, with the key and the value named.
         assert!(!out.status.success(), "{var}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(name) && err.contains("liancun=loud"), "{var}: {err}");
+        assert!(
+            err.contains(name) && err.contains("liancun=loud"),
+            "{var}: {err}"
+        );
     }
     // check-config refuses it too.
     let out = liancun(dir.path())
@@ -283,7 +302,11 @@ async fn postgres_over_tls_with_sslmode_require() {
     db.close().await;
 
     let db = Db::connect(&with_sslmode(&admin, "disable")).await.unwrap();
-    assert_eq!(db.tls_in_use().await.unwrap(), Some(false), "disable is plain");
+    assert_eq!(
+        db.tls_in_use().await.unwrap(),
+        Some(false),
+        "disable is plain"
+    );
     db.close().await;
 
     // verify-full checks the certificate: Debian's self-signed snakeoil
