@@ -169,6 +169,13 @@ fn zero_counters() {
                 .increment(0);
         }
     }
+    for kind in crate::command::CommandKind::ALL
+        .into_iter()
+        .map(kind_label)
+        .chain(["none"])
+    {
+        metrics::counter!(COMMANDS, "kind" => kind).increment(0);
+    }
     for outcome in ["sent", "retried", "throttled", "dead", "unrecorded"] {
         metrics::counter!(PUSHES, "outcome" => outcome).increment(0);
     }

@@ -193,6 +193,8 @@ async fn json_logs_carry_the_request_id_and_a_fresh_service_warns_and_counts_fro
         "liancun_pushes_total{outcome=\"dead\"} 0",
         "liancun_callbacks_total{platform=\"dingtalk\",outcome=\"bad_signature\"} 0",
         "liancun_job_firings_total{job=\"weekly_airing\",outcome=\"failed\"} 0",
+        "liancun_commands_total{kind=\"rank\"} 0",
+        "liancun_commands_total{kind=\"none\"} 0",
     ] {
         assert!(page.lines().any(|l| l == line), "{line} missing:\n{page}");
     }
