@@ -315,4 +315,27 @@ async fn postgres_over_tls_with_sslmode_require() {
     // certificate is trusted by no CA, so the connection is refused.
     let refused = Db::connect(&with_sslmode(&admin, "verify-full")).await;
     assert!(refused.is_err(), "an untrusted certificate must be refused");
+
+    // sslrootcert is read: with the server's own certificate as the CA,
+    // verify-ca connects.
+    let snakeoil = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    if std::path::Path::new(snakeoil).exists() {
+        let url = format!(
+            "{}&sslrootcert={snakeoil}",
+            with_sslmode(&admin, "verify-ca")
+        );
+        let db = Db::connect(&url)
+            .await
+            .expect("verify-ca with sslrootcert connects");
+        assert_eq!(db.tls_in_use().await.unwrap(), Some(true));
+        db.close().await;
+    }
+    let missing = format!(
+        "{}&sslrootcert=/nonexistent/ca.pem",
+        with_sslmode(&admin, "verify-ca")
+    );
+    assert!(
+        Db::connect(&missing).await.is_err(),
+        "a missing CA file is an error"
+    );
 }
