@@ -126,6 +126,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(expected) = state.settings.admin_token.as_ref()
             && bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
         {
+            super::access::note(parts, &Principal::City);
             return Ok(Principal::City);
         }
         if !given.starts_with("lct_") {
@@ -138,10 +139,14 @@ impl FromRequestParts<AppState> for Principal {
             .await
             .map_err(store_err)?;
         match found {
-            Some((token_id, township_id)) => Ok(Principal::Township {
-                token_id,
-                township_id,
-            }),
+            Some((token_id, township_id)) => {
+                let who = Principal::Township {
+                    token_id,
+                    township_id,
+                };
+                super::access::note(parts, &who);
+                Ok(who)
+            }
             None => Err(unauthorized("missing, wrong or revoked bearer token")),
         }
     }

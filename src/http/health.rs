@@ -52,6 +52,6 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        crate::telemetry::render(&state.metrics),
     )
 }

@@ -226,6 +226,21 @@ impl Db {
         }
     }
 
+    /// Whether the PostgreSQL connection is encrypted (as `sslmode` in the
+    /// URL asked); `None` on SQLite.
+    pub async fn tls_in_use(&self) -> anyhow::Result<Option<bool>> {
+        match self {
+            Db::Sqlite { .. } => Ok(None),
+            Db::Pg(pool) => sqlx::query_scalar::<_, bool>(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            )
+            .fetch_one(pool)
+            .await
+            .map(Some)
+            .context("reading pg_stat_ssl"),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,

@@ -11,6 +11,7 @@ mod commands;
 mod demo;
 mod duties;
 mod faults;
+mod fleet;
 mod operations;
 mod outbox;
 mod push_wecom;

@@ -1,4 +1,5 @@
-//! Decoding a DingTalk robot callback body (PROTOCOLS.md §1.1) into [`Inbound`].
+//! Decoding a DingTalk enterprise robot callback body (HTTP mode: JSON with
+//! `msgId`, `conversationId`, `senderStaffId`, `text.content`, `atUsers`…) into [`Inbound`].
 
 use serde::Deserialize;
 

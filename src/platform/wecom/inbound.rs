@@ -1,5 +1,5 @@
 //! Decoding decrypted WeCom callbacks into [`Inbound`]: the 智能机器人 JSON
-//! (PROTOCOLS.md §4.2) and the classic application XML (§4.1).
+//! (智能机器人 API mode: encrypted JSON) and the classic application XML (自建应用, WXBizMsgCrypt).
 
 use serde::Deserialize;
 
