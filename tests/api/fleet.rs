@@ -291,10 +291,9 @@ fn with_sslmode(admin: &str, mode: &str) -> String {
 }
 
 #[tokio::test]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
 async fn postgres_over_tls_with_sslmode_require() {
-    let Some(admin) = pg_admin_url() else {
-        return;
-    };
+    let admin = pg_admin_url().expect(PG_UNSET);
     // Act: the local server has ssl = on (.ci/run turns it on).
     let db = Db::connect(&with_sslmode(&admin, "require"))
         .await
