@@ -9,6 +9,7 @@ mod audit;
 mod binding;
 mod commands;
 mod concurrency;
+mod control_chars;
 mod demo;
 mod duties;
 mod faults;

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::domain::text;
 use crate::platform::{Inbound, Platform, Sender};
 
 #[derive(Debug, Deserialize)]
@@ -66,10 +67,10 @@ fn rich_text(content: &serde_json::Value) -> Option<String> {
     Some(text)
 }
 
-/// Decodes `body` for bot `bot`.
+/// Decodes `body` for bot `bot`. Control characters are dropped from every
+/// string of it first ([`text::clean`]).
 pub fn decode(bot: &str, body: &[u8]) -> Result<Inbound, DecodeError> {
-    let b: Body =
-        serde_json::from_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let b: Body = text::from_json_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     for (name, v) in [
         ("msgId", &b.msg_id),
         ("conversationId", &b.conversation_id),
