@@ -258,12 +258,14 @@ pub fn not_found(what: &str) -> HttpError {
     HttpError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
 }
 
-/// Parses a JSON body, answering 422 with serde's reason (which names the field).
+/// Parses a JSON body, answering 422 with serde's reason (which names the
+/// field). Control characters are dropped from every string first
+/// ([`crate::domain::text::clean`]).
 pub fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_slice(b"{}").map_err(|e| unprocessable("body", e));
     }
-    serde_json::from_slice(raw).map_err(|e| unprocessable("body", e))
+    crate::domain::text::from_json_slice(raw).map_err(|e| unprocessable("body", e))
 }
 
 #[cfg(test)]

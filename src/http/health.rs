@@ -1,4 +1,5 @@
-//! `/healthz` (alive), `/readyz` (database reachable), `/metrics` (Prometheus).
+//! `/healthz` (alive), `/readyz` (database reachable and, on SQLite, its
+//! writer thread running: see `Db::ping`), `/metrics` (Prometheus).
 
 use axum::Router;
 use axum::extract::State;
