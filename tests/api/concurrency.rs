@@ -88,11 +88,10 @@ async fn copies_of_one_message_are_stored_once_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
 async fn copies_of_one_message_are_stored_once_postgres() {
-    match TestApp::spawn(Backend::Postgres).await {
-        Some(app) => copies_are_stored_once(app).await,
-        None => eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped"),
-    }
+    let app = TestApp::spawn(Backend::Postgres).await.expect(PG_UNSET);
+    copies_are_stored_once(app).await;
 }
 
 /// Task-creating messages of one team racing each other.
@@ -149,9 +148,8 @@ async fn racing_messages_all_get_through_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
 async fn racing_messages_all_get_through_postgres() {
-    match TestApp::spawn(Backend::Postgres).await {
-        Some(app) => racing_messages_all_get_through(app).await,
-        None => eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped"),
-    }
+    let app = TestApp::spawn(Backend::Postgres).await.expect(PG_UNSET);
+    racing_messages_all_get_through(app).await;
 }
