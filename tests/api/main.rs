@@ -18,5 +18,6 @@ mod ranking;
 mod replicas;
 mod scheduler;
 mod stream_dingtalk;
+mod tasks_carryover;
 mod webhook_dingtalk;
 mod webhook_wecom;
