@@ -587,7 +587,7 @@ mod tests {
         );
         let r = list("2026-W50", std::slice::from_ref(&t), &[], true).text;
         assert!(
-            r.starts_with("📋 本周（2026-W50）还没有新事项，往周结转 1 项：\n#4 【结转"),
+            r.contains("还没有新事项，往周结转 1 项：\n#4 【结转"),
             "{r}"
         );
         let r = postpone_not_forward(&t, at(2026, 12, 4, 23, 59, 59), false).text;

@@ -116,7 +116,8 @@ async fn two_weeks_carry_a_task_over() {
         second,
         "#4 【结转·12月第1周】【橙】南坞古村落保护项目方案对接",
     );
-    has(second, "已发布本周清单（2026-W50），共 2 项");
+    has(second, "已发布本周清单");
+    has(second, "共 2 项");
     has(second, "#6 【黄】3组路灯线路检修");
     has(second, "#6 3组路灯线路检修 没有延期");
     has(second, "联村助手: ⏳ #4 已延期：南坞古村落保护项目方案对接");
