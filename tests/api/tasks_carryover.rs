@@ -90,6 +90,13 @@ scenario! {
         // It stays in its own week's list, where it counts as closed, not on time.
         let t = tasks(&app).await;
         assert_eq!(t[0], ("2026-W49".to_string(), 1, "插花田政策处理".to_string(), "closed".to_string()));
+        let team = app.db.read(|tx| Box::pin(async move {
+            liancun::store::sql::query_as::<(i64,)>("SELECT id FROM teams").fetch_one(tx).await
+        })).await.expect("the team").0;
+        let w49 = app.db.read(move |tx| Box::pin(async move {
+            liancun::store::jobs::week_stats(tx, team, "2026-W49").await
+        })).await.expect("week stats");
+        assert_eq!((w49.total, w49.closed, w49.on_time), (2, 2, 1), "carried over, then closed: not on time");
     }
 }
 
