@@ -19,9 +19,9 @@ pub async fn serve(
 ) -> StoreResult<Reply> {
     let week = turn.week_str();
     let task_id = match task {
-        Some(no) => match tasks::task_by_no(tx, team.team_id, &week, i64::from(no.0)).await? {
+        Some(no) => match tasks::task_by_no(tx, team.team_id, i64::from(no.0)).await? {
             Some(t) => Some(t.task.id),
-            None => return Ok(reply::task_not_found(i64::from(no.0), &week)),
+            None => return Ok(reply::task_not_found(i64::from(no.0))),
         },
         None => None,
     };

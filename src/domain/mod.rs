@@ -6,5 +6,6 @@ pub mod level;
 pub mod ranking;
 pub mod rating;
 pub mod role;
+pub mod task;
 pub mod text;
 pub mod week;

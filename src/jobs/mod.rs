@@ -322,7 +322,9 @@ async fn notify_admins(
     Ok(n)
 }
 
-fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64) -> TaskView {
+/// A task as a push shows it; `week` is the week being pushed about, so that
+/// tasks of earlier weeks are marked 【结转】.
+fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64, week: IsoWeek) -> TaskView {
     TaskView {
         no: t.task.no,
         text: t.task.text.clone(),
@@ -338,6 +340,8 @@ fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64) -> TaskView {
             .iter()
             .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
+        carried_from: IsoWeek::parse(&t.task.week)
+            .filter(|w| crate::domain::task::carried_over(*w, week)),
     }
 }
 
@@ -356,7 +360,7 @@ async fn nag_tasks(
             }
         }
         out.push(NagTask {
-            task: view(t, env.tz, env.fire_ms),
+            task: view(t, env.tz, env.fire_ms, env.week),
             nag,
         });
     }
@@ -398,8 +402,17 @@ async fn compose(
             } else {
                 let l = leader(tx, team.team_id).await?;
                 Some(if job == "plan_reminder" {
+                    let carried: Vec<TaskView> = q::open_tasks(tx, team.team_id, &week)
+                        .await?
+                        .iter()
+                        .map(|t| view(t, env.tz, env.fire_ms, env.week))
+                        .filter(|v| v.carried_from.is_some())
+                        .collect();
                     (
-                        text(say::title(job), say::plan_reminder(&week, l.as_ref())),
+                        text(
+                            say::title(job),
+                            say::plan_reminder(&week, l.as_ref(), &carried),
+                        ),
                         None,
                     )
                 } else {
@@ -412,7 +425,10 @@ async fn compose(
         }
         "service_day" => {
             let open: Vec<TaskWithOwners> = q::open_tasks(tx, team.team_id, &week).await?;
-            let views: Vec<TaskView> = open.iter().map(|t| view(t, env.tz, env.fire_ms)).collect();
+            let views: Vec<TaskView> = open
+                .iter()
+                .map(|t| view(t, env.tz, env.fire_ms, env.week))
+                .collect();
             (!views.is_empty())
                 .then(|| (text(say::title(job), say::service_day(&week, &views)), None))
         }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::level::Level;
 use crate::domain::role::WhoMay;
+use crate::domain::week::IsoWeek;
 
 /// A person mentioned in a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +79,8 @@ pub struct TaskView {
     pub deadline: NaiveDateTime,
     pub state: TaskState,
     pub owners: Vec<Mention>,
+    /// The earlier week it is carried over (结转) from, if any.
+    pub carried_from: Option<IsoWeek>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +117,20 @@ pub fn when(t: NaiveDateTime) -> String {
     s
 }
 
+/// A week as cadres name it: `12月第1周`. A week belongs to the month of its
+/// Thursday (so 11月30日—12月6日 is 12月第1周), like the ISO week to its year.
+pub fn week_label(week: IsoWeek) -> String {
+    let thursday = week.monday() + chrono::Duration::days(3);
+    format!("{}月第{}周", thursday.month(), (thursday.day() - 1) / 7 + 1)
+}
+
+/// `【结转·12月第1周】` for a task carried over from an earlier week.
+pub(crate) fn carried_tag(t: &TaskView) -> String {
+    t.carried_from
+        .map(|w| format!("【结转·{}】", week_label(w)))
+        .unwrap_or_default()
+}
+
 fn level_tag(l: Level) -> String {
     format!("【{}】", l.label())
 }
@@ -140,8 +157,9 @@ fn task_line(t: &TaskView) -> String {
         ats(&t.owners)
     };
     format!(
-        "#{} {}{} {} · {}截止{}",
+        "#{} {}{}{} {} · {}截止{}",
         t.no,
+        carried_tag(t),
         level_tag(t.level),
         t.text,
         owners,
@@ -251,13 +269,13 @@ pub fn own_team_rating() -> Reply {
     Reply::text("服务团成员不能给本团评价，评价留给村民。")
 }
 
-pub fn not_task_owner(no: i64, owners: &[Mention]) -> Reply {
+pub fn not_task_owner(no: i64, text: &str, owners: &[Mention]) -> Reply {
     let who = if owners.is_empty() {
         "团长".to_string()
     } else {
         format!("{} 或团长", ats(owners))
     };
-    Reply::text(format!("#{no} 只能由 {who} 处理。"))
+    Reply::text(format!("#{no} 只能由 {who} 处理（{text}）。"))
 }
 
 // ── plans and tasks ───────────────────────────────────────────────────────
@@ -290,7 +308,8 @@ pub fn tasks_added(week: &str, tasks: &[TaskView]) -> Reply {
     )
 }
 
-pub fn list(week: &str, tasks: &[TaskView], backlog: i64, plan_published: bool) -> Reply {
+/// 清单: the tasks carried over from earlier weeks first, then the week's.
+pub fn list(week: &str, carried: &[TaskView], tasks: &[TaskView], plan_published: bool) -> Reply {
     let done = tasks
         .iter()
         .filter(|t| matches!(t.state, TaskState::Closed(_)))
@@ -299,26 +318,34 @@ pub fn list(week: &str, tasks: &[TaskView], backlog: i64, plan_published: bool) 
         .iter()
         .filter(|t| t.state != TaskState::Cancelled)
         .count();
-    let mut text = if tasks.is_empty() {
+    let all: Vec<TaskView> = carried.iter().chain(tasks).cloned().collect();
+    let carried_note = if carried.is_empty() {
+        String::new()
+    } else {
+        format!("，往周结转 {} 项", carried.len())
+    };
+    let mut text = if tasks.is_empty() && carried.is_empty() {
         format!("本周（{week}）还没有清单事项。团长可发送：排清单")
+    } else if tasks.is_empty() {
+        format!(
+            "📋 本周（{week}）还没有新事项{carried_note}：\n{}\n团长可发送：排清单",
+            task_lines(&all)
+        )
     } else {
         format!(
-            "📋 本周清单（{week}）已完成 {done}/{live}：\n{}",
-            task_lines(tasks)
+            "📋 本周清单（{week}）已完成 {done}/{live}{carried_note}：\n{}",
+            task_lines(&all)
         )
     };
     if !plan_published && !tasks.is_empty() {
         text.push_str("\n（本周清单尚未由团长发布）");
     }
-    if backlog > 0 {
-        text.push_str(&format!("\n往周还有 {backlog} 项未清零"));
-    }
     Reply::text(text)
 }
 
-pub fn task_not_found(no: i64, week: &str) -> Reply {
+pub fn task_not_found(no: i64) -> Reply {
     Reply::text(format!(
-        "本周（{week}）没有 #{no}。发送「清单」查看本周事项编号。"
+        "本团没有 #{no} 这个事项。发送「清单」查看事项编号。"
     ))
 }
 
@@ -337,36 +364,45 @@ pub fn assigned(task: &TaskView, owners: &[Mention]) -> Reply {
     )
 }
 
-pub fn task_not_open(no: i64, cancelled: bool) -> Reply {
+pub fn task_not_open(no: i64, text: &str, cancelled: bool) -> Reply {
     let s = if cancelled { "已取消" } else { "已完成" };
-    Reply::text(format!("#{no} {s}，无需再处理。"))
+    Reply::text(format!("#{no} {s}，无需再处理：{text}"))
 }
 
 pub fn closed(tasks: &[TaskView], result: &str) -> Reply {
-    let nos: Vec<String> = tasks.iter().map(|t| format!("#{}", t.no)).collect();
+    let nos: Vec<String> = tasks
+        .iter()
+        .map(|t| format!("#{} {}", t.no, t.text))
+        .collect();
     let late: Vec<String> = tasks
         .iter()
         .filter(|t| t.state == TaskState::Closed(false))
         .map(|t| format!("#{}", t.no))
         .collect();
-    let mut text = format!("✅ 已销号 {}：{result}", nos.join(" "));
+    let mut text = format!("✅ 已销号 {}：{result}", nos.join("、"));
     if !late.is_empty() {
         text.push_str(&format!("\n其中 {} 超过截止时间完成", late.join(" ")));
     }
     Reply::text(text)
 }
 
+/// 延期 done. `moved_to`: the later week whose list the task moved into.
 pub fn postponed(
-    no: i64,
+    task: &TaskView,
     from: NaiveDateTime,
-    to: NaiveDateTime,
     reason: &str,
     times: usize,
+    moved_to: Option<IsoWeek>,
 ) -> Reply {
+    let moved = moved_to
+        .map(|w| format!("，移入{}清单", week_label(w)))
+        .unwrap_or_default();
     let mut text = format!(
-        "⏳ #{no} 已延期：{} → {}\n原因：{reason}",
+        "⏳ #{} 已延期：{}\n{} → {}{moved}\n原因：{reason}",
+        task.no,
+        task.text,
         when(from),
-        when(to)
+        when(task.deadline)
     );
     if times > 1 {
         text.push_str(&format!("（第 {times} 次延期）"));
@@ -374,8 +410,25 @@ pub fn postponed(
     Reply::text(text)
 }
 
-pub fn cancelled(no: i64, reason: &str) -> Reply {
-    Reply::text(format!("❌ #{no} 已取消。原因：{reason}"))
+/// 延期 refused: the new deadline is not later than the current one
+/// (`past`: it has already passed).
+pub fn postpone_not_forward(task: &TaskView, to: NaiveDateTime, past: bool) -> Reply {
+    let why = if past {
+        format!("{} 已经过去了", when(to))
+    } else {
+        format!("新截止时间要晚于现在的 {}", when(task.deadline))
+    };
+    Reply::text(format!(
+        "#{} {} 没有延期：{why}。延期只能往后延。\n例：延期 #{} 下周三 等待镇里批复",
+        task.no, task.text, task.no
+    ))
+}
+
+pub fn cancelled(task: &TaskView, reason: &str) -> Reply {
+    Reply::text(format!(
+        "❌ #{} 已取消：{}\n原因：{reason}",
+        task.no, task.text
+    ))
 }
 
 // ── services, visits, requests, ratings ───────────────────────────────────
@@ -479,6 +532,7 @@ mod tests {
                 user_id: "zs".into(),
                 name: "张三".into(),
             }],
+            carried_from: None,
         };
         assert_eq!(
             task_line(&t),
@@ -495,11 +549,52 @@ mod tests {
             deadline: at(2026, 12, 2, 23, 59, 59),
             state: TaskState::Open,
             owners: vec![],
+            carried_from: None,
         };
         let many = vec![t; 45];
-        let r = list("2026-W49", &many, 0, true);
+        let r = list("2026-W49", &[], &many, true);
         assert!(r.text.contains("还有 15 项"), "{}", r.text);
         assert!(r.text.lines().count() <= MAX_LISTED + 3);
+    }
+
+    #[test]
+    fn weeks_are_named_as_cadres_name_them() {
+        let w = |y, m, d| week_label(IsoWeek::of(NaiveDate::from_ymd_opt(y, m, d).unwrap()));
+        // 11月30日—12月6日: its Thursday is 12月3日.
+        assert_eq!(w(2026, 12, 2), "12月第1周");
+        assert_eq!(w(2026, 12, 7), "12月第2周");
+        assert_eq!(w(2026, 12, 31), "12月第5周");
+        // 2027-01-04 starts a week whose Thursday is 1月7日.
+        assert_eq!(w(2027, 1, 4), "1月第1周");
+        // 2026-12-28—2027-01-03: Thursday 12月31日.
+        assert_eq!(w(2027, 1, 2), "12月第5周");
+    }
+
+    #[test]
+    fn carried_tasks_name_their_week() {
+        let t = TaskView {
+            no: 4,
+            text: "古村落保护方案对接".into(),
+            level: Level::Orange,
+            deadline: at(2026, 12, 5, 23, 59, 59),
+            state: TaskState::Overdue,
+            owners: vec![],
+            carried_from: Some(IsoWeek::of(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())),
+        };
+        assert_eq!(
+            task_line(&t),
+            "#4 【结转·12月第1周】【橙】古村落保护方案对接 待指派 · 12月5日(周六)截止 ⚠️已逾期"
+        );
+        let r = list("2026-W50", std::slice::from_ref(&t), &[], true).text;
+        assert!(
+            r.contains("还没有新事项，往周结转 1 项：\n#4 【结转"),
+            "{r}"
+        );
+        let r = postpone_not_forward(&t, at(2026, 12, 4, 23, 59, 59), false).text;
+        assert_eq!(
+            r,
+            "#4 古村落保护方案对接 没有延期：新截止时间要晚于现在的 12月5日(周六)。延期只能往后延。\n例：延期 #4 下周三 等待镇里批复"
+        );
     }
 
     #[test]

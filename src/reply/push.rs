@@ -1,6 +1,6 @@
 //! What the bot says first: reminders, alerts, airings.
 
-use super::{Mention, Reply, TaskView, task_lines, when};
+use super::{Mention, Reply, TaskView, carried_tag, task_lines, when};
 
 /// A task in a nag: its owners, of whom only those not yet nagged today are @-ed.
 pub struct NagTask {
@@ -27,8 +27,9 @@ fn nag_lines(tasks: &[NagTask]) -> (String, Vec<Mention>) {
                 owners.join(" ")
             };
             format!(
-                "#{} 【{}】{} {} · {}截止",
+                "#{} {}【{}】{} {} · {}截止",
                 t.task.no,
+                carried_tag(&t.task),
                 t.task.level.label(),
                 t.task.text,
                 owners,
@@ -39,7 +40,27 @@ fn nag_lines(tasks: &[NagTask]) -> (String, Vec<Mention>) {
     (lines.join("\n"), mentions)
 }
 
-pub fn plan_reminder(week: &str, leader: Option<&Mention>) -> Reply {
+/// Earlier weeks' open tasks, carried into this week's list, for the Monday
+/// reminder ("" when there are none).
+fn carried_lines(carried: &[TaskView]) -> String {
+    if carried.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n往周未清零的 {} 项已结转到本周，新清单接着往后排：\n{}",
+            carried.len(),
+            task_lines(carried)
+        )
+    }
+}
+
+pub fn plan_reminder(week: &str, leader: Option<&Mention>, carried: &[TaskView]) -> Reply {
+    let mut r = plan_reminder_alone(week, leader);
+    r.text.push_str(&carried_lines(carried));
+    r
+}
+
+fn plan_reminder_alone(week: &str, leader: Option<&Mention>) -> Reply {
     match leader {
         Some(l) => Reply::with_mentions(
             format!(
@@ -212,7 +233,8 @@ pub fn clearance(tasks: &[NagTask]) -> Reply {
     let (lines, mentions) = nag_lines(tasks);
     Reply::with_mentions(
         format!(
-            "🧹 周日必清零：还有 {} 项未销号，请今晚前处理或说明延期：\n{lines}",
+            "🧹 周日必清零：还有 {} 项未销号，请今晚发「完成 #编号 成效」或「延期 #编号 新截止 原因」。\
+             没处理的结转到下周清单，算作未按时：\n{lines}",
             tasks.len()
         ),
         mentions,

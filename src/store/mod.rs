@@ -1336,6 +1336,75 @@ mod tests {
         db.close().await;
     }
 
+    /// 0015: numbers become unique per team. Open tasks of earlier weeks take
+    /// fresh numbers above the team's highest, the latest week keeps its own,
+    /// and the counter goes on from there.
+    #[tokio::test]
+    async fn task_numbers_become_unique_per_team() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let Db::Sqlite { writer_pool, .. } = &db else {
+            unreachable!()
+        };
+        let mut before = sqlx::migrate!("migrations/sqlite");
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(writer_pool).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO townships (id, name, created_at) VALUES (1, '凤林镇', 0);
+             INSERT INTO villages (id, township_id, name, created_at) VALUES (1, 1, '第1村', 0);
+             INSERT INTO teams (id, village_id, name, created_at) VALUES (1, 1, '甲团', 0), (2, 1, '乙团', 0);
+             INSERT INTO people (id, platform, platform_user_id, display_name, created_at)
+                 VALUES (1, 'dingtalk', 'a', '甲', 0);
+             INSERT INTO tasks (id, team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) VALUES
+                 (1, 1, '2026-W48', 1, 'a', 'red', 0, 'open', 'plan', 1, 0),
+                 (2, 1, '2026-W48', 2, 'b', 'red', 0, 'closed', 'plan', 1, 0),
+                 (3, 1, '2026-W48', 3, 'c', 'red', 0, 'open', 'plan', 1, 0),
+                 (4, 1, '2026-W49', 1, 'd', 'red', 0, 'open', 'plan', 1, 0),
+                 (5, 1, '2026-W49', 2, 'e', 'red', 0, 'closed', 'plan', 1, 0),
+                 (6, 2, '2026-W49', 1, 'f', 'red', 0, 'open', 'plan', 1, 0);",
+        )
+        .execute(writer_pool)
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let nos: Vec<(i64, i64)> = sqlx::query_as("SELECT id, no FROM tasks ORDER BY id")
+            .fetch_all(writer_pool)
+            .await
+            .unwrap();
+        assert_eq!(nos, vec![(1, 4), (2, 2), (3, 5), (4, 1), (5, 2), (6, 1)]);
+        let new = db
+            .write(|tx| {
+                Box::pin(async move {
+                    let t = tasks::NewTask {
+                        text: "g".into(),
+                        level: "green",
+                        deadline_at: 0,
+                        source: "add",
+                        owners: vec![1],
+                    };
+                    let a = tasks::insert_tasks(tx, 1, "2026-W50", 1, 0, &[t.clone(), t.clone()])
+                        .await?;
+                    let b = tasks::insert_tasks(tx, 2, "2026-W50", 1, 0, &[t]).await?;
+                    let found = tasks::task_by_no(tx, 1, 2).await?;
+                    Ok::<_, StoreError>((a, b, found.map(|f| f.task.id)))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(new.0.iter().map(|x| x.1).collect::<Vec<_>>(), vec![6, 7]);
+        assert_eq!(new.1.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(new.2, Some(5), "no open #2: the latest task that had it");
+        db.close().await;
+    }
+
     /// 清单's backlog and the Sunday reminder read only open tasks (0010),
     /// not the team's whole year.
     #[tokio::test]

@@ -92,14 +92,14 @@ scenario! {
         let r = app.say(&VILLAGERS[0], "完成 #1 已处理").await;
         assert!(r.contains("只有事项负责人或团长可以使用"), "{r}");
         let r = app.say(&LISI, "完成 #1 已协调到位，农户签字同意").await;
-        assert_eq!(r, "✅ 已销号 #1：已协调到位，农户签字同意");
+        assert_eq!(r, "✅ 已销号 #1 插花田政策处理：已协调到位，农户签字同意");
         let r = app.say(&LISI, "完成 #1 再来一次").await;
         assert!(r.contains("#1 已完成，无需再处理"), "{r}");
         // Several at once, all or nothing: #9 does not exist, so #2 stays open.
         let r = app.say(&ZHANGSAN, "销号 #2 #9 都办好了").await;
         assert!(r.contains("没有 #9"), "{r}");
         let r = app.say(&ZHANGSAN, "销号 #2 #3 都办好了").await;
-        assert_eq!(r, "✅ 已销号 #2 #3：都办好了");
+        assert_eq!(r, "✅ 已销号 #2 河道清理、#3 路灯维修：都办好了");
         let list = app.say(&VILLAGERS[1], "清单").await;
         assert!(list.starts_with("📋 本周清单（2026-W49）已完成 3/3"), "{list}");
         assert!(list.contains("#1 【红】插花田政策处理 @李四 · 12月4日(周五)截止 ✅已完成"), "a list names people without pinging them: {list}");
@@ -123,7 +123,7 @@ scenario! {
         app.setup_team().await;
         app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周四 红\n2. 河道清理 @王五").await;
         let r = app.say(&LISI, "延期 #1 下周三 等待镇里批复").await;
-        assert_eq!(r, "⏳ #1 已延期：12月3日(周四) → 12月9日(周三)\n原因：等待镇里批复");
+        assert_eq!(r, "⏳ #1 已延期：插花田政策处理\n12月3日(周四) → 12月9日(周三)，移入12月第2周清单\n原因：等待镇里批复");
         let r = app.say(&LISI, "延期 #1 12月10日 材料还没齐").await;
         assert!(r.contains("（第 2 次延期）"), "{r}");
         let r = app.say(&WANGWU, "延期 #1 周五 我来帮忙").await;
@@ -131,9 +131,13 @@ scenario! {
         let r = app.say(&LISI, "取消 #2 重复").await;
         assert!(r.contains("只有团长可以使用"), "{r}");
         let r = app.say(&ZHANGSAN, "取消 #2 与镇里任务重复").await;
-        assert_eq!(r, "❌ #2 已取消。原因：与镇里任务重复");
+        assert_eq!(r, "❌ #2 已取消：河道清理\n原因：与镇里任务重复");
         let r = app.say(&ZHANGSAN, "完成 #2 其实做了").await;
         assert!(r.contains("#2 已取消"), "{r}");
+        // Postponed past Sunday, #1 is in next week's list now.
+        let list = app.say(&ZHANGSAN, "清单").await;
+        assert!(list.contains("已完成 0/0") && !list.contains("插花田"), "{list}");
+        app.set_local(2026, 12, 7, 9, 0);
         let list = app.say(&ZHANGSAN, "清单").await;
         assert!(list.contains("已完成 0/1") && !list.contains("12月9日") && list.contains("12月10日(周四)截止"), "{list}");
     }

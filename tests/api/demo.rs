@@ -12,7 +12,7 @@ fn has(t: &str, needle: &str) {
 #[tokio::test]
 async fn the_demo_plays_a_1250_week() {
     let week = NaiveDate::from_ymd_opt(2026, 11, 30);
-    let t = run_to_string(DemoArgs { week })
+    let t = run_to_string(DemoArgs { week, weeks: None })
         .await
         .expect("the demo runs");
 
@@ -88,10 +88,67 @@ async fn the_demo_plays_a_1250_week() {
     );
 }
 
+/// `--weeks 2`: #4, left open in the first week, is listed by Sunday's
+/// clearance, carried into Monday's reminder and 清单, postponed (forward
+/// only) and closed in the second week; the numbers go on.
+#[tokio::test]
+async fn two_weeks_carry_a_task_over() {
+    let t = run_to_string(DemoArgs {
+        week: NaiveDate::from_ymd_opt(2026, 11, 30),
+        weeks: Some(2),
+    })
+    .await
+    .expect("the demo runs");
+    has(&t, "南坞服务团的两周（2026-W49 和 2026-W50");
+    has(
+        &t,
+        "周日 20:00  联村助手（推送）: 🧹 周日必清零：还有 1 项未销号",
+    );
+    let week2 = t.find("── 12月7日 周一").expect("a second week");
+    let (first, second) = t.split_at(week2);
+    assert!(
+        !first.contains("【结转"),
+        "nothing is carried in the first week"
+    );
+    has(second, "周一 08:30  联村助手（推送）: 📋 周一排清单");
+    has(second, "往周未清零的 1 项已结转到本周");
+    has(
+        second,
+        "#4 【结转·12月第1周】【橙】南坞古村落保护项目方案对接",
+    );
+    has(second, "已发布本周清单");
+    has(second, "共 2 项");
+    has(second, "#6 【黄】3组路灯线路检修");
+    has(second, "#6 3组路灯线路检修 没有延期");
+    has(second, "联村助手: ⏳ #4 已延期：南坞古村落保护项目方案对接");
+    has(second, "📮 诉求已登记为 #8");
+    has(second, "✅ 已销号 #8 5组水渠堵了，田里排不出水");
+    has(second, "✅ 已销号 #4 南坞古村落保护项目方案对接");
+    has(
+        second,
+        "周五 20:00  联村助手（推送）: 📊 南坞村 南坞服务团 本周晾晒",
+    );
+    has(second, "周日 20:00  联村助手（推送）: 🎉 周日必清零");
+    for line in t.lines() {
+        if line.contains("联村助手（推送）") || line.contains("（私信）") {
+            let hm = line.split_whitespace().nth(1).expect("a time column");
+            assert!(
+                ("07:30".."21:31").contains(&hm),
+                "a push in quiet hours: {line}"
+            );
+        }
+    }
+    assert!(
+        t.lines().all(|l| unicode_columns(l) <= 80),
+        "the transcript fits 80 columns:\n{t}"
+    );
+}
+
 #[tokio::test]
 async fn a_week_that_does_not_start_on_monday_is_refused() {
     let err = run_to_string(DemoArgs {
         week: NaiveDate::from_ymd_opt(2026, 12, 2),
+        weeks: None,
     })
     .await
     .unwrap_err()

@@ -21,6 +21,7 @@ mod ranking;
 mod replicas;
 mod scheduler;
 mod stream_dingtalk;
+mod tasks_carryover;
 mod webhook_dingtalk;
 mod webhook_wecom;
 mod writer_panic;
