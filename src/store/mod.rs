@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod projects;
 pub mod ranking;
 pub mod ratings;
+pub mod requests;
 pub mod records;
 pub mod sql;
 mod tallies;
