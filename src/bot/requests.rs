@@ -55,7 +55,10 @@ pub async fn prompt_leader(
 
 /// The villager who raised the request behind task `task_id`, if it is one.
 pub async fn requester(tx: &mut Tx, task_id: i64) -> StoreResult<Option<Mention>> {
-    Ok(q::requester(tx, task_id).await?.as_ref().map(people::mention))
+    Ok(q::requester(tx, task_id)
+        .await?
+        .as_ref()
+        .map(people::mention))
 }
 
 /// 我的诉求: the sender's requests to this team, newest first.

@@ -298,10 +298,7 @@ impl HolidayCalendar {
     /// Tells whether the ISO week (Monday to Sunday) of `d` has a workday.
     pub fn week_has_workday(&self, d: NaiveDate) -> bool {
         let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
-        monday
-            .iter_days()
-            .take(7)
-            .any(|day| self.is_workday(day))
+        monday.iter_days().take(7).any(|day| self.is_workday(day))
     }
 
     /// The first workday after `d`.
@@ -543,7 +540,10 @@ mod tests {
         assert_eq!(c.next_workday(date(2026, 2, 17)), date(2026, 2, 24));
         assert_eq!(c.next_workday(date(2026, 12, 4)), date(2026, 12, 7));
         assert!(!c.week_has_workday(date(2026, 2, 18)));
-        assert!(c.week_has_workday(date(2026, 2, 14)), "the make-up Saturday");
+        assert!(
+            c.week_has_workday(date(2026, 2, 14)),
+            "the make-up Saturday"
+        );
     }
 
     #[test]

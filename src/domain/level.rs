@@ -188,7 +188,10 @@ mod tests {
         let l = LevelLimits::default();
         // Thursday 2026-02-12, 黄 5 days → Tuesday 2/17 (春节) → Tuesday 2/24.
         let now = dt(2026, 2, 12, 10, 0, 0);
-        assert_eq!(default_deadline(Level::Yellow, now, &l), dt(2026, 2, 15, 23, 59, 59));
+        assert_eq!(
+            default_deadline(Level::Yellow, now, &l),
+            dt(2026, 2, 15, 23, 59, 59)
+        );
         assert_eq!(
             default_deadline_off_holidays(Level::Yellow, now, &l, &cal),
             dt(2026, 2, 24, 23, 59, 59)

@@ -288,7 +288,8 @@ pub async fn run_monthly(
                 .await?;
             }
         }
-        if only_group.is_some() || r.ranked.is_empty() {
+        // A township whose teams all lack data hears so in one line.
+        if only_group.is_some() || (r.ranked.is_empty() && r.idle.is_empty()) {
             continue;
         }
         let c = candidates(tx, &r).await?;

@@ -27,7 +27,11 @@ pub fn visit_recorded(household: &str, registered: bool, my_count: i64, team_cou
     let shown = match (registered, inner) {
         (true, _) => household.to_string(),
         (false, Some(open)) => {
-            let close = if household.ends_with('）') { '）' } else { ')' };
+            let close = if household.ends_with('）') {
+                '）'
+            } else {
+                ')'
+            };
             format!("{open}，未登记农户{close}")
         }
         (false, None) => format!("{household}（未登记农户）"),
@@ -250,10 +254,18 @@ mod tests {
     #[test]
     fn an_unregistered_household_gets_one_bracket_pair() {
         let t = |h: &str| visit_recorded(h, false, 1, 1).text;
-        assert!(t("张大爷家（3组）").contains("走访：张大爷家（3组，未登记农户）。"), "{}", t("张大爷家（3组）"));
+        assert!(
+            t("张大爷家（3组）").contains("走访：张大爷家（3组，未登记农户）。"),
+            "{}",
+            t("张大爷家（3组）")
+        );
         assert!(t("张大爷(三组)").contains("走访：张大爷(三组，未登记农户)。"));
         assert!(t("张大爷家").contains("走访：张大爷家（未登记农户）。"));
-        assert!(visit_recorded("张大爷（3组）", true, 1, 1).text.contains("走访：张大爷（3组）。"));
+        assert!(
+            visit_recorded("张大爷（3组）", true, 1, 1)
+                .text
+                .contains("走访：张大爷（3组）。")
+        );
     }
 
     #[test]

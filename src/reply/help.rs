@@ -87,9 +87,7 @@ fn who_may(kind: CommandKind) -> &'static str {
         | CommandKind::Request
         | CommandKind::MyRequests
         | CommandKind::Rank
-        | CommandKind::Help => {
-            "所有人"
-        }
+        | CommandKind::Help => "所有人",
         CommandKind::Coverage => "所有人（「未走访」名单：服务团成员）",
         CommandKind::Bind => "群管理员、乡镇管理员",
         CommandKind::SetLeader | CommandKind::SetMember => "群管理员、团长",

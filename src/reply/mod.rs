@@ -597,7 +597,7 @@ mod tests {
         let line = task_line(&t);
         assert_eq!(
             line,
-            "#2 【橙】南坞古村落保护项目方案对接及三组… @人1 @人2 @人3 等5人 · 12月4日(周五) 18:00截止"
+            "#2 【橙】南坞古村落保护项目方案对接及三组农… @人1 @人2 @人3 等5人 · 12月4日(周五) 18:00截止"
         );
         let on_holiday = TaskView {
             holiday: Some("春节".into()),
@@ -623,7 +623,11 @@ mod tests {
             "✅ 已销号 #1：好了\n超过截止时间完成"
         );
         let u = TaskView { no: 2, ..t.clone() };
-        assert!(closed(&[t, u], "好了").text.ends_with("\n其中 #1 #2 超过截止时间完成"));
+        assert!(
+            closed(&[t, u], "好了")
+                .text
+                .ends_with("\n其中 #1 #2 超过截止时间完成")
+        );
     }
 
     #[test]

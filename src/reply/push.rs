@@ -355,7 +355,10 @@ mod tests {
             ),
             "{t}"
         );
-        assert!(t.contains("上周村民评价：4.0 分（3 人，比前一周 ↓0.3）"), "{t}");
+        assert!(
+            t.contains("上周村民评价：4.0 分（3 人，比前一周 ↓0.3）"),
+            "{t}"
+        );
         a.rating = Some((2, 5.0));
         assert!(
             weekly_airing(&a)

@@ -35,7 +35,9 @@ const MAX_IDLE_NAMED: usize = 10;
 fn own(mine: Option<&RankLine>, own_idle: bool, total: usize) -> String {
     match mine {
         Some(m) => format!("本团：第 {} 名 / 共 {total} 个团，{}分", m.place, m.score),
-        None if own_idle => format!("本团：当月没有工作记录，数据不足，不排名（共 {total} 个团有名次）"),
+        None if own_idle => {
+            format!("本团：当月没有工作记录，数据不足，不排名（共 {total} 个团有名次）")
+        }
         None => format!("共 {total} 个团"),
     }
 }
@@ -249,9 +251,16 @@ mod tests {
              计分：按时销号、诉求办结、走访覆盖、群众评价、难点项目"
         );
         let none = ranking("凤林镇", 11, 18, &[], None, true, 0, &idle).text;
-        assert_eq!(none, "凤林镇 11月各服务团都还没有工作记录，数据不足，暂不排名。");
+        assert_eq!(
+            none,
+            "凤林镇 11月各服务团都还没有工作记录，数据不足，暂不排名。"
+        );
         assert_eq!(monthly_group("凤林镇", 11, &[], None, true, 0).text, none);
-        assert!(!monthly_admin("凤林镇", 11, &[], &idle, &[], &[], &[]).text.contains("🥇"));
+        assert!(
+            !monthly_admin("凤林镇", 11, &[], &idle, &[], &[], &[])
+                .text
+                .contains("🥇")
+        );
     }
 
     #[test]

@@ -26,10 +26,7 @@ pub fn to_leader(no: i64, level: Level, text: &str, leader: Option<&Mention>) ->
     let head = format!("📮 新诉求 #{no} {}{}", level_tag(level), short_text(text));
     match leader {
         Some(l) => Reply::with_mentions(
-            format!(
-                "{head}\n@{} 请指派办理人：指派 #{no} @姓名",
-                l.name
-            ),
+            format!("{head}\n@{} 请指派办理人：指派 #{no} @姓名", l.name),
             vec![l.clone()],
         ),
         None => Reply::text(format!(
@@ -99,7 +96,9 @@ pub enum MyRequestState {
         deadline: NaiveDateTime,
         overdue: bool,
     },
-    Closed { result: String },
+    Closed {
+        result: String,
+    },
     Cancelled,
 }
 
@@ -155,7 +154,10 @@ mod tests {
     #[test]
     fn the_villager_reads_no_leader_command() {
         let t = registered(5, at(12, 4), None).text;
-        assert!(t.contains("#5") && t.contains("预计12月4日(周五)前办结"), "{t}");
+        assert!(
+            t.contains("#5") && t.contains("预计12月4日(周五)前办结"),
+            "{t}"
+        );
         assert!(!t.contains("指派"), "{t}");
         let t = registered(5, at(2, 24), Some("春节")).text;
         assert!(t.contains("2月24日(周二)（春节假期）前"), "{t}");

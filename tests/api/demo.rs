@@ -46,7 +46,7 @@ async fn the_demo_plays_a_1250_week() {
         "联村助手: ✅ 已发布本周清单（11月30日—12月6日），共 4 项",
         "#1 【红】苗青头村插花田政策处理 @李四 · 12月1日(周二)截止",
         "联村助手: 📝 已记录服务（关联 #1）",
-        "联村助手: 🏠 已记录走访：张大爷家（3组）",
+        "联村助手: 🏠 已记录走访：张大爷家（3组，未登记农户）",
         "联村助手: 📮 收到你的诉求，编号 #5。",
         "联村助手（推送）: 📮 新诉求 #5 【黄】",
         "你反映的诉求由 @王五 负责办理",
@@ -85,7 +85,8 @@ async fn the_demo_plays_a_1250_week() {
     }
     // Seven reminders and alerts, the leader's prompt of the request, and
     // on Tuesday 1 December the monthly ranking to the group and to the
-    // township admin.
+    // township admin (the team had no data in November: one line, no medal).
+    has(&t, "联村助手（推送）: 凤林镇 11月各服务团都还没有工作记录");
     assert_eq!(pushes, 12, "{t}");
     assert!(
         t.lines().all(|l| unicode_columns(l) <= 80),

@@ -249,6 +249,7 @@ chart_scenario! {
         app.set_local(2026, 12, 2, 10, 0);
         app.say(&ZHANGSAN, "排清单\n1. 医保代办 @李四 周五\n2. 修路灯 @王五 周五").await;
         app.say(&VILLAGERS[0], "诉求 3组路灯坏了").await;
+        app.deliver().await; // the leader's prompt to hand it on
         app.say(&LISI, "完成 #1 已办好").await;
         app.say(&WANGWU, "完成 #2 已修好").await;
         let r = app.say(&ZHANGSAN, "完成 #3 已派电工修好").await;

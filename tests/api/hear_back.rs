@@ -78,7 +78,7 @@ scenario! {
         // Weeks as cadres name them; a long task line is cut for the phone.
         let r = app.say(&ZHANGSAN, "加清单 南坞古村落保护项目方案对接及三组农户政策处理回访 @李四 周五").await;
         assert!(r.starts_with("✅ 已加入本周清单（11月30日—12月6日）1 项"), "{r}");
-        assert!(r.contains("#2 【绿】南坞古村落保护项目方案对接及三组… @lisi01 · 12月4日(周五)截止"), "{r}");
+        assert!(r.contains("#2 【绿】南坞古村落保护项目方案对接及三组农… @lisi01 · 12月4日(周五)截止"), "{r}");
         assert!(!r.contains("W49"), "{r}");
     }
 }

@@ -66,6 +66,8 @@ async fn november(app: &mut TestApp) {
             .await
             .contains("#4")
     );
+    // The leader's prompt goes out now, not in the middle of later pushes.
+    app.deliver().await;
     app.set_local(2026, 11, 3, 10, 0);
     app.say(&LISI, "服务 #1 清理河道上游").await;
     app.say(&ZHANGSAN, "服务 帮王大妈办医保").await;

@@ -150,6 +150,7 @@ scenario! {
         app.say(&LISI, "服务 #3 联系电工").await;
         app.say(&WANGWU, "走访 张大爷家 反映路灯").await;
         app.say(&VILLAGERS[0], "诉求 村口垃圾没人清").await;
+        app.deliver().await; // the leader's prompt to hand it on
         for (v, s) in VILLAGERS.iter().take(3).zip(["满意", "基本满意", "评价 4 不错"]) {
             app.say(v, s).await;
         }
@@ -169,6 +170,9 @@ scenario! {
         }
         app.set_local(2026, 12, 11, 20, 1);
         app.tick().await;
+        // The airing and #3's overdue alert: one send per robot and group every 3 s.
+        app.deliver().await;
+        app.advance(chrono::Duration::seconds(5));
         app.deliver().await;
         let next = app.fake.received().into_iter().filter(|r| r.text.contains("本周晾晒")).last().expect("next airing");
         assert!(next.text.contains("本周晾晒（12月7日—13日）"), "{}", next.text);
