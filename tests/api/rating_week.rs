@@ -9,8 +9,7 @@ fn last_airing(app: &TestApp) -> String {
     app.fake
         .received()
         .into_iter()
-        .filter(|r| r.text.contains("本周晾晒"))
-        .last()
+        .rfind(|r| r.text.contains("本周晾晒"))
         .expect("an airing")
         .text
 }

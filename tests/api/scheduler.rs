@@ -174,7 +174,7 @@ scenario! {
         app.deliver().await;
         app.advance(chrono::Duration::seconds(5));
         app.deliver().await;
-        let next = app.fake.received().into_iter().filter(|r| r.text.contains("本周晾晒")).last().expect("next airing");
+        let next = app.fake.received().into_iter().rfind(|r| r.text.contains("本周晾晒")).expect("next airing");
         assert!(next.text.contains("本周晾晒（12月7日—13日）"), "{}", next.text);
         assert!(next.text.contains("- 上周村民评价：4.0 分（3 人）"), "{}", next.text);
     }
