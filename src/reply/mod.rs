@@ -125,6 +125,13 @@ pub fn week_label(week: IsoWeek) -> String {
     }
 }
 
+/// A week on a chart's axis, by its Monday: `12/7` (the chart's font has
+/// ASCII and only its fixed Chinese labels).
+pub fn week_axis_label(week: IsoWeek) -> String {
+    let mon = week.monday();
+    format!("{}/{}", mon.month(), mon.day())
+}
+
 /// [`week_label`] of a stored ISO week name; the name itself if it is none.
 pub(crate) fn week_name(week: &str) -> String {
     IsoWeek::parse(week).map_or_else(|| week.to_string(), week_label)
@@ -577,6 +584,7 @@ mod tests {
         assert_eq!(w("2026-W49"), "11月30日—12月6日");
         assert_eq!(w("2026-W53"), "12月28日—1月3日");
         assert_eq!(week_name("2026-W50"), "12月7日—13日");
+        assert_eq!(week_axis_label(IsoWeek::parse("2026-W50").unwrap()), "12/7");
     }
 
     #[test]
