@@ -271,12 +271,24 @@ async fn nominate(
     }
     let now = state.clock.now_ms();
     let team = n.team;
+    let tz = state.default_tz;
     let out = state
         .db
         .write(move |tx| {
             Box::pin(async move {
                 if admin::township_of(tx, Owned::Team, team).await?.flatten() != Some(id) {
                     return Ok(Err(unprocessable("team", "no such team in this township")));
+                }
+                // No medal for nothing: a team without activity in the month
+                // has no pioneer.
+                if rk::township_ranking(tx, id, Some(month), tz, now)
+                    .await?
+                    .is_some_and(|r| r.is_idle(team))
+                {
+                    return Ok(Err(unprocessable(
+                        "team",
+                        "no activity in that month (数据不足): no pioneer",
+                    )));
                 }
                 let nid = q::add_nomination(tx, id, month, team, &name, &reason, now).await?;
                 audit::record(

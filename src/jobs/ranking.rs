@@ -198,7 +198,8 @@ pub async fn candidates(tx: &mut Tx, r: &TownshipRanking) -> StoreResult<Candida
             (p, name, label(p.team_id))
         })
         .collect();
-    let innovation = q::nominations(tx, r.township_id, r.window.month).await?;
+    let mut innovation = q::nominations(tx, r.township_id, r.window.month).await?;
+    innovation.retain(|n| !r.is_idle(n.team_id));
     Ok(Candidates {
         project,
         diligence,

@@ -420,6 +420,11 @@ scenario! {
         assert_eq!(v["teams"].as_array().map(Vec::len), Some(2), "{v}");
         assert_eq!(v["insufficient_data"][0]["team"], "贺村服务团", "{v}");
         assert_eq!(v["insufficient_data"][0]["team_id"], 3, "{v}");
+        // Nor a pioneer: a nomination of the team is refused by its field.
+        let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
+            Some(json!({"month": "2026-11", "team": 3, "name": "贺某", "reason": "积分超市"}))).await;
+        assert_eq!(s, 422, "{e}");
+        assert!(e["error"].as_str().unwrap().starts_with("team:"), "{e}");
 
         // The monthly push says the same; the admins' list too.
         let (s, _) = app.admin("POST", "/api/v1/townships/1/admins",
