@@ -247,11 +247,12 @@ pub async fn assign(
     let mentions: Vec<Mention> = people.iter().map(people::mention).collect();
     let task = view(turn, &t);
     let reply = reply::assigned(&task, &mentions);
+    if t.task.source != "request" {
+        return Ok(reply);
+    }
     Ok(match requests::requester(tx, t.task.id).await? {
-        Some(v) if t.task.source == "request" => {
-            reply::requests::tell_assigned(reply, &v, &mentions, task.deadline)
-        }
-        _ => reply,
+        Some(v) => reply::requests::tell_assigned(reply, &v, &mentions, task.deadline),
+        None => reply,
     })
 }
 
