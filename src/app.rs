@@ -151,6 +151,7 @@ pub async fn answer(state: &AppState, platform: &'static str, inbound: Inbound) 
     let handled = bot::handle(
         &state.db,
         &state.settings,
+        &state.jobs.calendar,
         state.default_tz,
         state.clock.now(),
         inbound,

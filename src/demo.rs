@@ -389,7 +389,7 @@ async fn script(sim: &mut Sim) -> anyhow::Result<()> {
     sim.say(
         &XU,
         "诉求 村口路灯坏了一个礼拜，晚上走路看不见",
-        "诉求已登记",
+        "收到你的诉求",
     )
     .await?;
     sim.at(1, 15, 20).await?;

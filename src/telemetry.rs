@@ -313,6 +313,7 @@ pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
         Assign => "assign",
         Rate => "rate",
         Request => "request",
+        MyRequests => "my_requests",
         Project => "project",
         Coverage => "coverage",
         Rank => "rank",

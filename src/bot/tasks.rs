@@ -2,9 +2,9 @@
 
 use chrono::NaiveDateTime;
 
-use super::{Turn, limits, people};
+use super::{Turn, limits, people, requests};
 use crate::command::{TaskDraft, TaskNo};
-use crate::domain::level::{self, Level};
+use crate::domain::level::Level;
 use crate::domain::role;
 use crate::domain::task::{self as rules, PostponeRefusal};
 use crate::domain::week::IsoWeek;
@@ -34,6 +34,7 @@ fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
             .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
         carried_from: IsoWeek::parse(&t.task.week).filter(|w| rules::carried_over(*w, turn.week)),
+        holiday: None,
     }
 }
 
@@ -74,7 +75,7 @@ pub async fn add(
         let level = d.level.unwrap_or(Level::Green);
         let deadline = d
             .deadline
-            .unwrap_or_else(|| level::default_deadline(level, turn.local_now, &limits));
+            .unwrap_or_else(|| turn.default_deadline(level, &limits));
         new.push(NewTask {
             text: d.text,
             level: level.as_str(),
@@ -90,6 +91,7 @@ pub async fn add(
             state: TaskState::Open,
             owners: owners.iter().map(people::mention).collect(),
             carried_from: None,
+            holiday: turn.holiday_of(deadline),
         });
     }
     // Another 排清单 of the same moment may have won since the check above.
@@ -171,13 +173,23 @@ pub async fn close(
         }
     }
     let mut views = Vec::with_capacity(found.len());
+    let mut villagers = Vec::new();
     for mut t in found {
         store_tasks::close(tx, t.task.id, turn.me, result, turn.now_ms).await?;
         t.task.state = "closed".into();
         t.task.closed_at = Some(turn.now_ms);
         views.push(view(turn, &t));
+        if t.task.source == "request"
+            && let Some(v) = requests::requester(tx, t.task.id).await?
+        {
+            villagers.push((v, t.task.text.clone()));
+        }
     }
-    Ok(reply::closed(&views, result))
+    Ok(reply::requests::tell_closed(
+        reply::closed(&views, result),
+        &villagers,
+        result,
+    ))
 }
 
 pub async fn postpone(
@@ -220,6 +232,7 @@ pub async fn postpone(
     .await?;
     let times = store_tasks::postponements(tx, t.task.id).await?.len();
     task.deadline = deadline;
+    task.holiday = turn.holiday_of(deadline);
     let moved_to = (new_week > list_week && new_week > turn.week).then_some(new_week);
     Ok(reply::postponed(&task, from, reason, times, moved_to))
 }
@@ -260,7 +273,14 @@ pub async fn assign(
     store_tasks::replace_owners(tx, t.task.id, &ids).await?;
     let mentions: Vec<Mention> = people.iter().map(people::mention).collect();
     let task = view(turn, &t);
-    Ok(reply::assigned(&task, &mentions))
+    let reply = reply::assigned(&task, &mentions);
+    if t.task.source != "request" {
+        return Ok(reply);
+    }
+    Ok(match requests::requester(tx, t.task.id).await? {
+        Some(v) => reply::requests::tell_assigned(reply, &v, &mentions, task.deadline),
+        None => reply,
+    })
 }
 
 /// 诉求: a villager's request becomes a task (default 黄) owned by the leader,
@@ -274,7 +294,7 @@ pub async fn request(
 ) -> StoreResult<Reply> {
     let week = turn.week_str();
     let level = level.unwrap_or(Level::Yellow);
-    let deadline = level::default_deadline(level, turn.local_now, &limits(team));
+    let deadline = turn.default_deadline(level, &limits(team));
     let leader = groups::team_people(tx, team.team_id)
         .await?
         .into_iter()
@@ -304,9 +324,11 @@ pub async fn request(
         turn.now_ms,
     )
     .await?;
-    Ok(reply::request_registered(
+    let leader = leader.as_ref().map(people::mention);
+    requests::prompt_leader(tx, turn, task_id, no, level, text, leader.as_ref()).await?;
+    Ok(reply::requests::registered(
         no,
-        level,
-        leader.as_ref().map(people::mention).as_ref(),
+        deadline,
+        turn.holiday_of(deadline).as_deref(),
     ))
 }

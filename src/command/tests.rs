@@ -721,6 +721,19 @@ fn simple_command_cases() -> Vec<Case> {
         case("看清单", Ok(Command::List), "看清单 is List, not 看 + 清单"),
         case("/list", Ok(Command::List), "alias /list"),
         case("/LIST", Ok(Command::List), "upper-case alias"),
+        // 我的诉求
+        case("我的诉求", Ok(Command::MyRequests), "我的诉求"),
+        case(
+            "诉求进度",
+            Ok(Command::MyRequests),
+            "诉求进度 is MyRequests, not 诉求 + 进度",
+        ),
+        case("/myasks", Ok(Command::MyRequests), "alias /myasks"),
+        case(
+            "诉求 进度太慢了",
+            request("进度太慢了", None),
+            "with a space it is a request",
+        ),
         case(
             "清单 本周",
             Ok(Command::List),

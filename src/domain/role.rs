@@ -71,7 +71,7 @@ pub fn who_may(kind: CommandKind) -> WhoMay {
     match kind {
         Plan => WhoMay::LeaderOrAllowedMembers,
         AddTasks | Serve | Visit => WhoMay::LeaderOrMember,
-        List | Request | Rank | Help | Coverage => WhoMay::Anyone,
+        List | Request | MyRequests | Rank | Help | Coverage => WhoMay::Anyone,
         // Bare 项目 (the list) is for anyone: see `bot::duties`.
         Project => WhoMay::Leader,
         Close | Postpone => WhoMay::OwnerOrLeader,

@@ -50,6 +50,8 @@ pub fn shift_rule(job: &str) -> ShiftRule {
     match job {
         "plan_reminder" | "plan_missing" | "service_day" => ShiftRule::Later,
         "results_reminder" | "weekly_airing" => ShiftRule::Earlier,
+        // 周日必清零 of a week wholly off (春节) has nothing to clear.
+        "clearance" => ShiftRule::SkipWeekOff,
         _ => ShiftRule::None,
     }
 }
@@ -342,6 +344,7 @@ fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64, week: IsoWeek) -> TaskView {
             .collect(),
         carried_from: IsoWeek::parse(&t.task.week)
             .filter(|w| crate::domain::task::carried_over(*w, week)),
+        holiday: None,
     }
 }
 
@@ -451,6 +454,18 @@ async fn compose(
             // Scheduled scans keep quiet at night; the 07:30 scan catches up.
             let local = crate::domain::week::utc_ms_to_local(env.tz, env.fire_ms);
             if !manual && quiet.contains(local.time()) {
+                return Ok(None);
+            }
+            // A statutory holiday (and the days off around it) is not nagged:
+            // the first scan of the next workday, at 07:30, catches up, and
+            // the escalation to the township admins with it.
+            let on_break = ctx
+                .calendar
+                .read()
+                .map_err(|_| StoreError::Other(anyhow::anyhow!("calendar lock poisoned")))?
+                .holiday_break(local.date())
+                .is_some();
+            if !manual && on_break {
                 return Ok(None);
             }
             let open = q::open_tasks(tx, team.team_id, &week).await?;

@@ -199,7 +199,12 @@ async fn stream_week(backend: Backend) {
         (&LISI, "服务 #1 联系了施工队", &[], "已记录服务（关联 #1）"),
         (&LISI, "完成 #1 河道已清理干净", &[], "已销号 #1"),
         (&VILLAGERS[0], "评价 5 很及时", &[], "感谢评价：5 分"),
-        (&VILLAGERS[1], "诉求 3组路灯坏了", &[], "诉求已登记为 #2"),
+        (
+            &VILLAGERS[1],
+            "诉求 3组路灯坏了",
+            &[],
+            "收到你的诉求，编号 #2",
+        ),
     ];
     for (i, (who, text, at, want)) in week.iter().enumerate() {
         let before = ding.received().len();

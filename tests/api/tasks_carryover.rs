@@ -62,10 +62,10 @@ scenario! {
         tick_and_deliver(&app).await;
         let reminder = push_with(&app, "周一排清单");
         assert!(reminder.contains("往周未清零的 1 项已结转到本周"), "{reminder}");
-        assert!(reminder.contains("#1 【结转·12月第1周】【红】插花田政策处理"), "{reminder}");
+        assert!(reminder.contains("#1 【结转·11月30日—12月6日】【红】插花田政策处理"), "{reminder}");
         let list = app.say(&VILLAGERS[0], "清单").await;
         assert!(list.starts_with("📋 本周") && list.contains("还没有新事项，往周结转 1 项"), "{list}");
-        assert!(list.contains("#1 【结转·12月第1周】【红】插花田政策处理 @李四"), "{list}");
+        assert!(list.contains("#1 【结转·11月30日—12月6日】【红】插花田政策处理 @李四"), "{list}");
 
         // The new plan adds to it: numbers go on from the team's last one.
         let plan = app.say(&ZHANGSAN, "排清单\n1. 路灯维修 @王五 周三").await;
@@ -80,7 +80,7 @@ scenario! {
         let r = app.say(&LISI, "延期 #1 周四 等镇里批复").await;
         assert_eq!(r, "⏳ #1 已延期：插花田政策处理\n12月4日(周五) → 12月10日(周四)\n原因：等镇里批复");
         let list = app.say(&VILLAGERS[0], "清单").await;
-        assert!(list.contains("#1 【结转·12月第1周】【红】插花田政策处理 @李四 · 12月10日(周四)截止"), "still carried: {list}");
+        assert!(list.contains("#1 【结转·11月30日—12月6日】【红】插花田政策处理 @李四 · 12月10日(周四)截止"), "still carried: {list}");
         let r = app.say(&LISI, "完成 #1 3户都签了协议").await;
         // Carried over, it was not done on time, whatever the new deadline.
         assert!(r.starts_with("✅ 已销号 #1 插花田政策处理：3户都签了协议\n"), "{r}");
@@ -143,7 +143,7 @@ scenario! {
         assert_eq!(app.counts().await, expected, "a refusal stores nothing");
         // Past Sunday: into next week's list.
         let r = app.say(&LISI, "延期 #1 下周三 等镇里批复").await;
-        assert_eq!(r, "⏳ #1 已延期：插花田政策处理\n12月2日(周三) → 12月9日(周三)，移入12月第2周清单\n原因：等镇里批复");
+        assert_eq!(r, "⏳ #1 已延期：插花田政策处理\n12月2日(周三) → 12月9日(周三)，移入12月7日—13日的清单\n原因：等镇里批复");
         let postponements = app.db.read(|tx| Box::pin(async move {
             liancun::store::sql::query_as::<(i64,)>("SELECT COUNT(*) FROM task_postponements").fetch_one(tx).await
         })).await.expect("count");
@@ -165,7 +165,7 @@ scenario! {
         app.say(&ZHANGSAN, "排清单\n1. 路灯维修 @王五 周五").await;
         tick_and_deliver(&app).await;
         let alert = push_with(&app, "已逾期");
-        assert!(alert.contains("#1 【结转·12月第1周】【黄】插花田政策处理"), "{alert}");
+        assert!(alert.contains("#1 【结转·11月30日—12月6日】【黄】插花田政策处理"), "{alert}");
         assert!(!alert.contains("路灯维修"), "{alert}");
         // And #1 is that task when someone acts on the alert.
         let r = app.say(&LISI, "完成 #1 办好了").await;
