@@ -488,8 +488,18 @@ elif env -i PATH="$PATH" LIANCUN_CONFIG=/nonexistent/liancun.toml "$bin" check-c
 else
     # Compose: the environment compose gives a replica.
     mapfile -t env_lines < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$here/env.example")
+    # The examples' placeholder admin token is refused (as serve would), a
+    # real one (as `openssl rand -hex 32` makes) is accepted.
+    real_token=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    refuses_placeholder() {
+        ! env -i PATH="$PATH" "${env_lines[@]}" \
+            LIANCUN_CONFIG="$here/liancun.compose.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
+            DATABASE_URL=postgres://liancun:x@postgres:5432/liancun "$bin" check-config >/dev/null 2>&1
+    }
+    run "config: check-config refuses env.example's placeholder admin token" refuses_placeholder
     run "config: check-config, compose example" env -i PATH="$PATH" "${env_lines[@]}" \
         LIANCUN_CONFIG="$here/liancun.compose.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
+        LIANCUN_ADMIN_TOKEN="$real_token" \
         DATABASE_URL=postgres://liancun:x@postgres:5432/liancun "$bin" check-config
     # Kubernetes: the ConfigMap's file, secret files from secret.example.yaml.
     if [ -n "$py" ] && "$py" -c 'import yaml' 2>/dev/null; then
@@ -506,7 +516,7 @@ for k, v in sec["stringData"].items():
 PY
         run "config: check-config, k8s example" env -i PATH="$PATH" \
             LIANCUN_CONFIG="$work/k8s.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
-            DATABASE_URL=postgres://liancun:x@db:5432/liancun LIANCUN_ADMIN_TOKEN=x "$bin" check-config
+            DATABASE_URL=postgres://liancun:x@db:5432/liancun LIANCUN_ADMIN_TOKEN="$real_token" "$bin" check-config
     fi
 fi
 
