@@ -8,6 +8,7 @@
 //! | one bad row among good ones | 422 naming line and column; nothing stored |
 //! | GBK CSV, UTF-8 with BOM, `.xlsx` with phones typed as numbers | imported as Excel saved them, phones exact |
 //! | many slow (half-sent) connections | `/healthz` and a signed DingTalk callback still answered; past the cap 503 at once |
+//! | 2,000 slow connections against the defaults | callbacks answered, none of them shed |
 //! | a silent connection, a slowloris header, an idle keep-alive | closed by the server (header-read and idle timeouts) |
 //! | `bearer` / `BEARER` as the scheme | accepted like `Bearer` (RFC 7235) |
 //! | `serve` with a placeholder or short admin token | refused at start, saying how to make one |
@@ -338,6 +339,48 @@ async fn many_slow_connections_cannot_starve_the_service_sqlite() {
 #[tokio::test]
 async fn many_slow_connections_cannot_starve_the_service_postgres() {
     many_slow_connections_cannot_starve_the_service(Backend::Postgres).await;
+}
+
+/// The defaults: 2,000 slow connections (more than the common 1,024-file
+/// limit allows) and the callbacks are still answered.
+#[tokio::test]
+async fn the_defaults_answer_callbacks_under_two_thousand_slow_connections() {
+    const SLOW: usize = 2_000;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.setup_team().await;
+    // The app raised this process's open-file limit as `serve` does; both
+    // ends of every connection are in this process.
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes `lim`.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    if lim.rlim_cur < (2 * SLOW + 512) as libc::rlim_t {
+        return eprintln!(
+            "open-file hard limit {} too low for {SLOW} connections on both ends: skipped",
+            lim.rlim_cur
+        );
+    }
+    let mut slow = Vec::with_capacity(SLOW);
+    for _ in 0..SLOW {
+        slow.push(slow_connection(&app).await);
+    }
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let reply = app.say(&ZHANGSAN, "清单").await;
+    assert!(
+        reply.contains("2026-W49"),
+        "the callback is answered: {reply}"
+    );
+    // None of the slow ones was shed: they wait for the rest of their head.
+    let mut waiting = 0;
+    for s in slow.iter_mut().take(20) {
+        if answer_within(s, Duration::from_millis(50)).await.is_none() {
+            waiting += 1;
+        }
+    }
+    assert_eq!(waiting, 20, "the default cap is above {SLOW}");
 }
 
 #[tokio::test]
