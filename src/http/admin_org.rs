@@ -637,14 +637,16 @@ async fn import_households(
             Box::pin(async move {
                 authorize(tx, who, Owned::Village, id, "village").await?;
                 let before = households::count(tx, id).await?;
-                let (mut inserted, mut updated) = (0i64, 0i64);
-                for r in &rows {
-                    let (_, new) =
-                        households::upsert(tx, id, &r.name, &r.subgroup, r.phone.as_deref(), now)
-                            .await?;
-                    if new { inserted += 1 } else { updated += 1 }
-                }
+                let batch: Vec<(&str, &str, Option<&str>)> = rows
+                    .iter()
+                    .map(|r| (r.name.as_str(), r.subgroup.as_str(), r.phone.as_deref()))
+                    .collect();
+                households::upsert_many(tx, id, &batch, now).await?;
                 let total = households::count(tx, id).await?;
+                // The file holds each (姓名, 小组) once: every row either
+                // added a household or updated one.
+                let inserted = total - before;
+                let updated = i64::try_from(rows.len()).unwrap_or(i64::MAX) - inserted;
                 audit::record(
                     tx,
                     now,
