@@ -498,7 +498,7 @@ mod tests {
         assert!(s.admin_token.is_none());
         // DingTalk callbacks stay answered under 2,000 slow connections.
         assert!(s.server.max_connections > 2_000);
-        assert_eq!((s.server.header_read_secs, s.server.idle_secs), (10, 60));
+        assert_eq!((s.server.header_read_secs, s.server.idle_secs), (10, 75));
     }
 
     #[test]
