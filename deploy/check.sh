@@ -304,6 +304,11 @@ paths = {p for _, p in locs}
 for p in ("/webhook/", "/api/", "/healthz", "/readyz"):
     if p not in paths:
         err(f"nginx.conf: no location for {p}")
+# TLS is required: DingTalk's callback signature does not cover the body.
+if not re.search(r"^\s*listen\s+443\s+ssl\b", ngx, re.M):
+    err("nginx.conf: no TLS listener (listen 443 ssl)")
+if not re.search(r"return\s+30[18]\s+https://", ngx):
+    err("nginx.conf: plain HTTP does not redirect to https://")
 if any("metrics" in p for p in paths):
     err("nginx.conf: /metrics must not be proxied")
 for s in ("liancun-1:8080", "liancun-2:8080"):
@@ -475,9 +480,14 @@ if [ -z "$nginx_bin" ]; then
     skip nginx "(nginx not found)"
 else
     ver=$("$nginx_bin" -v 2>&1 | sed -n 's#.*nginx/\([0-9.]*\).*#\1#p')
-    mkdir -p "$work/nginx/logs"
+    mkdir -p "$work/nginx/logs" "$work/nginx/tls"
     : > "$work/nginx/mime.types"
+    # A throw-away certificate where the real one goes (nginx -t loads it).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=liancun.test \
+        -keyout "$work/nginx/tls/privkey.pem" -out "$work/nginx/tls/fullchain.pem" >/dev/null 2>&1 \
+        || bad "nginx: openssl could not make a test certificate"
     sed -e "s#/etc/nginx/mime.types#$work/nginx/mime.types#" \
+        -e "s#/etc/nginx/tls/#$work/nginx/tls/#g" \
         -e "s#/var/log/nginx/#$work/nginx/logs/#g" "$here/nginx.conf" > "$work/nginx/nginx.conf"
     note=""
     if [ "$(printf '%s\n1.27.3\n' "$ver" | sort -V | head -1)" != 1.27.3 ]; then
@@ -557,8 +567,18 @@ elif env -i PATH="$PATH" LIANCUN_CONFIG=/nonexistent/liancun.toml "$bin" check-c
 else
     # Compose: the environment compose gives a replica.
     mapfile -t env_lines < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$here/env.example")
+    # The examples' placeholder admin token is refused (as serve would), a
+    # real one (as `openssl rand -hex 32` makes) is accepted.
+    real_token=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    refuses_placeholder() {
+        ! env -i PATH="$PATH" "${env_lines[@]}" \
+            LIANCUN_CONFIG="$here/liancun.compose.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
+            DATABASE_URL=postgres://liancun:x@postgres:5432/liancun "$bin" check-config >/dev/null 2>&1
+    }
+    run "config: check-config refuses env.example's placeholder admin token" refuses_placeholder
     run "config: check-config, compose example" env -i PATH="$PATH" "${env_lines[@]}" \
         LIANCUN_CONFIG="$here/liancun.compose.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
+        LIANCUN_ADMIN_TOKEN="$real_token" \
         DATABASE_URL=postgres://liancun:x@postgres:5432/liancun "$bin" check-config
     # Kubernetes: the ConfigMap's file, secret files from secret.example.yaml.
     if [ -n "$py" ] && "$py" -c 'import yaml' 2>/dev/null; then
@@ -575,7 +595,7 @@ for k, v in sec["stringData"].items():
 PY
         run "config: check-config, k8s example" env -i PATH="$PATH" \
             LIANCUN_CONFIG="$work/k8s.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
-            DATABASE_URL=postgres://liancun:x@db:5432/liancun LIANCUN_ADMIN_TOKEN=x "$bin" check-config
+            DATABASE_URL=postgres://liancun:x@db:5432/liancun LIANCUN_ADMIN_TOKEN="$real_token" "$bin" check-config
     fi
 fi
 

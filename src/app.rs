@@ -303,13 +303,21 @@ impl App {
                 },
             ));
         }
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-            })
-            .await
-            .context("HTTP server failed");
+        let nofile = crate::http::serve::raise_open_file_limit();
+        let limits = crate::http::serve::Limits::new(&self.state.settings.server, nofile);
+        if limits.max_connections < self.state.settings.server.max_connections {
+            tracing::warn!(
+                configured = self.state.settings.server.max_connections,
+                open_file_limit = nofile,
+                max_connections = limits.max_connections,
+                "server.max_connections lowered to fit the open-file limit; raise it (LimitNOFILE=, ulimit -n)"
+            );
+        }
+        crate::http::serve::serve(listener, self.router(), limits, async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
         // Drain: the worker finishes the sends in flight and gives back its
         // leases; the scheduler finishes its tick; stream clients finish the
         // messages they hold. Bounded, so a hung platform cannot hold the
@@ -323,7 +331,6 @@ impl App {
                 "background work did not stop within 30 s; leases will expire on their own"
             );
         }
-        served?;
         self.state.db.close().await;
         tracing::info!("liancun stopped");
         Ok(())

@@ -18,6 +18,9 @@ use serde::{Deserialize, Deserializer};
 
 use crate::jobs::schedule::Schedule;
 
+/// The fewest characters `serve` accepts in an admin token.
+pub const MIN_ADMIN_TOKEN: usize = 24;
+
 /// The checked-in defaults, embedded so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -101,6 +104,8 @@ pub struct Settings {
     /// non-loopback address is warned about at start.
     #[serde(default)]
     pub behind_tls_proxy: bool,
+    /// Guards against slow clients (see `http::serve`).
+    pub server: ServerSettings,
     pub dingtalk: DingtalkSettings,
     pub wecom: WecomSettings,
     #[serde(default)]
@@ -255,6 +260,19 @@ fn optional_schedule<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Schedule>
     Schedule::parse_optional(&raw).map_err(serde::de::Error::custom)
 }
 
+/// How long clients may take and how many may be connected at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Seconds a client has to send a request's headers (on a new
+    /// connection, from its opening); slower ones are disconnected.
+    pub header_read_secs: u64,
+    /// Seconds a kept-alive connection may sit idle before it is closed.
+    pub idle_secs: u64,
+    /// Open connections at most; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
@@ -400,7 +418,7 @@ impl Settings {
         {
             bail!(
                 "database_url must start with sqlite: or postgres:, got {:?}",
-                self.database_url
+                crate::store::redact_url(&self.database_url)
             );
         }
         for base in [
@@ -433,6 +451,14 @@ impl Settings {
             || self.outbox.lease_secs <= 0
         {
             bail!("scheduler.tick_secs, outbox.concurrency and outbox.lease_secs must be positive");
+        }
+        if self.server.header_read_secs == 0
+            || self.server.idle_secs == 0
+            || self.server.max_connections == 0
+        {
+            bail!(
+                "server.header_read_secs, server.idle_secs and server.max_connections must be positive"
+            );
         }
         if self.scheduler.grace_minutes < 0 || self.scheduler.fanout_spread_secs < 0 {
             bail!("scheduler.grace_minutes and scheduler.fanout_spread_secs cannot be negative");
@@ -486,6 +512,26 @@ impl Settings {
         Ok(())
     }
 
+    /// Why `serve` refuses the admin token, when it does: empty, shorter than
+    /// [`MIN_ADMIN_TOKEN`] characters, or still the example's `change-me`.
+    /// `None` when it is fit, or unset (the admin API is then off).
+    pub fn admin_token_problem(&self) -> Option<String> {
+        let token = self.admin_token.as_ref()?.expose();
+        let why = if token.trim().is_empty() {
+            "is empty".to_string()
+        } else if token.chars().count() < MIN_ADMIN_TOKEN {
+            format!("is shorter than {MIN_ADMIN_TOKEN} characters")
+        } else if token.to_ascii_lowercase().contains("change-me") {
+            "still contains the example's \"change-me\"".to_string()
+        } else {
+            return None;
+        };
+        Some(format!(
+            "admin_token (LIANCUN_ADMIN_TOKEN) {why}: make one with `openssl rand -hex 32`, \
+             or unset it to turn the admin API off"
+        ))
+    }
+
     /// The default time zone, parsed.
     pub fn tz(&self) -> anyhow::Result<Tz> {
         self.timezone.parse::<Tz>().map_err(|_| {
@@ -516,6 +562,9 @@ mod tests {
         assert_eq!(s.wecom.api_base, "https://qyapi.weixin.qq.com");
         assert!(s.bots.is_empty());
         assert!(s.admin_token.is_none());
+        // DingTalk callbacks stay answered under 2,000 slow connections.
+        assert!(s.server.max_connections > 2_000);
+        assert_eq!((s.server.header_read_secs, s.server.idle_secs), (10, 75));
     }
 
     #[test]
@@ -601,6 +650,7 @@ mod tests {
             ("listen = \"localhost\"", "listen"),
             ("timezone = \"Mars/Olympus\"", "timezone"),
             ("database_url = \"mysql://x\"", "database_url"),
+            ("[server]\nmax_connections = 0", "server.max_connections"),
             (
                 "[[bots]]\nname = \"a\"\nplatform = \"dingtalk\"",
                 "app_secret",
@@ -706,6 +756,36 @@ mod tests {
                 format!("{err:#}").contains("[log] filter"),
                 "{bad}: {err:#}"
             );
+        }
+    }
+
+    #[test]
+    fn placeholder_and_short_admin_tokens_are_refused_for_serving() {
+        let problem = |toml: &str| {
+            Settings::from_toml_overrides(toml)
+                .unwrap()
+                .admin_token_problem()
+        };
+        assert_eq!(problem(""), None, "unset: the admin API is off");
+        assert_eq!(
+            problem("admin_token = \"0123456789abcdef0123456789abcdef\""),
+            None
+        );
+        for (token, why) in [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("tok-very-secret", "shorter than 24"),
+            ("0123456789abcdef0123456", "shorter than 24"),
+            ("change-me-admin-token-0123456789abcdef", "change-me"),
+            ("0123456789abcdef-CHANGE-ME-0123", "change-me"),
+        ] {
+            let p = problem(&format!("admin_token = \"{token}\""))
+                .unwrap_or_else(|| panic!("{token:?} accepted"));
+            assert!(
+                p.contains(why) && p.contains("openssl rand -hex 32"),
+                "{token:?}: {p}"
+            );
+            assert!(token.trim().is_empty() || !p.contains(token), "{p}");
         }
     }
 

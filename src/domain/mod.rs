@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod household;
 pub mod level;
+pub mod phone;
 pub mod ranking;
 pub mod rating;
 pub mod role;

@@ -101,6 +101,13 @@ pub fn new_token() -> Result<String, getrandom::Error> {
     Ok(format!("lct_{hex}"))
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is
+/// matched without regard to case (RFC 7235 §2.1: `bearer`, `BEARER` …).
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 fn unauthorized(why: &str) -> HttpError {
     HttpError::new(StatusCode::UNAUTHORIZED, why)
 }
@@ -116,10 +123,16 @@ impl FromRequestParts<AppState> for Principal {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer)
             .unwrap_or("")
-            .trim()
             .to_string();
+        if state.settings.admin_token.is_none() {
+            // No city token configured: the admin API is off, township
+            // tokens issued earlier included (said at start).
+            return Err(unauthorized(
+                "the admin API is off: no admin token is configured",
+            ));
+        }
         if given.is_empty() {
             return Err(unauthorized("missing bearer token"));
         }
@@ -285,6 +298,22 @@ mod tests {
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for h in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr  abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer(h), Some("abc"), "{h:?}");
+        }
+        for h in ["Basic abc", "Bearerabc", "Bearer", "Token abc", ""] {
+            assert_eq!(bearer(h).filter(|t| !t.is_empty()), None, "{h:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod charts;
 pub mod error;
 pub mod health;
+pub mod serve;
 pub mod webhook;
 pub mod wecom;
 

@@ -215,7 +215,7 @@ impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("bad SQLite URL {url:?}"))?
+                .with_context(|| format!("bad SQLite URL {:?}", redact_url(url)))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -238,7 +238,7 @@ impl Db {
                 .max_connections(1)
                 .connect_with(opts.clone())
                 .await
-                .with_context(|| format!("cannot open SQLite database {url}"))?;
+                .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
             let (tx, rx) = mpsc::channel::<Work>(4096);
             let writer_health = Arc::new(WriterHealth::default());
             spawn_writer(
@@ -247,12 +247,17 @@ impl Db {
                 Arc::clone(&writer_health),
             )
             .await
-            .with_context(|| format!("cannot open SQLite database {url}"))?;
+            .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
             let readers = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts.read_only(true))
                 .await
-                .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
+                .with_context(|| {
+                    format!(
+                        "cannot open SQLite database {} for reading",
+                        redact_url(url)
+                    )
+                })?;
             tokio::spawn(checkpoint_wal(writer_pool.clone()));
             Ok(Db::Sqlite {
                 readers,
@@ -262,7 +267,7 @@ impl Db {
             })
         } else {
             let opts = PgConnectOptions::from_str(url).with_context(|| {
-                format!("bad PostgreSQL URL (password hidden): {}", redact_url(url))
+                format!("bad PostgreSQL URL (secrets hidden): {}", redact_url(url))
             })?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -1060,11 +1065,76 @@ async fn run_batch(tx: &mut Tx, jobs: Vec<WriteJob>) -> anyhow::Result<()> {
     }
 }
 
-pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
-        _ => url.to_string(),
+/// Query parameters of a database URL that carry no secret (sqlx's
+/// PostgreSQL and SQLite options); any other parameter's value is hidden.
+const HARMLESS_URL_PARAMS: [&str; 17] = [
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "application_name",
+    "statement-cache-capacity",
+    "mode",
+    "cache",
+    "immutable",
+];
+
+/// A database URL fit to print (`check-config`, connection errors): the
+/// password of `user:password@`, the value of every query parameter not
+/// known to be harmless (`?password=`, `?sslkey=` which may hold a key
+/// inline, `?options=`, misspellings such as `?pass%77ord=`) and any
+/// fragment become `***`. A URL that does not parse is shown as its
+/// scheme alone, since where its password ends cannot be told.
+pub fn redact_url(url: &str) -> String {
+    if !url.contains(['@', '?', '#']) {
+        return url.to_string();
     }
+    let scheme = url
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .unwrap_or("***");
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return format!("{scheme}:*** (does not parse as a URL; shown without its rest)");
+    };
+    // A password with a raw `/` or `?` ends the authority early and leaves
+    // its tail in the path: `postgres://lc:123/tail@db/x`.
+    if u.path().contains('@') || u.host_str().is_some_and(|h| h.contains('@')) {
+        return format!("{scheme}:*** (an @ outside the user part; shown without its rest)");
+    }
+    if u.password().is_some() && u.set_password(Some("***")).is_err() {
+        return format!("{scheme}:***");
+    }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if HARMLESS_URL_PARAMS.contains(&&*k) {
+                    v.into_owned()
+                } else {
+                    "***".to_string()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    if u.fragment().is_some() {
+        u.set_fragment(Some("***"));
+    }
+    u.to_string()
 }
 
 /// Milliseconds since the epoch for a chrono instant.
@@ -1115,9 +1185,29 @@ pub async fn table_count(tx: &mut Tx, table: &'static str) -> StoreResult<i64> {
 
 /// The file path of a `sqlite:` URL.
 pub fn sqlite_path(url: &str) -> anyhow::Result<std::path::PathBuf> {
-    let opts =
-        SqliteConnectOptions::from_str(url).with_context(|| format!("bad SQLite URL {url:?}"))?;
+    let opts = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("bad SQLite URL {:?}", redact_url(url)))?;
     Ok(opts.get_filename().to_path_buf())
+}
+
+/// The one name of a database file however it is spelled: symlinks and
+/// `..` resolved, relative to the working directory made absolute. A file
+/// not created yet is named by its folder's canonical path.
+pub fn canonical_db_path(db: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    if db.exists() {
+        return std::fs::canonicalize(db)
+            .with_context(|| format!("cannot resolve the path {}", db.display()));
+    }
+    let name = db
+        .file_name()
+        .with_context(|| format!("{} names no file", db.display()))?;
+    let parent = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let parent = std::fs::canonicalize(parent)
+        .with_context(|| format!("cannot resolve the folder {}", parent.display()))?;
+    Ok(parent.join(name))
 }
 
 /// Holds the SQLite database for this process: a second `liancun serve` on
@@ -1141,6 +1231,7 @@ impl ProcessLock {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create folder {}", parent.display()))?;
         }
+        let db = canonical_db_path(&db)?;
         let mut path = db.clone().into_os_string();
         path.push(".lock");
         let path = std::path::PathBuf::from(path);
@@ -1235,6 +1326,95 @@ pub mod faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_credential_form_is_hidden_in_printed_database_urls() {
+        for (url, keep) in [
+            (
+                "postgres://liancun:s3cret@db:5432/liancun",
+                "liancun:***@db:5432/liancun",
+            ),
+            (
+                "postgres://db/liancun?password=s3cret&sslmode=require",
+                "sslmode=require",
+            ),
+            (
+                "postgresql:///liancun?host=/run/postgresql&user=lc&password=s3cret",
+                "user=lc",
+            ),
+            ("postgres://db/x?PASSWORD=s3cret", "PASSWORD=***"),
+            ("postgres://db/x?pass%77ord=s3cret", "password=***"),
+            (
+                "postgres://db/x?sslkey=-----BEGIN%20PRIVATE%20KEY-----s3cret",
+                "sslkey=***",
+            ),
+            (
+                "postgres://db/x?options=-c%20secret%3Ds3cret",
+                "options=***",
+            ),
+            ("postgres://lc:s3c%40ret@db/x", "lc:***@db/x"),
+            ("postgres://lc:s3c@ret@db/x", "@db/x"),
+            ("postgres://db/x#s3cret", "db/x#***"),
+            ("mysql://root:s3cret@db/x", "mysql://root:***@db/x"),
+            // Does not parse: nothing but the scheme is shown.
+            ("postgres://lc:s3c#ret@db/x", "postgres:***"),
+            ("postgres://lc:s3c/ret@db/x", "postgres:***"),
+            ("postgres://lc:123/s3cret@db/x", "postgres:***"),
+            (
+                "sqlite://data/liancun.db?mode=rwc",
+                "sqlite://data/liancun.db?mode=rwc",
+            ),
+        ] {
+            let shown = redact_url(url);
+            for secret in ["s3cret", "s3c", "ret@", "%40ret", "cret", "PRIVATE"] {
+                assert!(!shown.contains(secret), "{url} → {shown}");
+            }
+            assert!(shown.contains(keep), "{url} → {shown}, wanted {keep}");
+        }
+        assert_eq!(
+            redact_url("sqlite://data/liancun.db"),
+            "sqlite://data/liancun.db"
+        );
+    }
+
+    #[test]
+    fn one_lock_per_database_file_however_it_is_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data");
+        std::fs::create_dir_all(real.join("sub")).unwrap();
+        let url = format!("sqlite://{}", real.join("liancun.db").display());
+        let held = ProcessLock::acquire(&url).unwrap().expect("a SQLite lock");
+        // Another spelling of the same (not yet created) file: `..`.
+        let dotdot = format!("sqlite://{}", real.join("sub/../liancun.db").display());
+        let err = ProcessLock::acquire(&dotdot)
+            .err()
+            .expect("`..` is the same file");
+        assert!(format!("{err:#}").contains("already using"), "{err:#}");
+        // A symlinked folder.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let linked = format!("sqlite://{}", link.join("liancun.db").display());
+        assert!(
+            ProcessLock::acquire(&linked).is_err(),
+            "a symlinked folder is the same file"
+        );
+        // A symlink to the database file itself, once it exists.
+        std::fs::write(real.join("liancun.db"), b"").unwrap();
+        std::os::unix::fs::symlink(real.join("liancun.db"), dir.path().join("other.db")).unwrap();
+        let file_link = format!("sqlite://{}", dir.path().join("other.db").display());
+        assert!(
+            ProcessLock::acquire(&file_link).is_err(),
+            "a symlinked file is the same file"
+        );
+        // Another file is not.
+        let other = format!("sqlite://{}", real.join("other.db").display());
+        assert!(ProcessLock::acquire(&other).unwrap().is_some());
+        drop(held);
+        assert!(
+            ProcessLock::acquire(&linked).unwrap().is_some(),
+            "free once released"
+        );
+    }
 
     /// A turn that adds a township named after its message and replies with
     /// that name; `fail` makes it fail after its insert.

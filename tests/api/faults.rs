@@ -39,7 +39,7 @@ async fn kill_mid_fanout(database_url: String) {
         format!(
             r#"
 database_url = "{database_url}"
-admin_token = "fault-admin-token"
+admin_token = "fault-admin-token-0123456789abcdef"
 [dingtalk]
 api_base = "http://{fake_addr}"
 oapi_base = "http://{fake_addr}"
@@ -69,7 +69,7 @@ admins = ["admin"]
     // Fan out the airing to every group, and kill the service mid-send.
     let r = client
         .post(format!("{}/api/v1/jobs/weekly_airing/run", svc.addr))
-        .bearer_auth("fault-admin-token")
+        .bearer_auth("fault-admin-token-0123456789abcdef")
         .send()
         .await
         .unwrap();

@@ -219,7 +219,7 @@ async fn postgres_restart_mid_run_recovers_without_an_operator() {
     std::fs::write(
         &config,
         format!(
-            "database_url = \"{db_url}\"\nadmin_token = \"restart-token\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
+            "database_url = \"{db_url}\"\nadmin_token = \"restart-token-0123456789abcdef\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
              [scheduler]\nenabled = false\nfanout_spread_secs = 0\n[outbox]\npoll_ms = 50\n\
              [[bots]]\nname = \"rep\"\nplatform = \"dingtalk\"\napp_key = \"{APP_KEY}\"\napp_secret = \"{SECRET}\"\nrobot_code = \"{ROBOT_CODE}\"\nadmins = [\"admin\"]\n"
         ),
@@ -277,7 +277,7 @@ async fn postgres_restart_mid_run_recovers_without_an_operator() {
     assert!(stored, "callbacks are stored again");
     let r = client
         .post(format!("{}/api/v1/jobs/plan_reminder/run", replica.addr))
-        .bearer_auth("restart-token")
+        .bearer_auth("restart-token-0123456789abcdef")
         .send()
         .await
         .unwrap();
