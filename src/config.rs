@@ -247,8 +247,11 @@ pub struct BotSettings {
     /// The `{bot}` in `/webhook/dingtalk/{bot}`.
     pub name: String,
     pub platform: PlatformKind,
-    /// The names people type after @ to address the bot (stripped from commands).
-    #[serde(default)]
+    /// The names people type after @ to address the bot (stripped from
+    /// commands). Only an override: a WeCom group message's leading @name,
+    /// and a DingTalk one's when the bot is in its at list, are recognised
+    /// without it (see [`crate::platform::LeadingAt`]).
+    #[serde(default = "default_display_names")]
     pub display_names: Vec<String>,
     /// Platform user ids that count as admins in this bot's groups.
     #[serde(default)]
@@ -269,6 +272,24 @@ pub struct BotSettings {
     pub encoding_aes_key: Option<Secret>,
     #[serde(default)]
     pub receive_id: Option<String>,
+}
+
+fn default_display_names() -> Vec<String> {
+    vec!["联村助手".to_string()]
+}
+
+impl BotSettings {
+    /// How this bot recognises its own @name, for `check-config`.
+    pub fn addressing(&self) -> String {
+        let names = self.display_names.join(", ");
+        let leading = match self.platform {
+            PlatformKind::Wecom => "and any leading @name of a group message",
+            PlatformKind::Dingtalk => {
+                "and a leading @name when the bot is in the at list (isInAtList) and it is not another @-ed person's name"
+            }
+        };
+        format!("@-names stripped: {names} (display_names) {leading}")
+    }
 }
 
 impl Settings {
