@@ -474,6 +474,21 @@ mod tests {
     }
 
     #[test]
+    fn display_names_default_to_the_product_name_and_check_config_says_so() {
+        let s = Settings::from_toml_overrides(
+            "[[bots]]\nname = \"q\"\nplatform = \"wecom\"\ntoken = \"t\"\nencoding_aes_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"\nreceive_id = \"\"",
+        )
+        .expect("valid");
+        let bot = &s.bots[0];
+        assert_eq!(bot.display_names, ["联村助手"]);
+        let said = bot.addressing();
+        assert!(
+            said.contains("联村助手") && said.contains("any leading @name"),
+            "{said}"
+        );
+    }
+
+    #[test]
     fn project_due_and_public_base_url() {
         let s = Settings::from_toml_overrides("").expect("defaults are valid");
         assert_eq!(s.projects.due, (3, 31));
