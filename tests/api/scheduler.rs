@@ -184,19 +184,27 @@ scenario! {
 scenario! {
     async fn results_reminder_and_clearance_nag_each_owner_once_a_day(app) {
         app.setup_team().await;
+        // The group's own push robot, a route that can @.
+        let gid = app.group_id().await;
+        let (s, _) = app.admin("PUT", &format!("/api/v1/groups/{gid}/push-robot"),
+            Some(serde_json::json!({"access_token": "robot-token-1"}))).await;
+        assert_eq!(s, 204);
+        app.fake.add_robot_webhook("robot-token-1", None);
         app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周日\n2. 河道清理 @王五 周日").await;
         app.set_local(2026, 12, 4, 15, 1);
         app.tick().await;
         app.deliver().await;
         let r = app.fake.received();
         assert!(r[0].shown.contains("@李四") && r[0].shown.contains("@王五"), "{}", r[0].shown);
-        // A manual re-run the same day lists the tasks but @s nobody again.
+        assert_eq!(r[0].at_user_ids, ["lisi01", "wangwu01"]);
+        // A manual re-run the same day lists the tasks but @s nobody again:
+        // the names are there, the at list is empty.
         let (status, _) = app.admin("POST", "/api/v1/jobs/results_reminder/run", None).await;
         assert_eq!(status, 200);
         app.advance(chrono::Duration::seconds(5));
         app.deliver().await;
         let again = &app.fake.received()[1];
-        assert!(again.shown.contains("插花田") && !again.shown.contains("@李四"), "{}", again.shown);
+        assert!(again.shown.contains("插花田") && again.at_user_ids.is_empty(), "{again:?}");
         app.say(&LISI, "完成 #1 好了").await;
         app.say(&WANGWU, "完成 #2 好了").await;
         app.set_local(2026, 12, 6, 20, 1);
