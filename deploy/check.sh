@@ -310,6 +310,75 @@ for s in ("liancun-1:8080", "liancun-2:8080"):
     if s not in ngx:
         err(f"nginx.conf: upstream lacks {s}")
 
+# --- Public routes: every route the app serves, read from its code
+# (src/http: `.route("…")`, `#[utoipa::path(… path = "…")]` and the *_PATH
+# constants), must reach a replica through nginx.conf and the Ingress example;
+# only the private ones (below) must not.
+private_routes = {"/metrics"}   # scraped on the internal network only
+routes = set()
+src_http = os.path.join(repo, "src", "http")
+for name in sorted(os.listdir(src_http)):
+    if not name.endswith(".rs"):
+        continue
+    with open(os.path.join(src_http, name), encoding="utf-8") as f:
+        code = f.read()
+    if re.search(r"\.nest(_service)?\(", code):
+        err(f"src/http/{name}: nested routers are not read by this check; teach it their prefix")
+    routes.update(re.findall(r'\.route\(\s*"(/[^"]*)"', code))
+    routes.update(re.findall(r'#\[utoipa::path\((?:[^"\]]|"[^"]*")*?\bpath\s*=\s*"(/[^"]*)"', code))
+    routes.update(re.findall(r'const\s+\w*PATH\w*\s*:\s*&str\s*=\s*"(/[^"]*)"', code))
+for r in ("/webhook/dingtalk/{bot}", "/api/v1/openapi.json", "/charts/{team}/{file}", "/healthz"):
+    if r not in routes:
+        err(f"public routes: {r} not found in src/http; has the router's code changed shape?")
+def sample(route):
+    return re.sub(r"\{[^}]*\}", "x", route)
+
+def nginx_locations(conf):
+    """(exact, path, block) of every location, nested braces allowed."""
+    out = []
+    for m in re.finditer(r"^\s*location\s+(=\s*)?(\S+)\s*\{", conf, re.M):
+        depth, i = 1, m.end()
+        while depth and i < len(conf):
+            depth += {"{": 1, "}": -1}.get(conf[i], 0)
+            i += 1
+        out.append((bool(m.group(1)), m.group(2), conf[m.end():i - 1]))
+    return out
+locations = nginx_locations(ngx)
+def nginx_proxies(path):
+    exact = [b for e, p, b in locations if e and p == path]
+    if exact:
+        block = exact[0]
+    else:
+        prefixes = [(p, b) for e, p, b in locations if not e and path.startswith(p)]
+        if not prefixes:
+            return False
+        block = max(prefixes, key=lambda pb: len(pb[0]))[1]
+    return "proxy_pass" in block and not re.search(r"^\s*return\s+404", block, re.M)
+
+ingress = k8s("k8s/ingress.example.yaml", "Ingress")
+ingress_paths = [(p.get("path", ""), p.get("pathType", ""))
+                 for rule in ingress.get("spec", {}).get("rules", [])
+                 for p in rule.get("http", {}).get("paths", [])]
+def ingress_routes(path):
+    for p, kind in ingress_paths:
+        if kind == "Exact" and path == p:
+            return True
+        if kind == "Prefix":
+            want = [s for s in p.split("/") if s]
+            have = [s for s in path.split("/") if s]
+            if have[:len(want)] == want:
+                return True
+    return False
+
+for r in sorted(routes):
+    path = sample(r)
+    public = r not in private_routes
+    for label, routed in (("nginx.conf", nginx_proxies(path)), ("k8s/ingress.example.yaml", ingress_routes(path))):
+        if public and not routed:
+            err(f"{label}: the app serves {r}, but it is not proxied to the replicas")
+        if not public and routed:
+            err(f"{label}: {r} is internal, but it is proxied to the public")
+
 # --- Dockerfile facts.
 with open(os.path.join(here, "Dockerfile"), encoding="utf-8") as f:
     dockerfile = f.read()

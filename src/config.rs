@@ -92,8 +92,15 @@ pub struct Settings {
     /// Bearer token of the city admin for `/api/v1`.
     #[serde(default)]
     pub admin_token: Option<Secret>,
-    /// Log filter, as `RUST_LOG` (which wins when set).
-    pub log: String,
+    /// Logging: `[log] filter` and `format`. The old top-level
+    /// `log = "info"` is still read (for one release) as the filter.
+    #[serde(deserialize_with = "log_settings")]
+    pub log: LogSettings,
+    /// A TLS-terminating proxy (nginx, an ingress, a cloud load balancer)
+    /// stands in front of this service; without one, a listener on a
+    /// non-loopback address is warned about at start.
+    #[serde(default)]
+    pub behind_tls_proxy: bool,
     pub dingtalk: DingtalkSettings,
     pub wecom: WecomSettings,
     #[serde(default)]
@@ -113,6 +120,57 @@ pub struct Settings {
     /// Signs chart URLs (`env:NAME` / `file:/path`); the admin token when unset.
     #[serde(default)]
     pub chart_key: Option<Secret>,
+}
+
+/// How the service logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Which lines are written, in `RUST_LOG` syntax (`info`,
+    /// `liancun=debug,info`); `RUST_LOG` wins when set. Checked at start.
+    #[serde(default = "default_log_filter")]
+    pub filter: String,
+    /// `text` for people, `json` for one JSON object per line.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// The filter came from the deprecated top-level `log = "…"` key.
+    #[serde(skip)]
+    pub deprecated_key: bool,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+fn default_log_filter() -> String {
+    "info".to_string()
+}
+
+/// `[log]` as a table, or the old top-level `log = "filter"` string.
+fn log_settings<'de, D: Deserializer<'de>>(d: D) -> Result<LogSettings, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = LogSettings;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a [log] table with filter and format")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LogSettings, E> {
+            Ok(LogSettings {
+                filter: v.to_string(),
+                format: LogFormat::Text,
+                deprecated_key: true,
+            })
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<LogSettings, A::Error> {
+            LogSettings::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Hard projects: by when each team must have one.
@@ -349,6 +407,14 @@ impl Settings {
             )
         })?;
         self.tz()?;
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&self.log.filter)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "[log] filter = {:?} is not a log filter like \"info\" or \"liancun=debug,info\": {e}",
+                    self.log.filter
+                )
+            })?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
             || self.database_url.starts_with("postgresql:"))
@@ -633,6 +699,50 @@ mod tests {
             assert!(err.contains("lisen"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own signature
+    fn log_settings_from_the_table_the_old_key_and_the_environment() {
+        let s = Settings::from_toml_overrides("").unwrap();
+        assert_eq!(
+            (s.log.filter.as_str(), s.log.format, s.log.deprecated_key),
+            ("info", LogFormat::Text, false)
+        );
+        let s = Settings::from_toml_overrides("[log]\nformat = \"json\"").unwrap();
+        assert_eq!(
+            (s.log.filter.as_str(), s.log.format),
+            ("info", LogFormat::Json)
+        );
+        // The old top-level key is still read, and marked for a warning.
+        let s = Settings::from_toml_overrides("log = \"liancun=debug,warn\"").unwrap();
+        assert_eq!(s.log.filter, "liancun=debug,warn");
+        assert!(s.log.deprecated_key);
+        let err = Settings::from_toml_overrides("[log]\nfromat = \"json\"").unwrap_err();
+        assert!(format!("{err:#}").contains("fromat"), "{err:#}");
+        let err = Settings::from_toml_overrides("[log]\nformat = \"xml\"").unwrap_err();
+        assert!(format!("{err:#}").contains("xml"), "{err:#}");
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LIANCUN_LOG__FORMAT", "json");
+            jail.set_env("LIANCUN_LOG__FILTER", "liancun=debug,info");
+            let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(env_layer());
+            let s = Settings::from_figment(fig).map_err(|e| e.to_string())?;
+            assert_eq!(s.log.format, LogFormat::Json);
+            assert_eq!(s.log.filter, "liancun=debug,info");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_invalid_log_filter_is_refused_at_load() {
+        for bad in ["liancun=loud", "info,=x=y", "[{"] {
+            let err =
+                Settings::from_toml_overrides(&format!("[log]\nfilter = \"{bad}\"")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("[log] filter"),
+                "{bad}: {err:#}"
+            );
+        }
     }
 
     #[test]

@@ -55,8 +55,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Ok(filter) = std::env::var("RUST_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_new(filter)
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| {
+                    anyhow::anyhow!("RUST_LOG = {filter:?} is not a log filter like \"info\": {e}")
+                })?,
             )
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -102,7 +102,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
     match cli.command {
         Cmd::Serve => {
             let settings = Settings::load()?;
-            telemetry::init_logging(&settings.log);
+            telemetry::init_logging(&settings.log)?;
             let _lock = liancun::store::ProcessLock::acquire(&settings.database_url)?;
             let listen = settings.listen.clone();
             let app = App::build(settings, Arc::new(SystemClock)).await?;
@@ -113,7 +113,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
         }
         Cmd::Migrate => {
             let settings = Settings::load()?;
-            telemetry::init_logging(&settings.log);
+            telemetry::init_logging(&settings.log)?;
             let db = Db::connect(&settings.database_url).await?;
             db.migrate().await?;
             db.close().await;
@@ -158,7 +158,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
             no_send,
         } => {
             let settings = Settings::load()?;
-            telemetry::init_logging(&settings.log);
+            telemetry::init_logging(&settings.log)?;
             let app = App::build(settings, Arc::new(SystemClock)).await?;
             let scope = match (township, group) {
                 (Some(t), _) => liancun::jobs::Scope::Township(t),

@@ -43,7 +43,7 @@ pub struct ParseCtx<'a> {
     pub bot_names: &'a [String],
 }
 
-/// The commands, one per entry of the PRODUCT.md command table
+/// The commands, one per entry of the command table (README "Commands in the group")
 /// (设团长 and 设团员 apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CommandKind {

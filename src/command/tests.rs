@@ -524,7 +524,7 @@ fn plan_cases() -> Vec<Case> {
                     Some(Level::Orange),
                 ),
             ]),
-            "the PRODUCT.md example",
+            "the product contract's example",
         ),
         case(
             "@联村助手\u{2005}排清单\r\n1．苗青头村插花田政策处理 ＠张三 周三前 红\r\n\r\n2、走访3组10户农户 @李四 @王五 周日\r\n",
@@ -1573,7 +1573,8 @@ fn at_least_150_cases() {
     assert!(total >= 150, "only {total} cases");
 }
 
-/// PROTOCOLS.md §6.3, `vectors.json → mention_strip_cases`, verbatim.
+/// The protocol brief's mention-stripping cases (`mention_strip_cases` of
+/// tests/vectors/dingtalk.json), verbatim.
 #[test]
 fn mention_strip_vectors() {
     let bots = ["村务助手", "小帮手"].map(String::from);

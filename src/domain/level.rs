@@ -108,7 +108,7 @@ pub struct LevelLimits {
 }
 
 impl Default for LevelLimits {
-    /// PRODUCT.md: 红 1 day, 橙 3 days, 黄 5 days, 绿 7 days.
+    /// The product's default deadlines: 红 1 day, 橙 3 days, 黄 5 days, 绿 7 days.
     fn default() -> Self {
         LevelLimits {
             red_days: 1,

@@ -6,4 +6,5 @@ pub mod level;
 pub mod ranking;
 pub mod rating;
 pub mod role;
+pub mod text;
 pub mod week;

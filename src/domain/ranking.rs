@@ -30,7 +30,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::week::IsoWeek;
 
-/// Fewest raters a week needs before its ratings count (PRODUCT.md).
+/// Fewest raters a week needs before its ratings count (a product rule: fewer say too little).
 pub const MIN_RATERS: i64 = 3;
 
 /// A calendar month (in a township's time zone).

@@ -682,7 +682,10 @@ pub fn parse_households(raw: &[u8]) -> Result<Vec<HouseholdRow>, String> {
             e.valid_up_to()
         )
     })?;
-    let records = csv_records(text)?;
+    // Control characters (NUL …) are dropped from every cell, as from every
+    // other input.
+    let text = crate::domain::text::clean(text);
+    let records = csv_records(&text)?;
     let mut records = records
         .into_iter()
         .filter(|(_, r)| r.iter().any(|f| !f.trim().is_empty()));

@@ -126,6 +126,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(expected) = state.settings.admin_token.as_ref()
             && bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
         {
+            super::access::note(parts, &Principal::City);
             return Ok(Principal::City);
         }
         if !given.starts_with("lct_") {
@@ -138,10 +139,14 @@ impl FromRequestParts<AppState> for Principal {
             .await
             .map_err(store_err)?;
         match found {
-            Some((token_id, township_id)) => Ok(Principal::Township {
-                token_id,
-                township_id,
-            }),
+            Some((token_id, township_id)) => {
+                let who = Principal::Township {
+                    token_id,
+                    township_id,
+                };
+                super::access::note(parts, &who);
+                Ok(who)
+            }
             None => Err(unauthorized("missing, wrong or revoked bearer token")),
         }
     }
@@ -253,12 +258,14 @@ pub fn not_found(what: &str) -> HttpError {
     HttpError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
 }
 
-/// Parses a JSON body, answering 422 with serde's reason (which names the field).
+/// Parses a JSON body, answering 422 with serde's reason (which names the
+/// field). Control characters are dropped from every string first
+/// ([`crate::domain::text::clean`]).
 pub fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_slice(b"{}").map_err(|e| unprocessable("body", e));
     }
-    serde_json::from_slice(raw).map_err(|e| unprocessable("body", e))
+    crate::domain::text::from_json_slice(raw).map_err(|e| unprocessable("body", e))
 }
 
 #[cfg(test)]

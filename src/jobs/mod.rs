@@ -1,4 +1,7 @@
-//! Scheduled work: the eight jobs of PRODUCT.md.
+//! Scheduled work: the product's scheduled jobs (plan reminder and plan
+//! missing on Monday, service day on Tuesday, results reminder and airing on
+//! Friday, clearance on Sunday, the overdue scan, the monthly ranking, and
+//! the hard-project reminder).
 //!
 //! Each job is one step, [`run`], over a scope (all townships, one township or
 //! one group) at a firing time. It runs in one write transaction that also
@@ -41,7 +44,7 @@ pub const JOBS: [&str; 9] = [
     "project_reminder",
 ];
 
-/// How a job moves when its day is a holiday (PRODUCT.md: later for Monday
+/// How a job moves when its day is a holiday (the product rule: later for Monday
 /// and Tuesday jobs, earlier for Friday jobs; the rest keep their day).
 pub fn shift_rule(job: &str) -> ShiftRule {
     match job {

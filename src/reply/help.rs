@@ -70,7 +70,7 @@ fn description(kind: CommandKind) -> &'static str {
     }
 }
 
-/// Who may use the command (PRODUCT.md command table).
+/// Who may use the command (as the README's command table says).
 fn who_may(kind: CommandKind) -> &'static str {
     match kind {
         CommandKind::Plan => "团长（乡镇允许时团员也可）",

@@ -38,10 +38,16 @@ pub mod weekly;
 
 pub use local::Local;
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -81,7 +87,29 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the write lost a race with a concurrent transaction and may
+    /// succeed when run again: a unique or foreign key taken or removed
+    /// meanwhile, a serialization failure, a deadlock.
+    pub fn is_race(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) => true,
+            StoreError::Other(e) => e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<sqlx::Error>(),
+                    Some(sqlx::Error::Database(db))
+                        if matches!(db.code().as_deref(), Some("40001" | "40P01"))
+                )
+            }),
+            StoreError::NotFound | StoreError::WriterGone => false,
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Most runs of one turn on PostgreSQL when it keeps losing races.
+const PG_TURN_ATTEMPTS: u64 = 5;
 
 /// An open transaction on whichever connection is live.
 pub enum Tx {
@@ -101,6 +129,14 @@ pub enum Backend {
 
 type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
 type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
+/// Answers the caller of a job that panicked (with what the panic said).
+type Panicked = Box<dyn FnOnce(String) + Send>;
+
+/// A plain write waiting for the SQLite writer (built by [`Db::write`]).
+pub struct WriteJob {
+    run: Job,
+    panicked: Panicked,
+}
 
 /// A turn's work for [`Db::turn`]: run in the write transaction, it returns
 /// the reply to save (JSON) and the caller's value. It may run more than once.
@@ -146,8 +182,11 @@ pub struct TurnJob {
 
 /// What the SQLite writer is given (built by [`Db::write`] and [`Db::turn`]).
 pub enum Work {
-    Job(Job),
+    Job(WriteJob),
     Turn(TurnJob),
+    /// Makes the writer itself panic, outside any unit of work.
+    #[cfg(test)]
+    Crash,
 }
 
 /// The database handle shared by the whole app; cheap to clone.
@@ -160,6 +199,8 @@ pub enum Db {
         writer: mpsc::Sender<Work>,
         /// sqlx's one writing connection: migrations and WAL checkpoints.
         writer_pool: SqlitePool,
+        /// Whether the writer thread is running (`/readyz`).
+        writer_health: Arc<WriterHealth>,
     },
     Pg(PgPool),
 }
@@ -198,9 +239,14 @@ impl Db {
                 .await
                 .with_context(|| format!("cannot open SQLite database {url}"))?;
             let (tx, rx) = mpsc::channel::<Work>(4096);
-            spawn_writer(Path::new(opts.get_filename()), rx)
-                .await
-                .with_context(|| format!("cannot open SQLite database {url}"))?;
+            let writer_health = Arc::new(WriterHealth::default());
+            spawn_writer(
+                Path::new(opts.get_filename()),
+                rx,
+                Arc::clone(&writer_health),
+            )
+            .await
+            .with_context(|| format!("cannot open SQLite database {url}"))?;
             let readers = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts.read_only(true))
@@ -211,6 +257,7 @@ impl Db {
                 readers,
                 writer: tx,
                 writer_pool,
+                writer_health,
             })
         } else {
             let opts = PgConnectOptions::from_str(url).with_context(|| {
@@ -223,6 +270,21 @@ impl Db {
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))?;
             Ok(Db::Pg(pool))
+        }
+    }
+
+    /// Whether the PostgreSQL connection is encrypted (as `sslmode` in the
+    /// URL asked); `None` on SQLite.
+    pub async fn tls_in_use(&self) -> anyhow::Result<Option<bool>> {
+        match self {
+            Db::Sqlite { .. } => Ok(None),
+            Db::Pg(pool) => sqlx::query_scalar::<_, bool>(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            )
+            .fetch_one(pool)
+            .await
+            .map(Some)
+            .context("reading pg_stat_ssl"),
         }
     }
 
@@ -257,10 +319,19 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers (for `/readyz`); on SQLite also whether
+    /// the writer thread is running (not restarting after a panic, not gone).
     pub async fn ping(&self) -> bool {
         let r = match self {
-            Db::Sqlite { readers, .. } => {
+            Db::Sqlite {
+                readers,
+                writer,
+                writer_health,
+                ..
+            } => {
+                if writer.is_closed() || !writer_health.up.load(Ordering::Acquire) {
+                    return false;
+                }
                 sqlx::query("SELECT 1").execute(readers).await.map(|_| ())
             }
             Db::Pg(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
@@ -279,27 +350,36 @@ impl Db {
         match self {
             Db::Sqlite { writer, .. } => {
                 let (done_tx, done_rx) = oneshot::channel::<Result<T, E>>();
-                let job: Job = Box::new(move |tx: &mut Tx| {
+                // Shared with `panicked`, which answers if the job panics.
+                let done = Arc::new(Mutex::new(Some(done_tx)));
+                let take = |done: &Mutex<Option<oneshot::Sender<Result<T, E>>>>| {
+                    done.lock().unwrap_or_else(|p| p.into_inner()).take()
+                };
+                let answer = Arc::clone(&done);
+                let panicked: Panicked = Box::new(move |why| {
+                    if let Some(done) = take(&answer) {
+                        let _ = done.send(Err(E::from(panicked_error("write", &why))));
+                    }
+                });
+                let run: Job = Box::new(move |tx: &mut Tx| {
                     Box::pin(async move {
-                        match f(tx).await {
-                            Ok(v) => {
-                                let finish: Finish = Box::new(move |commit| {
-                                    // The caller may have gone away; nothing waits then.
-                                    let _ = done_tx.send(commit.map(|()| v).map_err(E::from));
-                                });
-                                (true, finish)
+                        let out = f(tx).await;
+                        let ok = out.is_ok();
+                        let finish: Finish = Box::new(move |commit| {
+                            let out = match out {
+                                Ok(v) => commit.map(|()| v).map_err(E::from),
+                                Err(e) => Err(e),
+                            };
+                            // The caller may have gone away; nothing waits then.
+                            if let Some(done) = take(&done) {
+                                let _ = done.send(out);
                             }
-                            Err(e) => {
-                                let finish: Finish = Box::new(move |_| {
-                                    let _ = done_tx.send(Err(e));
-                                });
-                                (false, finish)
-                            }
-                        }
+                        });
+                        (ok, finish)
                     })
                 });
                 writer
-                    .send(Work::Job(job))
+                    .send(Work::Job(WriteJob { run, panicked }))
                     .await
                     .map_err(|_| E::from(StoreError::WriterGone))?;
                 done_rx.await.map_err(|_| E::from(StoreError::WriterGone))?
@@ -307,7 +387,16 @@ impl Db {
             Db::Pg(pool) => {
                 let t = pool.begin().await.map_err(StoreError::from)?;
                 let mut tx = Tx::Pg(t);
-                let out = f(&mut tx).await;
+                let borrowed = &mut tx;
+                // A panic fails this write alone (rolled back below), as on
+                // SQLite.
+                let out = match unwound(move || f(borrowed)).await {
+                    Ok(out) => out,
+                    Err(why) => {
+                        tracing::error!(panic = %why, "a write panicked; it is rolled back");
+                        Err(E::from(panicked_error("write", &why)))
+                    }
+                };
                 let Tx::Pg(t) = tx else {
                     unreachable!("a Pg Db opens Pg transactions")
                 };
@@ -358,7 +447,7 @@ impl Db {
     /// every message id of the batch, the turns run back to back without a
     /// savepoint each, and one statement records them all. If a turn fails,
     /// the batch is rolled back and replayed turn by turn, so only the failing
-    /// turn fails.
+    /// turn fails. A turn that panics fails the same way, on either backend.
     pub async fn turn<T, F>(
         &self,
         platform: &str,
@@ -374,10 +463,13 @@ impl Db {
             Db::Sqlite { writer, .. } => {
                 let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
                 let fill = Arc::clone(&slot);
+                let id = msg_id.to_string();
                 let run: TurnRun = Arc::new(move |tx: &mut Tx| {
                     let fill = Arc::clone(&fill);
                     let fut = f(tx);
+                    let id = id.clone();
                     Box::pin(async move {
+                        faults::maybe_panic(&id);
                         let (json, value) = fut.await?;
                         *fill.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
                         Ok(json)
@@ -413,7 +505,12 @@ impl Db {
     }
 
     /// [`Db::turn`] on PostgreSQL: the turn and its message id in one
-    /// transaction of its own.
+    /// transaction of its own. The message id is claimed first, so a copy
+    /// delivered at the same moment waits for the first delivery's commit
+    /// before it has done anything, and then gets its saved reply. A turn
+    /// that loses a race to another message (a unique key taken meanwhile, a
+    /// serialization failure or a deadlock) is run again, up to
+    /// [`PG_TURN_ATTEMPTS`] times, instead of telling the sender to resend.
     async fn turn_pg<T, F>(
         &self,
         platform: &str,
@@ -434,31 +531,42 @@ impl Db {
                 Fail::Store(e)
             }
         }
-        let (p, id) = (platform.to_string(), msg_id.to_string());
-        let r = self
-            .write(move |tx| {
-                Box::pin(async move {
-                    let (json, value) = f(tx).await?;
-                    // On PostgreSQL a concurrent first delivery holds the key
-                    // until it commits; this one waits here, then conflicts.
-                    if !inbound::record(tx, &p, &id, now_ms, &json).await? {
-                        return Err(Fail::Duplicate);
-                    }
-                    Ok(value)
-                })
-            })
-            .await;
-        match r {
-            Ok(v) => Ok(TurnOutcome::Fresh(v)),
-            Err(Fail::Store(e)) => Err(e),
-            Err(Fail::Duplicate) => {
-                let (p, id) = (platform.to_string(), msg_id.to_string());
-                let saved = self
-                    .read(move |tx| {
-                        Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
+        let f = Arc::new(f);
+        let mut attempt = 1;
+        loop {
+            let (p, id, f) = (platform.to_string(), msg_id.to_string(), Arc::clone(&f));
+            let r = self
+                .write(move |tx| {
+                    Box::pin(async move {
+                        if !inbound::claim(tx, &p, &id, now_ms).await? {
+                            return Err(Fail::Duplicate);
+                        }
+                        faults::maybe_panic(&id);
+                        let (json, value) = f(tx).await?;
+                        inbound::save_reply(tx, &p, &id, &json).await?;
+                        Ok(value)
                     })
-                    .await?;
-                Ok(TurnOutcome::Duplicate(saved))
+                })
+                .await;
+            match r {
+                Ok(v) => return Ok(TurnOutcome::Fresh(v)),
+                Err(Fail::Store(e)) if e.is_race() && attempt < PG_TURN_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "a turn lost a race on PostgreSQL; running it again");
+                    // A little jitter, so that the racers do not meet again.
+                    let pause = 5 * attempt + fastrand::u64(0..20 * attempt);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                Err(Fail::Store(e)) => return Err(e),
+                Err(Fail::Duplicate) => {
+                    let (p, id) = (platform.to_string(), msg_id.to_string());
+                    let saved = self
+                        .read(move |tx| {
+                            Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
+                        })
+                        .await?;
+                    return Ok(TurnOutcome::Duplicate(saved));
+                }
             }
         }
     }
@@ -479,31 +587,62 @@ impl Db {
     }
 }
 
+/// Whether the SQLite writer thread is running, for `/readyz`.
+#[derive(Debug)]
+pub struct WriterHealth {
+    /// False while the writer restarts after a panic, and once it has ended.
+    up: AtomicBool,
+    /// How often it has restarted.
+    restarts: AtomicU64,
+}
+
+impl Default for WriterHealth {
+    fn default() -> Self {
+        WriterHealth {
+            up: AtomicBool::new(true),
+            restarts: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Marks the writer down when its thread ends, however it ends.
+struct DownOnExit(Arc<WriterHealth>);
+
+impl Drop for DownOnExit {
+    fn drop(&mut self) {
+        self.0.up.store(false, Ordering::Release);
+    }
+}
+
 /// Starts the SQLite writer on a thread of its own, with a single-threaded
 /// runtime (timers only: it does no network I/O) and its own connection,
 /// opened from that thread.
-async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .context("cannot build the SQLite writer runtime")?;
+async fn spawn_writer(
+    path: &Path,
+    rx: mpsc::Receiver<Work>,
+    health: Arc<WriterHealth>,
+) -> anyhow::Result<()> {
+    let rt = writer_runtime()?;
     let path = path.to_path_buf();
     let (ready_tx, ready_rx) = oneshot::channel::<rusqlite::Result<()>>();
     std::thread::Builder::new()
         .name("liancun-writer".into())
-        .spawn(move || match open_writer(&path) {
-            Ok(conn) => {
-                // Bigger groups per commit where the writer shares a core
-                // with the HTTP threads (see batch_scheduling).
-                if let Err(e) = crate::affinity::batch_scheduling() {
-                    tracing::warn!(error = %e, "the SQLite writer keeps the default scheduling policy");
+        .spawn(move || {
+            let _down = DownOnExit(Arc::clone(&health));
+            match open_writer(&path) {
+                Ok(conn) => {
+                    // Bigger groups per commit where the writer shares a core
+                    // with the HTTP threads (see batch_scheduling).
+                    if let Err(e) = crate::affinity::batch_scheduling() {
+                        tracing::warn!(error = %e, "the SQLite writer keeps the default scheduling policy");
+                    }
+                    if ready_tx.send(Ok(())).is_ok() {
+                        keep_writing(rt, conn, rx, &path, &health);
+                    }
                 }
-                if ready_tx.send(Ok(())).is_ok() {
-                    rt.block_on(run_writer(Tx::Local(Box::new(conn)), rx));
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
                 }
-            }
-            Err(e) => {
-                let _ = ready_tx.send(Err(e));
             }
         })
         .context("cannot start the SQLite writer thread")?;
@@ -511,6 +650,97 @@ async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<(
         .await
         .context("the SQLite writer thread stopped while connecting")??;
     Ok(())
+}
+
+fn writer_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("cannot build the SQLite writer runtime")
+}
+
+/// Runs the writer until every sender is gone. A unit of work that panics
+/// fails alone (see [`unwound`]); a panic in the writer's own code fails the
+/// work it held, and the writer starts over on a new connection (what was
+/// open is rolled back), `/readyz` failing until it is back.
+fn keep_writing(
+    mut rt: tokio::runtime::Runtime,
+    conn: Local,
+    mut rx: mpsc::Receiver<Work>,
+    path: &Path,
+    health: &WriterHealth,
+) {
+    let mut tx = Tx::Local(Box::new(conn));
+    loop {
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(run_writer(&mut tx, &mut rx))
+        }));
+        let Err(p) = run else {
+            return;
+        };
+        health.up.store(false, Ordering::Release);
+        tracing::error!(panic = %panic_text(&*p), "the SQLite writer panicked; the writes it held failed; restarting it");
+        rollback(&mut tx, "what the writer left open when it panicked");
+        let mut pause = Duration::from_millis(50);
+        let conn = loop {
+            match open_writer(path) {
+                Ok(conn) => break conn,
+                Err(e) => {
+                    tracing::error!(error = %e, "the SQLite writer cannot reopen its connection; trying again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        tx = Tx::Local(Box::new(conn));
+        rt = match writer_runtime() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "the SQLite writer cannot restart; every write fails from now on");
+                return;
+            }
+        };
+        health.restarts.fetch_add(1, Ordering::Relaxed);
+        health.up.store(true, Ordering::Release);
+        tracing::warn!("the SQLite writer restarted");
+    }
+}
+
+/// What a panic said, for the log.
+fn panic_text(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// The error a unit of work that panicked fails with.
+fn panicked_error(what: &str, why: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("the {what} panicked: {why}"))
+}
+
+/// Makes a unit of work's future with `make` and runs it, turning a panic in
+/// either into `Err` with what the panic said: the unit fails, its caller is
+/// answered, and the writer goes on.
+async fn unwound<'a, T>(make: impl FnOnce() -> BoxFuture<'a, T>) -> Result<T, String> {
+    let fut = std::panic::catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_text(&*p))?;
+    CatchUnwind(fut).await
+}
+
+/// A future that ends with `Err` when polling it panics.
+struct CatchUnwind<'a, T>(BoxFuture<'a, T>);
+
+impl<T> Future for CatchUnwind<'_, T> {
+    type Output = Result<T, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let fut = &mut self.get_mut().0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => Poll::Ready(Err(panic_text(&*p))),
+        }
+    }
 }
 
 /// The writer's connection, set up as sqlx sets up its own: WAL, `NORMAL`
@@ -589,7 +819,7 @@ fn local_batch(tx: &mut Tx, sql: &str) -> StoreResult<()> {
 /// arrival order as runs of the same kind: plain jobs commit together with a
 /// savepoint each ([`run_batch`]), turns commit together as a batch of turns
 /// ([`run_turns`]).
-async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
+async fn run_writer(tx: &mut Tx, rx: &mut mpsc::Receiver<Work>) {
     let mut batch: Vec<Work> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut work = std::mem::take(&mut batch).into_iter().peekable();
@@ -602,7 +832,7 @@ async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
                             jobs.push(job);
                         }
                     }
-                    if let Err(e) = run_batch(&mut tx, jobs).await {
+                    if let Err(e) = run_batch(tx, jobs).await {
                         tracing::error!(error = %e, "SQLite write batch failed");
                     }
                 }
@@ -613,8 +843,10 @@ async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
                             turns.push(turn);
                         }
                     }
-                    run_turns(&mut tx, turns).await;
+                    run_turns(tx, turns).await;
                 }
+                #[cfg(test)]
+                Work::Crash => panic!("the writer itself panics (test)"),
             }
         }
     }
@@ -730,7 +962,12 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
             slots.push(Slot::CopyOf(j));
         } else {
             first.insert(key, i);
-            slots.push(Slot::Fresh((t.run)(tx).await?));
+            let json = unwound(|| (t.run)(tx)).await.map_err(|why| {
+                tracing::error!(platform = %t.platform, msg_id = %t.msg_id, panic = %why,
+                    "a turn panicked; it fails alone, the rest of its batch is replayed");
+                panicked_error("turn", &why)
+            })??;
+            slots.push(Slot::Fresh(json));
         }
     }
     let rows: Vec<inbound::Handled<'_>> = turns
@@ -760,7 +997,7 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
         .collect())
 }
 
-async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
+async fn run_batch(tx: &mut Tx, jobs: Vec<WriteJob>) -> anyhow::Result<()> {
     let single = jobs.len() == 1;
     if let Err(e) = begin(tx) {
         // Dropping a job closes its channel: its caller hears WriterGone.
@@ -778,7 +1015,15 @@ async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
         local_batch(tx, "SAVEPOINT job")
     };
     for (i, job) in jobs.into_iter().enumerate() {
-        let (ok, finish) = job(tx).await;
+        let WriteJob { run, panicked } = job;
+        let (ok, finish) = match unwound(|| run(tx)).await {
+            Ok(done) => done,
+            Err(why) => {
+                tracing::error!(panic = %why, "a write panicked; it fails alone");
+                let finish: Finish = Box::new(move |_| panicked(why));
+                (false, finish)
+            }
+        };
         if !single && steps.is_ok() {
             let sql = match (ok, i + 1 == n) {
                 (true, false) => "RELEASE job; SAVEPOINT job",
@@ -947,6 +1192,41 @@ impl Db {
             Db::Pg(_) => anyhow::bail!(
                 "PostgreSQL is backed up with pg_dump: pg_dump -Fc \"$DATABASE_URL\" > liancun.dump (restore: pg_restore -d NEWDB liancun.dump)"
             ),
+        }
+    }
+}
+
+/// Test seam: turns that panic inside their write closure, as a bug in a
+/// turn would. Nothing in the service arms it; only tests call
+/// [`faults::panic_in_turn`].
+#[doc(hidden)]
+pub mod faults {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    static MSG_IDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// From now on, every run of the turn of message `msg_id` panics.
+    #[doc(hidden)]
+    pub fn panic_in_turn(msg_id: &str) {
+        MSG_IDS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(msg_id.to_string());
+        ARMED.store(true, Ordering::Release);
+    }
+
+    /// Panics if the turn of `msg_id` is to panic.
+    pub(super) fn maybe_panic(msg_id: &str) {
+        if ARMED.load(Ordering::Acquire)
+            && MSG_IDS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|m| m == msg_id)
+        {
+            panic!("the turn of {msg_id} panics (test seam)");
         }
     }
 }
@@ -1247,5 +1527,193 @@ mod tests {
             .unwrap();
         assert_eq!(recorded, 4);
         db.close().await;
+    }
+
+    /// Holds the writer with a job until the returned sender is used, so
+    /// that what is sent meanwhile is taken as one batch.
+    async fn hold_writer(
+        db: &Db,
+    ) -> (
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<StoreResult<()>>,
+    ) {
+        let (release, hold) = oneshot::channel::<()>();
+        let (started_tx, started) = oneshot::channel::<()>();
+        let blocker = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |_tx| {
+                    Box::pin(async move {
+                        let _ = started_tx.send(());
+                        let _ = hold.await;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+            })
+        };
+        started.await.unwrap();
+        (release, blocker)
+    }
+
+    async fn add_township(db: &Db, name: &str, panics: bool) -> StoreResult<()> {
+        let name = name.to_string();
+        db.write(move |tx| {
+            Box::pin(async move {
+                sql::query("INSERT INTO townships (name, created_at) VALUES ($1, 1)")
+                    .bind(&name)
+                    .execute(tx)
+                    .await?;
+                if panics {
+                    panic!("a bug in the write of {name}");
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+    }
+
+    async fn migrated() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        (dir, db)
+    }
+
+    /// A write that panics fails alone, with an error naming the panic; its
+    /// batch-mates commit and the writer takes the next write.
+    #[tokio::test]
+    async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
+        let (_dir, db) = migrated().await;
+        let e = add_township(&db, "alone", true).await.unwrap_err();
+        assert!(e.to_string().contains("panicked"), "{e}");
+
+        let (release, blocker) = hold_writer(&db).await;
+        let mut pending = Vec::new();
+        for (name, panics) in [("w1", false), ("boom", true), ("w2", false)] {
+            let db = db.clone();
+            pending.push(tokio::spawn(async move {
+                add_township(&db, name, panics).await
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let out: Vec<_> = futures_util::future::join_all(pending).await;
+        assert!(matches!(out[0], Ok(Ok(()))), "{:?}", out[0]);
+        assert!(
+            matches!(&out[1], Ok(Err(StoreError::Other(e))) if e.to_string().contains("panicked")),
+            "{:?}",
+            out[1]
+        );
+        assert!(matches!(out[2], Ok(Ok(()))), "{:?}", out[2]);
+        add_township(&db, "after", false).await.unwrap();
+        assert_eq!(names(&db).await, ["after", "w1", "w2"]);
+        assert!(db.ping().await);
+        db.close().await;
+    }
+
+    /// A turn that panics gets an error; the rest of its batch is replayed
+    /// and recorded, and the next turn goes through.
+    #[tokio::test]
+    async fn a_panicking_turn_fails_alone_and_its_batch_is_replayed() {
+        let (_dir, db) = migrated().await;
+        faults::panic_in_turn("unit-boom");
+        let (release, blocker) = hold_writer(&db).await;
+        let mut pending = Vec::new();
+        for id in ["t1", "unit-boom", "t2"] {
+            pending.push(tokio::spawn(township_turn(db.clone(), id, false)));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let mut out = Vec::new();
+        for p in pending {
+            out.push(p.await.unwrap());
+        }
+        assert!(
+            matches!(&out[0], Ok(TurnOutcome::Fresh(n)) if n == "t1"),
+            "{:?}",
+            out[0]
+        );
+        assert!(
+            matches!(&out[1], Err(StoreError::Other(e)) if e.to_string().contains("panicked")),
+            "{:?}",
+            out[1]
+        );
+        assert!(
+            matches!(&out[2], Ok(TurnOutcome::Fresh(n)) if n == "t2"),
+            "{:?}",
+            out[2]
+        );
+        assert!(matches!(
+            township_turn(db.clone(), "t3", false).await,
+            Ok(TurnOutcome::Fresh(n)) if n == "t3"
+        ));
+        assert_eq!(names(&db).await, ["t1", "t2", "t3"]);
+        let recorded = db
+            .read(|tx| Box::pin(async move { inbound::count(tx).await }))
+            .await
+            .unwrap();
+        assert_eq!(recorded, 3);
+        db.close().await;
+    }
+
+    /// A panic in the writer's own code fails the work it held; the writer
+    /// restarts on a new connection and takes the next write. `/readyz`
+    /// (ping) fails while it is down.
+    #[tokio::test]
+    async fn the_writer_restarts_after_a_panic_of_its_own() {
+        let (_dir, db) = migrated().await;
+        let Db::Sqlite {
+            writer,
+            writer_health,
+            ..
+        } = &db
+        else {
+            unreachable!()
+        };
+        let (release, blocker) = hold_writer(&db).await;
+        writer.send(Work::Crash).await.unwrap();
+        let lost = {
+            let db = db.clone();
+            tokio::spawn(async move { add_township(&db, "lost", false).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        // Taken in the batch that crashed: failed, not left waiting.
+        assert!(
+            matches!(lost.await.unwrap(), Err(StoreError::WriterGone)),
+            "the write held by the crashed batch fails"
+        );
+        for _ in 0..100 {
+            if writer_health.restarts.load(Ordering::Relaxed) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(writer_health.restarts.load(Ordering::Relaxed), 1);
+        add_township(&db, "after", false).await.unwrap();
+        assert_eq!(names(&db).await, ["after"]);
+        assert!(db.ping().await, "ready again once restarted");
+        writer_health.up.store(false, Ordering::Release);
+        assert!(!db.ping().await, "not ready while the writer is down");
+        writer_health.up.store(true, Ordering::Release);
+        db.close().await;
+    }
+
+    #[test]
+    fn races_are_told_from_other_failures() {
+        assert!(StoreError::Conflict("tasks_team_week_no_key".into()).is_race());
+        assert!(!StoreError::NotFound.is_race());
+        assert!(!StoreError::WriterGone.is_race());
+        assert!(!StoreError::Other(anyhow::anyhow!("disk full")).is_race());
+        let wrapped = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("a turn");
+        assert!(!StoreError::Other(wrapped).is_race());
     }
 }

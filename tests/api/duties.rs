@@ -225,11 +225,9 @@ macro_rules! chart_scenario {
             }
 
             #[tokio::test]
+            #[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
             async fn postgres() {
-                match TestApp::spawn_with(Backend::Postgres, TOML).await {
-                    Some(app) => run(app).await,
-                    None => eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped"),
-                }
+                run(TestApp::spawn_with(Backend::Postgres, TOML).await.expect(PG_UNSET)).await;
             }
         }
     };

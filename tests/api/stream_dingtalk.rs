@@ -76,11 +76,9 @@ async fn stream_week(backend: Backend) {
     let mut gateway = FakeGateway::spawn().await;
     let ding = FakeDingtalk::new("unused", "unused");
     let ding_addr = ding.spawn().await.expect("fake dingtalk");
-    let Some(mut app) = TestApp::spawn_with(backend, &stream_bot_toml(&gateway.api_base())).await
-    else {
-        eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped");
-        return;
-    };
+    let mut app = TestApp::spawn_with(backend, &stream_bot_toml(&gateway.api_base()))
+        .await
+        .expect(PG_UNSET);
     let session = format!("http://{ding_addr}/robot/sendBySession?session=s1");
     let expires = app.clock.now_ms() + 90 * 60_000;
 
@@ -234,6 +232,7 @@ async fn stream_mode_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
 async fn stream_mode_postgres() {
     stream_week(Backend::Postgres).await;
 }

@@ -360,15 +360,12 @@ scenario! {
 /// goes to the message's one-shot response_url.
 async fn slow_turn_answers_through_response_url(backend: Backend) {
     use std::sync::{Arc, Mutex};
-    let Some(app) = TestApp::spawn_with(
+    let app = TestApp::spawn_with(
         backend,
         "[wecom]\napi_base = \"http://127.0.0.1:9\"\nreply_within_ms = 0",
     )
     .await
-    else {
-        eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped");
-        return;
-    };
+    .expect(PG_UNSET);
     // The response_url endpoint, recording what it is sent.
     let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let sink = Arc::clone(&got);
@@ -422,6 +419,7 @@ async fn slow_turn_answers_through_response_url_sqlite() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
 async fn slow_turn_answers_through_response_url_postgres() {
     slow_turn_answers_through_response_url(Backend::Postgres).await;
 }
