@@ -108,6 +108,12 @@ admins = ["admin"]
             200
         );
     }
+    // Firings from now on find every group bound; earlier ones (on a busy
+    // machine the binding takes longer than a slot) may find fewer.
+    let bound_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     // Let a few firings fan out, then kill one replica in the middle of one.
     let started = Instant::now();
     loop {
@@ -171,18 +177,20 @@ admins = ["admin"]
         );
     }
     assert!(
-        done.iter().all(|f| f.2 == GROUPS as i64),
-        "each firing ran once, for every group: {firings:?}"
+        done.iter()
+            .all(|f| f.2 <= GROUPS as i64 && (f.0 <= bound_at_ms || f.2 == GROUPS as i64)),
+        "each firing ran once, for every group bound by then: {firings:?}"
     );
+    assert!(
+        done.iter().any(|f| f.0 > bound_at_ms),
+        "a firing after the binding: {firings:?}"
+    );
+    let enqueued: i64 = done.iter().map(|f| f.2).sum();
     let (sent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
         .fetch_one(&mut pg)
         .await
         .unwrap();
-    assert_eq!(
-        sent,
-        done.len() as i64 * GROUPS as i64,
-        "every enqueued push was delivered"
-    );
+    assert_eq!(sent, enqueued, "every enqueued push was delivered");
     let received = fake.received().len() as i64;
     let duplicates = received - sent;
     eprintln!(
