@@ -507,7 +507,7 @@ async fn second_week(sim: &mut Sim) -> anyhow::Result<()> {
     sim.say(&ZHANGSAN, "延期 #4 周四 文旅办周四开会审方案", "已延期")
         .await?;
     sim.at(8, 14, 0).await?;
-    sim.say(&MAO, "诉求 5组水渠堵了，田里排不出水", "诉求已登记")
+    sim.say(&MAO, "诉求 5组水渠堵了，田里排不出水", "收到你的诉求")
         .await?;
     sim.at(8, 14, 30).await?;
     sim.say(&ZHANGSAN, "指派 #8 @李四", "已指派给").await?;

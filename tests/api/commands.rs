@@ -114,7 +114,7 @@ scenario! {
         let list = app.say(&LISI, "清单").await;
         assert!(list.contains("#2 【绿】河道清理 @王五 · 12月2日(周三) 12:00截止 ⚠️已逾期"), "{list}");
         let r = app.say(&WANGWU, "完成 #2 清理完毕").await;
-        assert_eq!(r, "✅ 已销号 #2：清理完毕\n超过截止时间完成", "one late task, no 其中");
+        assert_eq!(r, "✅ 已销号 #2 河道清理：清理完毕\n超过截止时间完成", "one late task, no 其中");
     }
 }
 
@@ -123,7 +123,7 @@ scenario! {
         app.setup_team().await;
         app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周四 红\n2. 河道清理 @王五").await;
         let r = app.say(&LISI, "延期 #1 下周三 等待镇里批复").await;
-        assert_eq!(r, "⏳ #1 已延期：插花田政策处理\n12月3日(周四) → 12月9日(周三)，移入12月第2周清单\n原因：等待镇里批复");
+        assert_eq!(r, "⏳ #1 已延期：插花田政策处理\n12月3日(周四) → 12月9日(周三)，移入12月7日—13日的清单\n原因：等待镇里批复");
         let r = app.say(&LISI, "延期 #1 12月10日 材料还没齐").await;
         assert!(r.contains("（第 2 次延期）"), "{r}");
         let r = app.say(&WANGWU, "延期 #1 周五 我来帮忙").await;
@@ -195,7 +195,7 @@ scenario! {
         assert!(list.contains("#1 【黄】3组路灯坏了好几天 @李四 @王五"), "{list}");
         // The leader is no longer an owner; the new owners close it.
         let r = app.say(&LISI, "完成 #1 已报修，路灯亮了").await;
-        assert_eq!(r, "✅ 已销号 #1：已报修，路灯亮了\n@cunmin01 你反映的「3组路灯坏了好几天」已办结：已报修，路灯亮了");
+        assert_eq!(r, "✅ 已销号 #1 3组路灯坏了好几天：已报修，路灯亮了\n@村民甲 你反映的「3组路灯坏了好几天」已办结：已报修，路灯亮了");
         let r = app.say(&ZHANGSAN, "指派 #1 @王五").await;
         assert!(r.contains("#1 已完成"), "a closed task is not reassigned: {r}");
         let r = app.say(&ZHANGSAN, "指派 #9 @王五").await;

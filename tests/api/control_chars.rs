@@ -47,7 +47,7 @@ scenario! {
         // The text.
         let mut b = app.body("nul-text", &VILLAGERS[0], "诉求\u{0} 3组路灯\u{0}坏了\u{1}");
         let r = post(&app, &b).await;
-        assert!(r.contains("诉求已登记"), "{r}");
+        assert!(r.contains("收到你的诉求"), "{r}");
         assert_eq!(
             stored(&app, "SELECT text FROM requests WHERE text LIKE '%' || $1 || '%'", "路灯").await.as_deref(),
             Some("3组路灯坏了")
@@ -59,7 +59,7 @@ scenario! {
         b["senderStaffId"] = json!("cunmin\u{0}02");
         b["senderId"] = json!("$:LWCP_v1:$cunmin\u{0}02");
         let r = post(&app, &b).await;
-        assert!(r.contains("诉求已登记"), "{r}");
+        assert!(r.contains("收到你的诉求"), "{r}");
         assert_eq!(
             stored(&app, "SELECT display_name FROM people WHERE platform_user_id = $1", "cunmin02").await.as_deref(),
             Some("村民乙")
@@ -71,7 +71,7 @@ scenario! {
         let conversation = b["conversationId"].as_str().unwrap().to_string();
         b["conversationId"] = json!(format!("{conversation}\u{0}"));
         let r = post(&app, &b).await;
-        assert!(r.contains("诉求已登记"), "the same group: {r}");
+        assert!(r.contains("收到你的诉求"), "the same group: {r}");
         assert_eq!(
             stored(&app, "SELECT title FROM chat_groups WHERE conversation_id = $1", &conversation).await.as_deref(),
             Some("南坞村村务群")
@@ -81,7 +81,7 @@ scenario! {
         // recognised and answered with the saved reply.
         b = app.body("nul-\u{0}id", &VILLAGERS[3], "诉求 水管漏水");
         let first = post(&app, &b).await;
-        assert!(first.contains("诉求已登记"), "{first}");
+        assert!(first.contains("收到你的诉求"), "{first}");
         assert_eq!(post(&app, &b).await, first, "a repeat gets the saved reply");
         assert_eq!(
             stored(&app, "SELECT msg_id FROM inbound_messages WHERE msg_id = $1", "nul-id").await.as_deref(),

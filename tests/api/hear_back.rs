@@ -28,7 +28,7 @@ scenario! {
 
         // 指派: the villager is @-ed with who takes it.
         let r = app.say(&ZHANGSAN, "指派 #1 @李四").await;
-        assert!(r.ends_with("\n@cunmin01 你反映的诉求由 @lisi01 负责办理，预计12月5日(周六)前办结。"), "{r}");
+        assert!(r.ends_with("\n@村民甲 你反映的诉求由 @李四 负责办理，预计12月5日(周六)前办结。"), "{r}");
         let mine = app.say(&VILLAGERS[0], "诉求进度").await;
         assert!(mine.contains("#1 村口垃圾没人清 — 李四办理中，12月5日(周六)截止"), "{mine}");
 
@@ -37,8 +37,8 @@ scenario! {
         let r = app.say(&LISI, "完成 #1 已联系保洁清运，每周二、五定时收").await;
         assert_eq!(
             r,
-            "✅ 已销号 #1：已联系保洁清运，每周二、五定时收\n\
-             @cunmin01 你反映的「村口垃圾没人清」已办结：已联系保洁清运，每周二、五定时收"
+            "✅ 已销号 #1 村口垃圾没人清：已联系保洁清运，每周二、五定时收\n\
+             @村民甲 你反映的「村口垃圾没人清」已办结：已联系保洁清运，每周二、五定时收"
         );
         let mine = app.say(&VILLAGERS[0], "/myasks").await;
         assert!(mine.contains("#1 村口垃圾没人清 — ✅ 已办结：已联系保洁清运"), "{mine}");
@@ -47,7 +47,7 @@ scenario! {
         assert_eq!(app.say(&VILLAGERS[1], "我的诉求").await, "你还没有反映过诉求。有事可以发：诉求 3组路灯坏了");
         app.say(&ZHANGSAN, "加清单 河道清理 @王五 周五").await;
         let r = app.say(&WANGWU, "完成 #2 已清理").await;
-        assert_eq!(r, "✅ 已销号 #2：已清理");
+        assert_eq!(r, "✅ 已销号 #2 河道清理：已清理");
     }
 }
 
@@ -74,11 +74,11 @@ scenario! {
         app.say(&ZHANGSAN, "加清单 河道清理 @王五 今天 12:00").await;
         app.set_local(2026, 12, 2, 13, 0);
         let r = app.say(&WANGWU, "完成 #1 清理完毕").await;
-        assert_eq!(r, "✅ 已销号 #1：清理完毕\n超过截止时间完成");
+        assert_eq!(r, "✅ 已销号 #1 河道清理：清理完毕\n超过截止时间完成");
         // Weeks as cadres name them; a long task line is cut for the phone.
         let r = app.say(&ZHANGSAN, "加清单 南坞古村落保护项目方案对接及三组农户政策处理回访 @李四 周五").await;
         assert!(r.starts_with("✅ 已加入本周清单（11月30日—12月6日）1 项"), "{r}");
-        assert!(r.contains("#2 【绿】南坞古村落保护项目方案对接及三组农… @lisi01 · 12月4日(周五)截止"), "{r}");
+        assert!(r.contains("#2 【绿】南坞古村落保护项目方案对接及三组农… @李四 · 12月4日(周五)截止"), "{r}");
         assert!(!r.contains("W49"), "{r}");
     }
 }

@@ -20,9 +20,9 @@ scenario! {
         assert_eq!(s, 200);
         let r = app.say(&ZHANGSAN, "排清单\n1. 河道清理 @李四 10月1日 红\n2. 路灯维修 @王五 橙\n3. 政策宣传 @李四 明天").await;
         // Typed on a holiday: accepted, with a note. By default: off the holiday.
-        assert!(r.contains("#1 【红】河道清理 @lisi01 · 10月1日(周四)（国庆节假期）截止"), "{r}");
-        assert!(r.contains("#2 【橙】路灯维修 @wangwu01 · 10月8日(周四)截止"), "3 days → Saturday 10/3, a holiday: {r}");
-        assert!(r.contains("#3 【绿】政策宣传 @lisi01 · 10月1日(周四)（国庆节假期）截止"), "{r}");
+        assert!(r.contains("#1 【红】河道清理 @李四 · 10月1日(周四)（国庆节假期）截止"), "{r}");
+        assert!(r.contains("#2 【橙】路灯维修 @王五 · 10月8日(周四)截止"), "3 days → Saturday 10/3, a holiday: {r}");
+        assert!(r.contains("#3 【绿】政策宣传 @李四 · 10月1日(周四)（国庆节假期）截止"), "{r}");
         let r = app.say(&LISI, "延期 #3 10月5日 假期后统一宣传").await;
         assert!(r.contains("→ 10月5日(周一)（国庆节假期）"), "{r}");
         app.tick().await;
@@ -42,7 +42,7 @@ scenario! {
         app.deliver().await;
         let got = app.fake.received();
         let group = got.iter().find(|r| r.route == "openapi").expect("group alert");
-        assert!(group.text.contains("#1 【红】河道清理") && group.text.contains("#3 【绿】政策宣传"), "{}", group.text);
+        assert!(group.text.contains("#1 【结转·9月28日—10月4日】【红】河道清理") && group.text.contains("#3 【绿】政策宣传"), "{}", group.text);
         assert!(!group.text.contains("#2"), "#2 is due tonight: {}", group.text);
         let admin = got.iter().find(|r| r.route == "direct").expect("escalated");
         assert!(admin.text.contains("#1") && !admin.text.contains("#3"), "{}", admin.text);

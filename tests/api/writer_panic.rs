@@ -51,14 +51,14 @@ scenario! {
 
         let text = |v: &serde_json::Value| v["text"]["content"].as_str().unwrap_or_default().to_string();
         assert!(text(&boomed).contains("稍后重发"), "the panicking turn is asked to resend: {boomed}");
-        assert!(text(&mate1).contains("诉求已登记"), "{mate1}");
-        assert!(text(&mate2).contains("诉求已登记"), "{mate2}");
+        assert!(text(&mate1).contains("收到你的诉求"), "{mate1}");
+        assert!(text(&mate2).contains("收到你的诉求"), "{mate2}");
         let c = app.counts().await;
         assert_eq!((c["requests"], c["tasks"]), (2, 2), "the batch-mates are stored, the panicking turn is not");
 
         // The next message goes through, and the service is ready.
         let r = app.say(&VILLAGERS[3], "诉求 桥栏杆松了").await;
-        assert!(r.contains("诉求已登记"), "{r}");
+        assert!(r.contains("收到你的诉求"), "{r}");
         assert_eq!(app.counts().await["requests"], 3);
         let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
         assert_eq!(ready.status().as_u16(), 200);
