@@ -190,10 +190,15 @@ fn framework_detail(
                 .unwrap_or("");
             format!("{method} is not allowed here; allowed: {allow}")
         }
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this endpoint takes \
-             (64 KiB; 1 MiB for a household import)"
-            .to_string(),
-        StatusCode::GATEWAY_TIMEOUT => "the request took longer than 15 s".to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "the request body is larger than this endpoint takes ({} KiB; {} KiB for a household import)",
+            super::MAX_BODY / 1024,
+            super::admin_org::MAX_CSV / 1024
+        ),
+        StatusCode::GATEWAY_TIMEOUT => format!(
+            "the request took longer than {} s",
+            super::REQUEST_TIMEOUT.as_secs()
+        ),
         _ if !text.is_empty() => text.to_string(),
         _ => title(status),
     }

@@ -34,6 +34,9 @@ use crate::app::AppState;
 /// Largest request body accepted anywhere (PRODUCT.md: > 64 KiB is refused).
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// How long a request may take before it is answered 504.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Where the admin API's OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
@@ -242,7 +245,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_secs(15),
+            REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(error::problems))

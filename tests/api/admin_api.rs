@@ -640,6 +640,7 @@ scenario! {
         let big = format!("{{\"name\": \"{}\"}}", "村".repeat(30_000));
         let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, big.as_bytes()).await;
         assert_eq!((s, p["title"].as_str()), (413, Some("Payload Too Large")), "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("64 KiB"), "says the limit: {p}");
         let (s, _) = problem(&app, "GET", "/api/v1/townships", None, b"").await;
         assert_eq!(s, 401);
 
