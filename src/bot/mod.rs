@@ -11,15 +11,17 @@ mod duties;
 mod people;
 mod ranking;
 mod records;
+mod requests;
 mod tasks;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::command::{self, Command, CommandKind, ParseCtx, ParseError};
 use crate::config::Settings;
+use crate::domain::calendar::HolidayCalendar;
 use crate::domain::level::LevelLimits;
 use crate::domain::role::{self, Actor, Policy, TeamRole};
 use crate::domain::week::IsoWeek;
@@ -53,6 +55,7 @@ pub struct Handled {
 pub async fn handle(
     db: &Db,
     settings: &Arc<Settings>,
+    calendar: &RwLock<HolidayCalendar>,
     default_tz: Tz,
     now: DateTime<Utc>,
     msg: Inbound,
@@ -69,15 +72,28 @@ pub async fn handle(
         .map(|text| Arc::new(parse(text, &settings, &msg.bot, default_tz, now)));
     // 排名 reads a township's month: done before the write, off the writer.
     let pre = ranking::prefetch(db, default_tz, now, &msg, parsed.as_deref()).await?;
+    // Commands that set deadlines look at the holidays; only they pay for a
+    // copy of the calendar.
+    let calendar = match parsed.as_deref() {
+        Some(Ok(c)) if sets_deadlines(c.kind()) => Some(Arc::new(
+            calendar
+                .read()
+                .map_err(|_| StoreError::Other(anyhow::anyhow!("calendar lock poisoned")))?
+                .clone(),
+        )),
+        _ => None,
+    };
     let msg = Arc::new(msg);
     let outcome = db
         .turn(platform, &msg_id, now.timestamp_millis(), move |tx| {
             let (settings, msg, pre) = (Arc::clone(&settings), Arc::clone(&msg), pre.clone());
             let parsed = parsed.clone();
+            let calendar = calendar.clone();
             Box::pin(async move {
                 let pre = Pre {
                     parsed: parsed.as_deref(),
                     ranking: pre,
+                    calendar: calendar.as_deref(),
                 };
                 let (reply, kind) = turn(tx, &settings, default_tz, now, &msg, pre).await?;
                 let json = serde_json::to_string(&reply)
@@ -101,6 +117,14 @@ pub async fn handle(
             outcome: Outcome::Duplicate,
         },
     })
+}
+
+/// Whether a command sets deadlines (and so needs the holiday calendar).
+fn sets_deadlines(kind: CommandKind) -> bool {
+    matches!(
+        kind,
+        CommandKind::Plan | CommandKind::AddTasks | CommandKind::Postpone | CommandKind::Request
+    )
 }
 
 /// Parses `text` for the group's bot at `now` in `tz`.
@@ -131,6 +155,8 @@ fn parse(
 struct Pre<'a> {
     parsed: Option<&'a Result<Command, ParseError>>,
     ranking: Option<ranking::Prefetched>,
+    /// The holiday calendar, for the commands that set deadlines.
+    calendar: Option<&'a HolidayCalendar>,
 }
 
 /// How stale a "last seen in this group" may get before it is refreshed.
@@ -147,11 +173,38 @@ pub(crate) struct Turn<'a> {
     pub me: i64,
     pub me_mention: Mention,
     pub actor: Actor,
+    pub settings: &'a Settings,
+    /// The holiday calendar (only for commands that set deadlines).
+    pub calendar: Option<&'a HolidayCalendar>,
 }
 
 impl Turn<'_> {
     pub fn week_str(&self) -> String {
         self.week.to_string()
+    }
+
+    /// The statutory holiday a local deadline falls on, if any (春节).
+    pub fn holiday_of(&self, t: NaiveDateTime) -> Option<String> {
+        self.calendar
+            .and_then(|c| c.holiday_name(t.date()))
+            .map(str::to_string)
+    }
+
+    /// A level's default deadline from now, moved off statutory holidays.
+    pub fn default_deadline(
+        &self,
+        level: crate::domain::level::Level,
+        limits: &LevelLimits,
+    ) -> NaiveDateTime {
+        match self.calendar {
+            Some(c) => crate::domain::level::default_deadline_off_holidays(
+                level,
+                self.local_now,
+                limits,
+                c,
+            ),
+            None => crate::domain::level::default_deadline(level, self.local_now, limits),
+        }
     }
 
     /// Who did it, for the audit log: `<platform>:<user id>`.
@@ -286,6 +339,8 @@ async fn turn(
             },
         ),
         actor,
+        settings,
+        calendar: pre.calendar,
     };
 
     if team.is_none() && kind != CommandKind::Bind {
@@ -345,6 +400,7 @@ async fn turn(
         (Command::Request { text, level }, Some(team)) => {
             tasks::request(tx, &turn, &team, &text, level).await?
         }
+        (Command::MyRequests, Some(team)) => requests::mine(tx, &turn, &team).await?,
         (Command::Serve { task, text }, Some(team)) => {
             records::serve(tx, &turn, &team, task, &text).await?
         }

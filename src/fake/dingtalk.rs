@@ -1,5 +1,5 @@
 //! A fake DingTalk server, for tests and for the offline demo (`liancun demo` runs it
-//! in-process). It speaks the wire formats of PROTOCOLS.md §1.1 and §2:
+//! in-process). It speaks DingTalk's wire formats for robot callbacks and pushes:
 //!
 //! | route | path |
 //! |---|---|
@@ -24,7 +24,7 @@
 //! **Rate limit.** Each robot — `robotCode` for OpenAPI, `access_token` for custom robots — may
 //! have 20 accepted messages in any rolling 60 s of fake time; the 21st is refused as throttled
 //! and the robot is then blocked for 10 fake minutes (every send refused as throttled). Robots
-//! are independent. Session webhooks are not limited (undocumented, PROTOCOLS.md §10.3).
+//! are independent. Session webhooks are not limited (DingTalk does not document a limit for them).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -597,7 +597,7 @@ async fn robot_send(
     }
     let now = st.now_ms();
     let Some(token) = params.get("access_token").filter(|t| !t.is_empty()) else {
-        // secondary (PROTOCOLS.md §2): 40035 missing access_token.
+        // from third-party sources: 40035 missing access_token.
         return st.robot_refuse("robot", 40035, "缺少参数 access_token");
     };
     let Some(secret) = st.robots.get(token).cloned() else {
@@ -608,7 +608,7 @@ async fn robot_send(
         let ts = params.get("timestamp").map(String::as_str);
         let sign = params.get("sign").map(String::as_str);
         if verify_callback(ts, sign, &secret, now).is_err() {
-            // secondary (PROTOCOLS.md §2.3): 310000 "sign not match".
+            // from third-party sources: 310000 "sign not match".
             return st.robot_refuse("robot", 310000, "sign not match");
         }
     }

@@ -1,4 +1,4 @@
-//! A fake WeCom group-robot webhook (PROTOCOLS.md §3), for tests and the offline demo.
+//! A fake WeCom group-robot webhook (`/cgi-bin/webhook/send?key=`), for tests and the offline demo.
 //!
 //! | route | path |
 //! |---|---|
@@ -9,12 +9,12 @@
 //!
 //! | check | errcode | source |
 //! |---|---|---|
-//! | key missing or not registered with [`FakeWecom::add_key`] | `93000` "invalid webhook url" | secondary (PROTOCOLS.md §3) |
+//! | key missing or not registered with [`FakeWecom::add_key`] | `93000` "invalid webhook url" | third-party sources |
 //! | body not a JSON object | `40035` "invalid parameter" | assumed |
 //! | `msgtype` not `text` / `markdown` (the two the bot sends) | `40008` "invalid message type" | WeCom global code; its use here assumed |
 //! | `content` missing or empty | `44004` "empty content" | WeCom global code; its use here assumed |
-//! | `text.content` over 2 048 bytes, `markdown.content` over 4 096 | `40058` | PROTOCOLS.md §3, §6.1 |
-//! | more than 20 accepted for this key in the rolling minute | `45009` "api freq out of limit" | secondary (PROTOCOLS.md §3) |
+//! | `text.content` over 2 048 bytes, `markdown.content` over 4 096 | `40058` | WeCom's documented limits |
+//! | more than 20 accepted for this key in the rolling minute | `45009` "api freq out of limit" | third-party sources |
 //!
 //! **Clock.** Its own clock in epoch ms: the system clock by default, or fixed with
 //! [`FakeWecom::set_now_ms`] / [`FakeWecom::advance_ms`]. It drives the rate window and stamps

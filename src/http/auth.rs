@@ -101,6 +101,13 @@ pub fn new_token() -> Result<String, getrandom::Error> {
     Ok(format!("lct_{hex}"))
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is
+/// matched without regard to case (RFC 7235 §2.1: `bearer`, `BEARER` …).
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 fn unauthorized(why: &str) -> HttpError {
     HttpError::new(StatusCode::UNAUTHORIZED, why)
 }
@@ -116,16 +123,23 @@ impl FromRequestParts<AppState> for Principal {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer)
             .unwrap_or("")
-            .trim()
             .to_string();
+        if state.settings.admin_token.is_none() {
+            // No city token configured: the admin API is off, township
+            // tokens issued earlier included (said at start).
+            return Err(unauthorized(
+                "the admin API is off: no admin token is configured",
+            ));
+        }
         if given.is_empty() {
             return Err(unauthorized("missing bearer token"));
         }
         if let Some(expected) = state.settings.admin_token.as_ref()
             && bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
         {
+            super::access::note(parts, &Principal::City);
             return Ok(Principal::City);
         }
         if !given.starts_with("lct_") {
@@ -138,10 +152,14 @@ impl FromRequestParts<AppState> for Principal {
             .await
             .map_err(store_err)?;
         match found {
-            Some((token_id, township_id)) => Ok(Principal::Township {
-                token_id,
-                township_id,
-            }),
+            Some((token_id, township_id)) => {
+                let who = Principal::Township {
+                    token_id,
+                    township_id,
+                };
+                super::access::note(parts, &who);
+                Ok(who)
+            }
             None => Err(unauthorized("missing, wrong or revoked bearer token")),
         }
     }
@@ -300,18 +318,29 @@ pub fn not_found(what: &str) -> HttpError {
 
 /// Parses a JSON body (an empty one is `{}`): 400 with the line and column
 /// when it is not JSON at all, 422 naming the field when it is JSON of the
-/// wrong shape.
+/// wrong shape. Control characters are dropped from every string first
+/// ([`crate::domain::text::clean`]).
 pub fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
+    use super::error::json_body_error;
     let raw: &[u8] = if raw.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         raw
     };
+    if raw.contains(&b'\\') {
+        // Only an escape can hide a control character (serde_json refuses
+        // raw ones): parse, clean every string, then take the shape.
+        let mut v: serde_json::Value =
+            serde_json::from_slice(raw).map_err(|e| json_body_error("", e))?;
+        crate::domain::text::clean_json(&mut v);
+        return serde_path_to_error::deserialize(v)
+            .map_err(|e| json_body_error(&e.path().to_string(), e.into_inner()));
+    }
     let de = &mut serde_json::Deserializer::from_slice(raw);
     let value: T = serde_path_to_error::deserialize(&mut *de)
-        .map_err(|e| super::error::json_body_error(&e.path().to_string(), e.into_inner()))?;
+        .map_err(|e| json_body_error(&e.path().to_string(), e.into_inner()))?;
     // Trailing characters after the value: malformed, as serde_json::from_slice says.
-    de.end().map_err(|e| super::error::json_body_error("", e))?;
+    de.end().map_err(|e| json_body_error("", e))?;
     Ok(value)
 }
 
@@ -332,6 +361,22 @@ mod tests {
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for h in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr  abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer(h), Some("abc"), "{h:?}");
+        }
+        for h in ["Basic abc", "Bearerabc", "Bearer", "Token abc", ""] {
+            assert_eq!(bearer(h).filter(|t| !t.is_empty()), None, "{h:?}");
+        }
     }
 
     #[test]

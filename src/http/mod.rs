@@ -1,5 +1,6 @@
 //! HTTP transport: routing, extractors and status codes; no business rules.
 
+pub mod access;
 pub mod admin;
 pub mod admin_org;
 pub mod admin_ranking;
@@ -9,6 +10,7 @@ pub mod charts;
 pub mod error;
 pub mod health;
 pub mod paging;
+pub mod serve;
 pub mod webhook;
 pub mod wecom;
 
@@ -21,6 +23,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
@@ -31,7 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
-/// Largest request body accepted anywhere (PRODUCT.md: > 64 KiB is refused).
+/// Largest request body accepted anywhere (the product refuses bodies over 64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// How long a request may take before it is answered 504.
@@ -249,5 +252,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(error::problems))
-        .layer(TraceLayer::new_for_http())
+        // Outermost last: a caller's id is checked, or one is made, before
+        // the trace span opens, so every line of the request carries it.
+        .layer(axum::middleware::from_fn(access::track))
+        .layer(PropagateRequestIdLayer::new(access::REQUEST_ID_HEADER))
+        .layer(TraceLayer::new_for_http().make_span_with(access::span))
+        .layer(SetRequestIdLayer::new(
+            access::REQUEST_ID_HEADER,
+            access::MakeId,
+        ))
+        .layer(axum::middleware::from_fn(access::sanitize_id))
 }

@@ -61,7 +61,7 @@ impl Default for QuietHours {
 
 impl QuietHours {
     /// Whether `t` falls inside the quiet hours. The start itself is not
-    /// quiet: the 21:30 plan_missing alert of PRODUCT.md goes out on time.
+    /// quiet: the 21:30 plan_missing alert (Monday night) goes out on time.
     pub fn contains(&self, t: NaiveTime) -> bool {
         let t = t.with_nanosecond(0).unwrap_or(t);
         if self.start <= self.end {

@@ -5,18 +5,27 @@
 mod support;
 
 mod admin_api;
+mod attacks_limits;
 mod audit;
 mod binding;
 mod commands;
+mod concurrency;
+mod control_chars;
 mod demo;
 mod duties;
 mod faults;
+mod fleet;
+mod hear_back;
+mod holidays;
 mod operations;
 mod outbox;
 mod push_wecom;
 mod ranking;
+mod rating_week;
 mod replicas;
 mod scheduler;
 mod stream_dingtalk;
+mod tasks_carryover;
 mod webhook_dingtalk;
 mod webhook_wecom;
+mod writer_panic;

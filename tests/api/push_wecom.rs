@@ -1,4 +1,4 @@
-//! Pushes to WeCom groups through their group robots (PROTOCOLS.md §3):
+//! Pushes to WeCom groups through their group robots (webhook `send?key=`):
 //! scheduled jobs with `<@userid>` mentions, a team with a DingTalk and a
 //! WeCom group at once, wrong keys, throttling, and the push-robot API.
 

@@ -150,6 +150,7 @@ scenario! {
         app.say(&LISI, "服务 #3 联系电工").await;
         app.say(&WANGWU, "走访 张大爷家 反映路灯").await;
         app.say(&VILLAGERS[0], "诉求 村口垃圾没人清").await;
+        app.deliver().await; // the leader's prompt to hand it on
         for (v, s) in VILLAGERS.iter().take(3).zip(["满意", "基本满意", "评价 4 不错"]) {
             app.say(v, s).await;
         }
@@ -159,12 +160,23 @@ scenario! {
         let got = app.fake.received();
         let airing = got.iter().find(|r| r.text.contains("本周晾晒")).expect("airing sent");
         assert_eq!(airing.msgtype, "markdown");
-        for want in ["清单销号：2/4，按时 2", "服务：1 次", "走访：1 户次", "村民诉求：1 件，待办 1 件", "村民评价：4.0 分（3 人）", "评价 5"] {
+        // This week's ratings stay open until next week's airing, which
+        // shows them as last week's final score.
+        for want in ["清单销号：2/4，按时 2", "服务：1 次", "走访：1 户次", "村民诉求：1 件，待办 1 件", "上周村民评价：暂无", "@联村助手 评价 5"] {
             assert!(airing.text.contains(want), "{want}: {}", airing.text);
         }
         for name in ["村民甲", "村民乙", "村民丙"] {
             assert!(!airing.text.contains(name), "villagers are not named in public");
         }
+        app.set_local(2026, 12, 11, 20, 1);
+        app.tick().await;
+        // The airing and #3's overdue alert: one send per robot and group every 3 s.
+        app.deliver().await;
+        app.advance(chrono::Duration::seconds(5));
+        app.deliver().await;
+        let next = app.fake.received().into_iter().rfind(|r| r.text.contains("本周晾晒")).expect("next airing");
+        assert!(next.text.contains("本周晾晒（12月7日—13日）"), "{}", next.text);
+        assert!(next.text.contains("- 上周村民评价：4.0 分（3 人）"), "{}", next.text);
     }
 }
 

@@ -1,7 +1,9 @@
-//! Decoding a DingTalk robot callback body (PROTOCOLS.md §1.1) into [`Inbound`].
+//! Decoding a DingTalk enterprise robot callback body (HTTP mode: JSON with
+//! `msgId`, `conversationId`, `senderStaffId`, `text.content`, `atUsers`…) into [`Inbound`].
 
 use serde::Deserialize;
 
+use crate::domain::text;
 use crate::platform::{Inbound, Platform, Sender};
 
 #[derive(Debug, Deserialize)]
@@ -66,10 +68,10 @@ fn rich_text(content: &serde_json::Value) -> Option<String> {
     Some(text)
 }
 
-/// Decodes `body` for bot `bot`.
+/// Decodes `body` for bot `bot`. Control characters are dropped from every
+/// string of it first ([`text::clean`]).
 pub fn decode(bot: &str, body: &[u8]) -> Result<Inbound, DecodeError> {
-    let b: Body =
-        serde_json::from_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let b: Body = text::from_json_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     for (name, v) in [
         ("msgId", &b.msg_id),
         ("conversationId", &b.conversation_id),
@@ -179,6 +181,32 @@ mod tests {
                 .as_deref(),
             Some("清单 ")
         );
+    }
+
+    /// The Stream client decodes with the same function: both drop them.
+    #[test]
+    fn control_characters_are_dropped_from_every_field() {
+        let body = serde_json::json!({
+            "msgId": "m\u{0}1", "msgtype": "text", "text": {"content": " 清单\u{0}\u{1b}"},
+            "conversationId": "c\u{0}", "conversationType": "2", "conversationTitle": "三组\u{0}群",
+            "senderId": "s", "senderNick": "张\u{0}三", "senderStaffId": "zhang\u{0}san",
+            "atUsers": [{"dingtalkId": "x1", "staffId": "li\u{0}si"}]
+        });
+        let m = decode("js", body.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            (
+                m.msg_id.as_str(),
+                m.conversation_id.as_str(),
+                m.conversation_title.as_str()
+            ),
+            ("m1", "c", "三组群")
+        );
+        assert_eq!(
+            (m.sender.id.as_str(), m.sender.name.as_str()),
+            ("zhangsan", "张三")
+        );
+        assert_eq!(m.text.as_deref(), Some(" 清单"));
+        assert_eq!(m.mentioned, vec!["lisi".to_string()]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! DingTalk Stream mode (PROTOCOLS.md §1.2): the service opens a websocket to
+//! DingTalk Stream mode (a websocket opened with a ticket from
+//! `/v1.0/gateway/connections/open`): the service opens a websocket to
 //! DingTalk itself, so a site with no public address still gets its bot's
 //! messages.
 //!

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::reply::{Mention, Reply};
 use crypto::MsgCrypt;
 
-/// Largest `stream.content` WeCom accepts (bytes, PROTOCOLS.md §6.1).
+/// Largest `stream.content` WeCom accepts (20 480 bytes of UTF-8, as WeCom documents for 智能机器人 replies).
 pub const STREAM_CONTENT_MAX_BYTES: usize = 20_480;
 
 /// Writes a reply as WeCom markdown: `@名字` of a mentioned person becomes
@@ -86,7 +86,7 @@ struct StreamPlain<'a> {
 }
 
 // Field order matters: it is the order of the official examples and of our
-// known-answer vector (PROTOCOLS.md §5.4 d).
+// known-answer vector (tests/vectors/wecom.json, the encrypted stream reply).
 #[derive(Serialize)]
 struct StreamBody<'a> {
     id: &'a str,
@@ -108,7 +108,7 @@ pub fn stream_reply_plaintext(stream_id: &str, content: &str) -> String {
     serde_json::to_string(&plain).unwrap_or_default()
 }
 
-/// The passive reply body of a 智能机器人 callback (PROTOCOLS.md §4.2).
+/// The passive reply body of a 智能机器人 callback (JSON `{"msgtype": "stream", …}`, encrypted like the callback).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassiveReply {
     pub encrypt: String,
