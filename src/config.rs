@@ -323,8 +323,11 @@ pub struct BotSettings {
     /// The `{bot}` in `/webhook/dingtalk/{bot}`.
     pub name: String,
     pub platform: PlatformKind,
-    /// The names people type after @ to address the bot (stripped from commands).
-    #[serde(default)]
+    /// The names people type after @ to address the bot (stripped from
+    /// commands). Only an override: a WeCom group message's leading @name,
+    /// and a DingTalk one's when the bot is in its at list, are recognised
+    /// without it (see [`crate::platform::LeadingAt`]).
+    #[serde(default = "default_display_names")]
     pub display_names: Vec<String>,
     /// Platform user ids that count as admins in this bot's groups.
     #[serde(default)]
@@ -345,6 +348,24 @@ pub struct BotSettings {
     pub encoding_aes_key: Option<Secret>,
     #[serde(default)]
     pub receive_id: Option<String>,
+}
+
+fn default_display_names() -> Vec<String> {
+    vec!["联村助手".to_string()]
+}
+
+impl BotSettings {
+    /// How this bot recognises its own @name, for `check-config`.
+    pub fn addressing(&self) -> String {
+        let names = self.display_names.join(", ");
+        let leading = match self.platform {
+            PlatformKind::Wecom => "and any leading @name of a group message",
+            PlatformKind::Dingtalk => {
+                "and a leading @name when the bot is in the at list (isInAtList) and it is not another @-ed person's name"
+            }
+        };
+        format!("@-names stripped: {names} (display_names) {leading}")
+    }
 }
 
 impl Settings {
@@ -565,6 +586,21 @@ mod tests {
         // DingTalk callbacks stay answered under 2,000 slow connections.
         assert!(s.server.max_connections > 2_000);
         assert_eq!((s.server.header_read_secs, s.server.idle_secs), (10, 75));
+    }
+
+    #[test]
+    fn display_names_default_to_the_product_name_and_check_config_says_so() {
+        let s = Settings::from_toml_overrides(
+            "[[bots]]\nname = \"q\"\nplatform = \"wecom\"\ntoken = \"t\"\nencoding_aes_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"\nreceive_id = \"\"",
+        )
+        .expect("valid");
+        let bot = &s.bots[0];
+        assert_eq!(bot.display_names, ["联村助手"]);
+        let said = bot.addressing();
+        assert!(
+            said.contains("联村助手") && said.contains("any leading @name"),
+            "{said}"
+        );
     }
 
     #[test]

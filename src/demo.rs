@@ -33,7 +33,7 @@ use crate::domain::week::{IsoWeek, local_to_utc, utc_ms_to_local};
 use crate::fake::dingtalk::{FakeDingtalk, Received};
 use crate::jobs::JOBS;
 use crate::jobs::scheduler::Scheduler;
-use crate::outbox::worker::Worker;
+use crate::outbox::worker::{Delivered, Worker};
 use crate::platform::dingtalk::sign;
 use crate::store::{self, Db, StoreError};
 
@@ -205,6 +205,10 @@ async fn play_in(dir: &Path, monday: NaiveDate, weeks: u32, echo: bool) -> anyho
     let secret = format!("demo-app-secret-{:016x}", fastrand::u64(..));
     let admin_token = format!("demo-admin-token-{:016x}", fastrand::u64(..));
     let fake = FakeDingtalk::new(APP_KEY, &secret);
+    // The org directory: how DingTalk shows a mention of these people.
+    for p in ROSTER {
+        fake.add_member(p.id, p.nick);
+    }
     let fake_addr = fake
         .spawn()
         .await
@@ -564,14 +568,6 @@ impl Transcript {
     }
 
     /// `@userId` → `@名字`, as DingTalk shows mentions.
-    fn readable(&self, text: &str) -> String {
-        let mut t = text.to_string();
-        for (id, name) in &self.names {
-            t = t.replace(&format!("@{id}"), &format!("@{name}"));
-        }
-        t
-    }
-
     fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
         self.names
             .iter()
@@ -618,7 +614,8 @@ impl Transcript {
         // Pad by display width: 周一 takes four columns, not two.
         let pad = TIME_COL.saturating_sub(width(&column));
         let lead = format!("{column}{}{head}", " ".repeat(pad));
-        let text = self.readable(text);
+        // Printed as given: callers pass what the group reads (the fake's
+        // rendering), so a raw id that reached the group shows here too.
         let mut first = true;
         for logical in text.lines() {
             let prefix = if first {
@@ -730,12 +727,13 @@ fn wrap(prefix: &str, text: &str, max: usize, indent: usize) -> Vec<String> {
     out
 }
 
-/// Markdown as a phone shows it: no heading marks.
+/// What a member reads (the fake's [`Received::shown`]), markdown as a
+/// phone shows it: no heading marks.
 fn rendered(r: &Received) -> String {
     if r.msgtype != "markdown" {
-        return r.text.clone();
+        return r.shown.clone();
     }
-    r.text
+    r.shown
         .lines()
         .map(|l| {
             let t = l.trim_start_matches('#');
@@ -914,11 +912,23 @@ impl Sim {
                 ),
             }
         }
-        let delivered = self
-            .worker
-            .deliver_due()
-            .await
-            .context("the outbox worker failed")?;
+        // As the worker's loop does: again while a step sent something, so
+        // the 1:1 copies queued by a sent alert go out with it.
+        let mut delivered = Delivered::default();
+        for _ in 0..4 {
+            let d = self
+                .worker
+                .deliver_due()
+                .await
+                .context("the outbox worker failed")?;
+            delivered.sent += d.sent;
+            delivered.retried += d.retried;
+            delivered.throttled += d.throttled;
+            delivered.dead += d.dead;
+            if d.total() == 0 {
+                break;
+            }
+        }
         if delivered.dead > 0 {
             let dead = self
                 .db
@@ -1025,7 +1035,16 @@ impl Sim {
         let answer = v["text"]["content"]
             .as_str()
             .with_context(|| format!("the answer to {text:?} has no text: {raw}"))?;
-        Ok(self.out.readable(answer))
+        let at: Vec<String> = v["at"]["atUserIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(self.fake.shown(answer, &at))
     }
 
     /// `who` says `text`; the answer must contain `expect`.
@@ -1078,8 +1097,8 @@ impl Sim {
         let first = first
             .and_then(|s| serde_json::from_str::<crate::reply::Reply>(&s).ok())
             .map(|r| {
-                self.out
-                    .readable(&crate::platform::dingtalk::render_text(&r).0)
+                let (text, at) = crate::platform::dingtalk::render_text(&r);
+                self.fake.shown(&text, &at)
             });
         if first.as_deref() != Some(again.as_str()) || before != after {
             bail!(
@@ -1195,7 +1214,7 @@ impl Sim {
             self.callbacks, self.duplicates
         ));
         o.line(&format!(
-            "机器人推送：{} 条（群里 {}，私信镇管理员 {}），重复推送 {doubled} 条",
+            "机器人推送：{} 条（群里 {}，私信 {}），重复推送 {doubled} 条",
             pushes.len(),
             pushes.len() - direct,
             direct
@@ -1285,7 +1304,7 @@ mod tests {
             day: Some(t.date()),
             names: vec![("zhangsan01".into(), "张三".into())],
         };
-        tr.message(Some(t), "联村助手（推送）", "提醒 @zhangsan01\n第二行");
+        tr.message(Some(t), "联村助手（推送）", "提醒 @张三\n第二行");
         tr.message(None, "联村助手", "好");
         assert_eq!(
             tr.text,

@@ -165,6 +165,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
             );
             for b in &settings.bots {
                 println!("bot {:<12} {:?} ({:?} mode)", b.name, b.platform, b.mode);
+                println!("    {}", b.addressing());
             }
             match problem {
                 Some(problem) => anyhow::bail!("serve would refuse this configuration: {problem}"),

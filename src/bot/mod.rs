@@ -63,6 +63,8 @@ pub async fn handle(
     let settings = Arc::clone(settings);
     let platform = msg.platform.as_str();
     let msg_id = msg.msg_id.clone();
+    let mut msg = msg;
+    msg.text = command_text(db, &settings, &msg).await?;
     // Parsed here, off the writer, in the default time zone; the turn parses
     // again only for a team in another zone.
     let parsed = msg
@@ -127,6 +129,46 @@ fn sets_deadlines(kind: CommandKind) -> bool {
     )
 }
 
+/// The message's text without the bot's own leading `@name`
+/// ([`Inbound::command_text`]). The names of the other people @-ed are read
+/// only when a DingTalk message starts with an @name the bot cannot place.
+async fn command_text(
+    db: &Db,
+    settings: &Settings,
+    msg: &Inbound,
+) -> Result<Option<String>, StoreError> {
+    let names = bot_names(settings, &msg.bot);
+    let mut others: Vec<String> = Vec::new();
+    if msg.needs_mentioned_names(names) {
+        let (platform, ids) = (msg.platform.as_str(), msg.mentioned.clone());
+        let read: Result<Vec<String>, StoreError> = db
+            .read(move |tx| {
+                Box::pin(async move {
+                    let mut names = Vec::with_capacity(ids.len());
+                    for id in &ids {
+                        if let Some(p) =
+                            store::groups::person_by_platform_id(tx, platform, id).await?
+                        {
+                            names.push(p.display_name);
+                        }
+                    }
+                    Ok(names)
+                })
+            })
+            .await;
+        others = read?;
+    }
+    Ok(msg.command_text(names, &others))
+}
+
+/// The names people type after @ to address `bot`.
+fn bot_names<'s>(settings: &'s Settings, bot: &str) -> &'s [String] {
+    settings
+        .bot(bot)
+        .map(|b| b.display_names.as_slice())
+        .unwrap_or(&[])
+}
+
 /// Parses `text` for the group's bot at `now` in `tz`.
 fn parse(
     text: &str,
@@ -136,10 +178,7 @@ fn parse(
     now: DateTime<Utc>,
 ) -> Result<Command, ParseError> {
     let local_now = now.with_timezone(&tz).naive_local();
-    let bot_names: &[String] = settings
-        .bot(bot)
-        .map(|b| b.display_names.as_slice())
-        .unwrap_or(&[]);
+    let bot_names = bot_names(settings, bot);
     command::parse(
         text,
         &ParseCtx {
@@ -158,6 +197,10 @@ struct Pre<'a> {
     /// The holiday calendar, for the commands that set deadlines.
     calendar: Option<&'a HolidayCalendar>,
 }
+
+/// How much longer a new sessionWebhook must last than the one on record
+/// before it is written (one write per group in this time).
+const SESSION_WEBHOOK_REFRESH_MS: i64 = 30 * 60_000;
 
 /// How stale a "last seen in this group" may get before it is refreshed.
 const MEMBER_SEEN_REFRESH_MS: i64 = 6 * 3_600_000;
@@ -274,6 +317,16 @@ async fn turn(
             (g.id, c)
         }
     };
+    if let Some((url, expires_at)) = &msg.session_webhook {
+        store::groups::remember_session_webhook(
+            tx,
+            group_id,
+            url,
+            *expires_at,
+            SESSION_WEBHOOK_REFRESH_MS,
+        )
+        .await?;
+    }
     let me = match (ctx.person_id, ctx.person_name.as_deref()) {
         (Some(id), Some(name)) if sender.name.is_empty() || name == sender.name => id,
         _ => store::groups::upsert_person(tx, platform, &sender.id, &sender.name, now_ms).await?,

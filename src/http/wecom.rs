@@ -305,7 +305,7 @@ async fn aibot_message(
             return StatusCode::OK.into_response();
         }
     };
-    let content = wecom::render_markdown(&answer.reply);
+    let content = wecom::render_aibot_markdown(&answer.reply);
     let plaintext = wecom::stream_reply_plaintext(&wecom::new_stream_id(), &content);
     let reply = wecom::passive_reply(
         crypt,
@@ -327,7 +327,7 @@ async fn late_reply(url: Option<String>, reply: &crate::reply::Reply) {
         telemetry::callback(PLATFORM, "late_reply_lost");
         return;
     };
-    let mut content = wecom::render_markdown(reply);
+    let mut content = wecom::render_aibot_markdown(reply);
     if content.len() > 20_000 {
         let mut cut = 20_000;
         while !content.is_char_boundary(cut) {

@@ -205,7 +205,7 @@ pub async fn run_in(
                 continue;
             }
             let robot_code = ctx.settings.bot(&g.bot).and_then(|b| b.robot_code.clone());
-            report.enqueued += outbox::enqueue_group(
+            report.enqueued += outbox::enqueue_group_to(
                 tx,
                 &g,
                 robot_code.as_deref(),
@@ -213,6 +213,7 @@ pub async fn run_in(
                 &payload,
                 timing,
                 now.timestamp_millis(),
+                reach(job),
             )
             .await?;
         }
@@ -368,6 +369,15 @@ async fn nag_tasks(
         });
     }
     Ok(out)
+}
+
+/// Whom a job's group message is for: the overdue alert exists to reach the
+/// owners, the Monday reminder the leader; the rest speak to the group.
+fn reach(job: &str) -> outbox::Reach {
+    match job {
+        "overdue_scan" | "plan_reminder" => outbox::Reach::People,
+        _ => outbox::Reach::Group,
+    }
 }
 
 async fn leader(tx: &mut Tx, team_id: i64) -> StoreResult<Option<Mention>> {

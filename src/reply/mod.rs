@@ -651,6 +651,7 @@ mod tests {
             state: TaskState::Open,
             owners: many,
             holiday: None,
+            carried_from: None,
         };
         let line = task_line(&t);
         assert_eq!(
@@ -675,6 +676,7 @@ mod tests {
             state: TaskState::Closed(false),
             owners: vec![],
             holiday: None,
+            carried_from: None,
         };
         assert_eq!(
             closed(std::slice::from_ref(&t), "好了").text,

@@ -192,7 +192,7 @@ scenario! {
         let got: Vec<_> = app.fake.received().into_iter().filter(|r| r.text.contains("难点项目提醒")).collect();
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].text.contains("本团2026年还没有难点项目") && got[0].text.contains("3月31日前"), "{}", got[0].text);
-        assert!(got[0].text.contains("@zhangsan01"), "the leader is @-ed: {got:?}");
+        assert!(got[0].shown.contains("@张三") && !got[0].shown.contains("zhangsan01"), "the leader is named: {got:?}");
         // The next days: no second reminder.
         for day in 1..=3 {
             app.set_local(2026, 4, day, 9, 1);

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::domain::text;
-use crate::platform::{Inbound, Platform, Sender};
+use crate::platform::{Inbound, LeadingAt, Platform, Sender};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,6 +32,13 @@ struct Body {
     at_users: Vec<AtUser>,
     #[serde(default)]
     is_admin: bool,
+    #[serde(default)]
+    is_in_at_list: bool,
+    #[serde(default)]
+    session_webhook: String,
+    /// A number in every example; read a numeric string too.
+    #[serde(default)]
+    session_webhook_expired_time: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +128,18 @@ pub fn decode(bot: &str, body: &[u8]) -> Result<Inbound, DecodeError> {
         },
         text,
         mentioned,
+        // DingTalk usually cuts the bot's own @name, some clients keep it.
+        leading_at: if b.is_in_at_list {
+            LeadingAt::BotUnlessOther
+        } else {
+            LeadingAt::Unknown
+        },
+        session_webhook: b
+            .session_webhook_expired_time
+            .as_ref()
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()))
+            .filter(|exp| *exp > 0 && !b.session_webhook.is_empty())
+            .map(|exp| (b.session_webhook.clone(), exp)),
     })
 }
 

@@ -157,6 +157,30 @@ impl Route {
         }
     }
 
+    /// Whether the route carries an `at` list. The custom robot and a
+    /// sessionWebhook do: `@userId` in the text plus `at.atUserIds` is shown
+    /// as the person's name and notifies them. The OpenAPI `sampleText` /
+    /// `sampleMarkdown` messages have no `at` (PROTOCOLS.md §1.1): an
+    /// `@userId` written there reaches the group literally.
+    pub fn supports_mentions(&self) -> bool {
+        match self {
+            Route::RobotWebhook { .. } | Route::Session { .. } => true,
+            Route::OpenApi { .. } | Route::Direct { .. } => false,
+        }
+    }
+
+    /// `reply` as this route must carry it: (text, at-user ids). Where the
+    /// route can mention, people become `@userId` plus the at list (the
+    /// client shows their names); where it cannot, the text keeps the
+    /// display names `@名字` as written, and the at list is empty.
+    pub fn render(&self, reply: &crate::reply::Reply) -> (String, Vec<String>) {
+        if self.supports_mentions() {
+            super::render_text(reply)
+        } else {
+            (reply.text.clone(), Vec::new())
+        }
+    }
+
     /// The text budget (bytes) for one message on this route; see the consts above.
     pub fn text_budget(&self) -> usize {
         match self {
@@ -1299,6 +1323,37 @@ mod tests {
         assert!(matches!(err, SendError::Retry { .. }), "{err:?}");
         assert_eq!(err.code(), "network");
         assert!(!err.to_string().contains("secret-token-xyz"), "{err}");
+    }
+
+    #[test]
+    fn each_route_renders_mentions_its_own_way() {
+        use crate::reply::{Mention, Reply};
+        let r = Reply::with_mentions(
+            "#1 逾期 @张三",
+            vec![Mention {
+                user_id: "zs01".into(),
+                name: "张三".into(),
+            }],
+        );
+        let session = Route::Session {
+            url: "http://x".into(),
+            expires_ms: 1,
+        };
+        for route in [robot("t"), session] {
+            assert!(route.supports_mentions());
+            assert_eq!(
+                route.render(&r),
+                ("#1 逾期 @zs01".to_string(), vec!["zs01".to_string()])
+            );
+        }
+        let direct = Route::Direct {
+            robot_code: "r".into(),
+            user_ids: vec!["zs01".into()],
+        };
+        for route in [openapi("r"), direct] {
+            assert!(!route.supports_mentions());
+            assert_eq!(route.render(&r), ("#1 逾期 @张三".to_string(), Vec::new()));
+        }
     }
 
     #[test]

@@ -419,7 +419,7 @@ async fn handle_message(ctx: &Ctx, data: &str) {
         tracing::warn!(bot = %ctx.bot, "stream message has no usable reply route; reply dropped");
         return;
     };
-    let (text, at_user_ids) = super::render_text(&answer.reply);
+    let (text, at_user_ids) = route.render(&answer.reply);
     for part in split_for(&route, false, &text) {
         let msg = OutMessage {
             title: String::new(),

@@ -5,10 +5,12 @@ use serde::Deserialize;
 
 use super::xml::xml_field;
 use crate::domain::text;
-use crate::platform::{Inbound, Platform, Sender};
+use crate::platform::{Inbound, LeadingAt, Platform, Sender};
 
 /// What a decrypted callback turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One value per callback, moved once: boxing the message would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Decoded {
     /// A message for the bot.
     Message(Inbound),
@@ -127,6 +129,14 @@ pub fn decode_aibot(bot: &str, plaintext: &str) -> Result<Decoded, DecodeError> 
         text,
         // @names in WeCom text come without ids; the bot layer resolves them.
         mentioned: Vec::new(),
+        // A group callback comes only when the bot is @-ed, and its text
+        // keeps "@机器人名" in front (PROTOCOLS.md §4.2, §6.3).
+        leading_at: if is_group {
+            LeadingAt::Bot
+        } else {
+            LeadingAt::Unknown
+        },
+        session_webhook: None,
     }))
 }
 
@@ -185,6 +195,8 @@ pub fn decode_app(bot: &str, plaintext: &str) -> Result<AppMessage, DecodeError>
             },
             text,
             mentioned: Vec::new(),
+            leading_at: LeadingAt::Unknown,
+            session_webhook: None,
         }),
         to_user,
         from_user,
