@@ -191,9 +191,9 @@ fn framework_detail(
             format!("{method} is not allowed here; allowed: {allow}")
         }
         StatusCode::PAYLOAD_TOO_LARGE => format!(
-            "the request body is larger than this endpoint takes ({} KiB; {} KiB for a household import)",
-            super::MAX_BODY / 1024,
-            super::admin_org::MAX_CSV / 1024
+            "the request body is larger than this endpoint takes ({}; {} for a household import)",
+            size(super::MAX_BODY),
+            size(super::admin_org::MAX_CSV)
         ),
         StatusCode::GATEWAY_TIMEOUT => format!(
             "the request took longer than {} s",
@@ -201,6 +201,15 @@ fn framework_detail(
         ),
         _ if !text.is_empty() => text.to_string(),
         _ => title(status),
+    }
+}
+
+/// `65536` → `64 KiB`, `8388608` → `8 MiB`.
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes / 1024)
     }
 }
 

@@ -272,7 +272,9 @@ impl Rows {
     fn push(&mut self, line: usize, mut fields: Vec<String>) -> Result<(), ImportError> {
         // Control characters (NUL …) are dropped from every cell, as from
         // every other input, so both backends store the same.
-        fields.iter_mut().for_each(crate::domain::text::clean_in_place);
+        fields
+            .iter_mut()
+            .for_each(crate::domain::text::clean_in_place);
         if fields.iter().all(|f| f.trim().is_empty()) {
             return Ok(());
         }

@@ -424,7 +424,7 @@ scenario! {
         let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
             Some(json!({"month": "2026-11", "team": 3, "name": "贺某", "reason": "积分超市"}))).await;
         assert_eq!(s, 422, "{e}");
-        assert!(e["error"].as_str().unwrap().starts_with("team:"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("team:"), "{e}");
 
         // The monthly push says the same; the admins' list too.
         let (s, _) = app.admin("POST", "/api/v1/townships/1/admins",
