@@ -60,7 +60,19 @@ fn import_error(what: &str, e: import::ImportError) -> HttpError {
         import::ImportError::TooManyRows { .. } => {
             HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("{what}: {e}"))
         }
-        import::ImportError::Invalid(why) => unprocessable(what, why),
+        import::ImportError::Invalid(why) => {
+            // The reason starts "line N, column …" where a row is at fault:
+            // the problem says the line apart too.
+            let line = why
+                .strip_prefix("line ")
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse().ok());
+            let e = unprocessable(what, why);
+            match line {
+                Some(n) => e.at_line(n, None),
+                None => e,
+            }
+        }
     }
 }
 

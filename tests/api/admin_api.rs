@@ -654,6 +654,12 @@ scenario! {
         let village = json!({"township_id": t["id"], "name": "问题村"}).to_string();
         let (s, v) = app.admin("POST", "/api/v1/villages", Some(serde_json::from_str(&village).unwrap())).await;
         assert_eq!(s, 201, "{v}");
+        // A bad row of a household file: the line, said apart.
+        let (s, meta, b) = raw(&app, "POST", &format!("/api/v1/villages/{}/households", v["id"]), admin, "text/csv",
+            "姓名,小组\n张三,1组\n李四,东组\n".as_bytes().to_vec()).await;
+        let p: Value = serde_json::from_slice(&b).unwrap();
+        assert!(meta.starts_with("application/problem+json"), "{meta}");
+        assert_eq!((s, p["field"].as_str(), p["line"].as_u64()), (422, Some("csv"), Some(3)), "{p}");
         let (s, p) = problem(&app, "POST", "/api/v1/villages", admin, village.as_bytes()).await;
         assert_eq!((s, p["detail"].as_str()), (409, Some("name: the township already has a village with this name")), "{p}");
         let person = r#"{"platform": "dingtalk", "platform_user_id": "dup01", "display_name": "某"}"#.as_bytes();
