@@ -39,6 +39,9 @@ enum Cmd {
     },
     /// Load and validate the configuration, print a summary (secrets hidden), exit.
     CheckConfig,
+    /// Print the admin API's OpenAPI 3.1 document (as GET /api/v1/openapi.json
+    /// serves it) and exit; needs no configuration.
+    Openapi,
     /// Run a scheduled job now (as POST /api/v1/jobs/{job}/run does), enqueue
     /// its pushes and deliver them; quiet hours do not apply to what a person asks for.
     RunJob {
@@ -134,6 +137,12 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
             db.backup(&path).await?;
             db.close().await;
             println!("backup written to {}", path.display());
+            Ok(())
+        }
+        Cmd::Openapi => {
+            let json =
+                liancun::http::openapi_json().context("the OpenAPI document does not serialize")?;
+            println!("{json}");
             Ok(())
         }
         Cmd::CheckConfig => {

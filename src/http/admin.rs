@@ -15,6 +15,8 @@ use super::auth::{
     ApiPath, ApiQuery, Principal, authorize, body, internal, not_found, unprocessable,
 };
 use super::error::HttpError;
+pub use super::paging::Page;
+use super::paging::Paged;
 use crate::app::AppState;
 use crate::domain::calendar::YearData;
 use crate::jobs::schedule::Schedule;
@@ -43,34 +45,6 @@ fn no_content_or_404(found: bool, missing: &str) -> Result<StatusCode, HttpError
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(HttpError::new(StatusCode::NOT_FOUND, missing))
-    }
-}
-
-/// `?limit=` (1–500, default 100) and `?offset=` (default 0).
-#[derive(Deserialize, Default, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct Page {
-    /// 1 to 500; default 100.
-    #[serde(default)]
-    pub limit: Option<i64>,
-    /// Rows to skip; default 0.
-    #[serde(default)]
-    pub offset: Option<i64>,
-}
-
-impl Page {
-    /// (limit, offset), or 422 naming the bad one.
-    pub fn checked(&self) -> Result<(i64, i64), HttpError> {
-        let limit = self.limit.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(unprocessable("limit", "must be 1 to 500"));
-        }
-        let offset = self.offset.unwrap_or(0);
-        if offset < 0 {
-            return Err(unprocessable("offset", "cannot be negative"));
-        }
-        Ok((limit, offset))
     }
 }
 
@@ -336,13 +310,15 @@ struct TownshipAdmin {
 
 /// The township's admins (told of missing plans and escalated tasks).
 #[utoipa::path(get, path = "/api/v1/townships/{id}/admins", tag = "townships",
-    params(("id" = i64, Path)),
-    responses((status = 200, description = "{items: [person]}"), (status = 401), (status = 403), (status = 404)))]
+    params(("id" = i64, Path), Page),
+    responses((status = 200, body = Paged<org::Person>, description = "a page of the township's admins"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_township_admins(
     who: Principal,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, HttpError> {
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<Paged<org::Person>>, HttpError> {
+    page.checked()?;
     let people = state
         .db
         .read(move |tx| {
@@ -352,7 +328,7 @@ async fn list_township_admins(
             })
         })
         .await?;
-    Ok(Json(json!({ "items": people })))
+    Ok(Json(page.of(people)?))
 }
 
 /// Adds a township admin.
@@ -611,12 +587,12 @@ async fn put_calendar_year(
 /// Dead letters, newest first: a township token sees its township's only.
 #[utoipa::path(get, path = "/api/v1/outbox/dead", tag = "outbox",
     params(Page),
-    responses((status = 200, description = "{items, total, limit, offset} (and dead_letters, the same items)"), (status = 401), (status = 422)))]
+    responses((status = 200, body = Paged<org::DeadLetter>, description = "a page of dead letters, newest first"), (status = 401), (status = 422)))]
 async fn dead_letters(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::DeadLetter>>, HttpError> {
     let (limit, offset) = page.checked()?;
     let township = who.township();
     let (rows, total) = state
@@ -625,9 +601,7 @@ async fn dead_letters(
             Box::pin(async move { org::dead_letters(tx, township, limit, offset).await })
         })
         .await?;
-    Ok(Json(
-        json!({ "items": rows, "dead_letters": rows, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(Paged::new(rows, total, limit, offset)))
 }
 
 /// Puts a dead letter back in the queue.
@@ -671,12 +645,12 @@ async fn retry_dead(
 /// changes to it, and bindings and roles in its groups.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(Page),
-    responses((status = 200, description = "{entries: [{id, at, actor, action, target, before, after}], total, limit, offset}"), (status = 401), (status = 422)))]
+    responses((status = 200, body = Paged<AuditEntry>, description = "a page of the audit log, newest first"), (status = 401), (status = 422)))]
 async fn audit_log(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<AuditEntry>>, HttpError> {
     let (limit, offset) = page.checked()?;
     let township = who.township();
     let (rows, total) = state
@@ -694,15 +668,39 @@ async fn audit_log(
             })
         })
         .await?;
-    let entries: Vec<Value> = rows
+    let entries: Vec<AuditEntry> = rows
         .into_iter()
         .map(|e| {
             let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
-            json!({ "id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
-                    "before": parse(e.before_json), "after": parse(e.after_json) })
+            AuditEntry {
+                id: e.id,
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                target: e.target,
+                before: parse(e.before_json),
+                after: parse(e.after_json),
+            }
         })
         .collect();
-    Ok(Json(
-        json!({ "entries": entries, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(Paged::new(entries, total, limit, offset)))
+}
+
+/// One change in the audit log.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    /// `admin` (the city), `token:<id>` (a township token), or who did it in a chat.
+    pub actor: String,
+    /// What was done, e.g. `township.update`, `group.bind`.
+    pub action: String,
+    /// What it was done to, e.g. `township:1`.
+    pub target: String,
+    /// The state before (secrets never), if there was one.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    /// The state after, if there is one.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Value>,
 }

@@ -20,6 +20,7 @@ use super::auth::{
     not_found, token_hash, unprocessable,
 };
 use super::error::HttpError;
+use super::paging::Paged;
 use crate::app::AppState;
 use crate::import::households as import;
 use crate::store::admin::{self as org, Owned};
@@ -59,7 +60,19 @@ fn import_error(what: &str, e: import::ImportError) -> HttpError {
         import::ImportError::TooManyRows { .. } => {
             HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("{what}: {e}"))
         }
-        import::ImportError::Invalid(why) => unprocessable(what, why),
+        import::ImportError::Invalid(why) => {
+            // The reason starts "line N, column …" where a row is at fault:
+            // the problem says the line apart too.
+            let line = why
+                .strip_prefix("line ")
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse().ok());
+            let e = unprocessable(what, why);
+            match line {
+                Some(n) => e.at_line(n, None),
+                None => e,
+            }
+        }
     }
 }
 
@@ -101,14 +114,19 @@ struct NewToken {
 }
 
 /// Township tokens (never their secrets). City admin only.
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
-    responses((status = 200, description = "{items: [token]}"), (status = 401), (status = 403)))]
-async fn list_tokens(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, HttpError> {
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(Page),
+    responses((status = 200, body = Paged<org::Token>, description = "a page of township tokens"), (status = 401), (status = 403), (status = 422)))]
+async fn list_tokens(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<Paged<org::Token>>, HttpError> {
+    page.checked()?;
     let items = state
         .db
         .read(|tx| Box::pin(async move { org::tokens(tx).await }))
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(page.of(items)?))
 }
 
 /// Issues a township token; the response holds it once (`token`). City admin only.
@@ -261,18 +279,20 @@ fn apply_township(t: &mut org::Township, p: TownshipPatch) -> Result<(), HttpErr
 }
 
 /// Townships: all for the city, its own for a township token.
-#[utoipa::path(get, path = "/api/v1/townships", tag = "townships",
-    responses((status = 200, description = "{items: [township]}"), (status = 401)))]
+#[utoipa::path(get, path = "/api/v1/townships", tag = "townships", params(Page),
+    responses((status = 200, body = Paged<org::Township>, description = "a page of townships"), (status = 401), (status = 422)))]
 async fn list_townships(
     who: Principal,
     State(state): State<AppState>,
-) -> Result<Json<Value>, HttpError> {
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<Paged<org::Township>>, HttpError> {
+    page.checked()?;
     let only = who.township();
     let items = state
         .db
         .read(move |tx| Box::pin(async move { org::townships(tx, only).await }))
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(page.of(items)?))
 }
 
 /// Creates a township. City admin only.
@@ -413,6 +433,19 @@ async fn patch_township(
 struct OrgFilter {
     township_id: Option<i64>,
     village_id: Option<i64>,
+    /// 1 to 500; default 100.
+    limit: Option<i64>,
+    /// Rows to skip; default 0.
+    offset: Option<i64>,
+}
+
+impl OrgFilter {
+    fn page(&self) -> Page {
+        Page {
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -430,12 +463,14 @@ struct Rename {
 
 /// Villages (`?township_id=`).
 #[utoipa::path(get, path = "/api/v1/villages", tag = "villages", params(OrgFilter),
-    responses((status = 200, description = "{items: [village]}"), (status = 401), (status = 403), (status = 422)))]
+    responses((status = 200, body = Paged<org::Village>, description = "a page of villages"), (status = 401), (status = 403), (status = 422)))]
 async fn list_villages(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<OrgFilter>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::Village>>, HttpError> {
+    let page = f.page();
+    page.checked()?;
     if f.village_id.is_some() {
         return Err(unprocessable(
             "village_id",
@@ -447,7 +482,7 @@ async fn list_villages(
         .db
         .read(move |tx| Box::pin(async move { org::villages(tx, township).await }))
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(page.of(items)?))
 }
 
 /// Creates a village in a township.
@@ -558,13 +593,13 @@ async fn patch_village(
 
 /// A village's registered households, in subgroup then name order.
 #[utoipa::path(get, path = "/api/v1/villages/{id}/households", tag = "villages", params(("id" = i64, Path), Page),
-    responses((status = 200, description = "{items, total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<households::Household>, description = "a page of the village's households"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_households(
     who: Principal,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<households::Household>>, HttpError> {
     let (limit, offset) = page.checked()?;
     let (items, total) = state
         .db
@@ -577,9 +612,7 @@ async fn list_households(
             })
         })
         .await?;
-    Ok(Json(
-        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(Paged::new(items, total, limit, offset)))
 }
 
 /// Imports a village's household registry from a CSV (UTF-8 with or
@@ -687,12 +720,14 @@ struct Roster {
 
 /// Teams (`?township_id=&village_id=`).
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", params(OrgFilter),
-    responses((status = 200, description = "{items: [team]}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::Team>, description = "a page of teams"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_teams(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<OrgFilter>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::Team>>, HttpError> {
+    let page = f.page();
+    page.checked()?;
     let township = who.scope_filter(f.township_id)?;
     let village = f.village_id;
     let items = state
@@ -706,7 +741,7 @@ async fn list_teams(
             })
         })
         .await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(page.of(items)?))
 }
 
 /// Creates a team in a village.
@@ -942,12 +977,12 @@ fn phone_field(raw: &str) -> Result<String, HttpError> {
 /// People: the city sees everyone (`?township_id=` narrows); a township
 /// token sees people on its teams and its township admins.
 #[utoipa::path(get, path = "/api/v1/people", tag = "people", params(PeopleFilter),
-    responses((status = 200, description = "{items, total, limit, offset}"), (status = 401), (status = 403), (status = 422)))]
+    responses((status = 200, body = Paged<org::Person>, description = "a page of people"), (status = 401), (status = 403), (status = 422)))]
 async fn list_people(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(f): ApiQuery<PeopleFilter>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::Person>>, HttpError> {
     let (limit, offset) = Page {
         limit: f.limit,
         offset: f.offset,
@@ -958,9 +993,7 @@ async fn list_people(
         .db
         .read(move |tx| Box::pin(async move { org::people(tx, township, limit, offset).await }))
         .await?;
-    Ok(Json(
-        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(Paged::new(items, total, limit, offset)))
 }
 
 /// Registers a person by platform identity (before they ever chat).
@@ -1123,12 +1156,12 @@ struct GroupTeam {
 /// Groups the bot has seen. A township token sees its township's groups,
 /// and with `bound=false` the groups not bound yet (to bind them).
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(GroupQuery),
-    responses((status = 200, description = "{items, total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::Group>, description = "a page of groups"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_groups(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<GroupQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::Group>>, HttpError> {
     let (limit, offset) = Page {
         limit: q.limit,
         offset: q.offset,
@@ -1168,9 +1201,7 @@ async fn list_groups(
             })
         })
         .await?;
-    Ok(Json(
-        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(Paged::new(items, total, limit, offset)))
 }
 
 /// Binds a group to a team (what `绑定` does in the chat), or unbinds it.

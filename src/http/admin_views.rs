@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::admin::Page;
 use super::auth::{ApiPath, ApiQuery, Principal, authorize, internal, unprocessable};
 use super::error::HttpError;
+use super::paging::Paged;
 use crate::app::AppState;
 use crate::domain::level::Level;
 use crate::domain::week::{IsoWeek, local_to_utc, utc_ms_to_local};
@@ -125,18 +125,18 @@ async fn filter(
     Ok((f, limit, offset))
 }
 
-fn paged<T: serde::Serialize>(items: Vec<T>, total: i64, limit: i64, offset: i64) -> Json<Value> {
-    Json(json!({ "items": items, "total": total, "limit": limit, "offset": offset }))
+fn paged<T>(items: Vec<T>, total: i64, limit: i64, offset: i64) -> Json<Paged<T>> {
+    Json(Paged::new(items, total, limit, offset))
 }
 
 /// Tasks of the weekly plans, requests and additions.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "records", params(ViewQuery),
-    responses((status = 200, description = "{items: [task], total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::TaskView>, description = "a page of tasks"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_tasks(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ViewQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::TaskView>>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, true).await?;
     let (items, total) = state
         .db
@@ -147,12 +147,12 @@ async fn list_tasks(
 
 /// Services (聚服务) recorded in the groups.
 #[utoipa::path(get, path = "/api/v1/services", tag = "records", params(ViewQuery),
-    responses((status = 200, description = "{items: [service], total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::ServiceView>, description = "a page of services"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_services(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ViewQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::ServiceView>>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, false).await?;
     let (items, total) = state
         .db
@@ -163,12 +163,12 @@ async fn list_services(
 
 /// Household visits (走访).
 #[utoipa::path(get, path = "/api/v1/visits", tag = "records", params(ViewQuery),
-    responses((status = 200, description = "{items: [visit], total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::VisitView>, description = "a page of visits"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_visits(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ViewQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::VisitView>>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, false).await?;
     let (items, total) = state
         .db
@@ -179,12 +179,12 @@ async fn list_visits(
 
 /// Villagers' ratings (one per villager per team per week).
 #[utoipa::path(get, path = "/api/v1/ratings", tag = "records", params(ViewQuery),
-    responses((status = 200, description = "{items: [rating], total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::RatingView>, description = "a page of ratings"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_ratings(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ViewQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::RatingView>>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, false).await?;
     let (items, total) = state
         .db
@@ -195,12 +195,12 @@ async fn list_ratings(
 
 /// Villagers' requests (诉求) and the state of the task each became.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "records", params(ViewQuery),
-    responses((status = 200, description = "{items: [request], total, limit, offset}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = Paged<org::RequestView>, description = "a page of requests"), (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn list_requests(
     who: Principal,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ViewQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<Paged<org::RequestView>>, HttpError> {
     let (f, limit, offset) = filter(&state, who, q, true).await?;
     let (items, total) = state
         .db

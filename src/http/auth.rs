@@ -220,7 +220,8 @@ where
                 let why = text
                     .strip_prefix("Failed to deserialize query string: ")
                     .unwrap_or(&text);
-                unprocessable("query", why)
+                let field = super::error::field_of("", why).unwrap_or_else(|| "query".to_string());
+                unprocessable(&field, why)
             })
     }
 }
@@ -258,27 +259,89 @@ pub fn internal(e: impl std::fmt::Display) -> HttpError {
 pub fn store_err(e: StoreError) -> HttpError {
     match e {
         StoreError::NotFound => HttpError::new(StatusCode::NOT_FOUND, "not found"),
-        StoreError::Conflict(c) => HttpError::new(StatusCode::CONFLICT, format!("conflict: {c}")),
+        StoreError::Conflict(c) => conflict(&c),
         other => internal(other),
     }
 }
 
+/// A 409 that says in words what is already there. `key` is the store's
+/// backend-neutral name of the refusing constraint (`table(col, col)` or
+/// `foreign key`), the same on SQLite and PostgreSQL.
+pub fn conflict(key: &str) -> HttpError {
+    let (field, words) = match key {
+        "townships(name)" => (Some("name"), "a township with this name already exists"),
+        "villages(township_id, name)" => (
+            Some("name"),
+            "the township already has a village with this name",
+        ),
+        "teams(village_id, name)" => (
+            Some("name"),
+            "the village already has a team with this name",
+        ),
+        "people(platform, platform_user_id)" => (
+            Some("platform_user_id"),
+            "a person with this platform and platform_user_id is already registered",
+        ),
+        "households(village_id, name, subgroup)" => (
+            Some("name"),
+            "the village already has a household with this name in this subgroup",
+        ),
+        "projects(team_id, year, name)" => (
+            Some("name"),
+            "the team already has a hard project with this name this year",
+        ),
+        "foreign key" => (
+            None,
+            "it refers to something that does not exist, or something still refers to it",
+        ),
+        _ => (None, "it conflicts with what is already stored"),
+    };
+    let detail = match field {
+        Some(f) => format!("{f}: {words}"),
+        None => format!("{words} ({key})"),
+    };
+    let e = HttpError::new(StatusCode::CONFLICT, detail);
+    match field {
+        Some(f) => e.with_field(f),
+        None => e,
+    }
+}
+
+/// 422 naming `field`: the detail starts with it, and the problem's `field` says it.
 pub fn unprocessable(field: &str, why: impl std::fmt::Display) -> HttpError {
-    HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {why}"))
+    HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {why}")).with_field(field)
 }
 
 pub fn not_found(what: &str) -> HttpError {
     HttpError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
 }
 
-/// Parses a JSON body, answering 422 with serde's reason (which names the
-/// field). Control characters are dropped from every string first
+/// Parses a JSON body (an empty one is `{}`): 400 with the line and column
+/// when it is not JSON at all, 422 naming the field when it is JSON of the
+/// wrong shape. Control characters are dropped from every string first
 /// ([`crate::domain::text::clean`]).
 pub fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return serde_json::from_slice(b"{}").map_err(|e| unprocessable("body", e));
+    use super::error::json_body_error;
+    let raw: &[u8] = if raw.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        raw
+    };
+    if raw.contains(&b'\\') {
+        // Only an escape can hide a control character (serde_json refuses
+        // raw ones): parse, clean every string, then take the shape.
+        let mut v: serde_json::Value =
+            serde_json::from_slice(raw).map_err(|e| json_body_error("", e))?;
+        crate::domain::text::clean_json(&mut v);
+        return serde_path_to_error::deserialize(v)
+            .map_err(|e| json_body_error(&e.path().to_string(), e.into_inner()));
     }
-    crate::domain::text::from_json_slice(raw).map_err(|e| unprocessable("body", e))
+    let de = &mut serde_json::Deserializer::from_slice(raw);
+    let value: T = serde_path_to_error::deserialize(&mut *de)
+        .map_err(|e| json_body_error(&e.path().to_string(), e.into_inner()))?;
+    // Trailing characters after the value: malformed, as serde_json::from_slice says.
+    de.end().map_err(|e| json_body_error("", e))?;
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 fn reject(outcome: &'static str, status: StatusCode, reason: &str) -> Response {
     telemetry::callback("dingtalk", outcome);
-    HttpError::new(status, reason).into_response()
+    HttpError::new(status, reason).into_webhook_response()
 }
 
 /// Reads at most `MAX_BODY` bytes; `Err` when the body is larger.

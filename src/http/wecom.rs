@@ -44,7 +44,7 @@ struct Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         telemetry::callback(PLATFORM, self.outcome);
-        HttpError::new(self.status, self.reason).into_response()
+        HttpError::new(self.status, self.reason).into_webhook_response()
     }
 }
 

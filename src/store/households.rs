@@ -4,7 +4,7 @@ use super::sql;
 use super::{StoreResult, Tx};
 
 crate::row_struct! {
-    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
     pub struct Household {
         pub id: i64,
         pub village_id: i64,

@@ -65,7 +65,9 @@ use tokio::sync::{mpsc, oneshot};
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A unique or foreign-key constraint refused the write; carries its name.
+    /// A unique or foreign-key constraint refused the write; carries its
+    /// backend-neutral name: `table(col, col)` for a unique key, `foreign key`
+    /// for a reference (see [`conflict_key`]).
     #[error("constraint {0} refused the write")]
     Conflict(String),
     #[error("the database writer has stopped")]
@@ -78,10 +80,14 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(db)
-                if db.is_unique_violation() || db.is_foreign_key_violation() =>
-            {
-                StoreError::Conflict(db.constraint().unwrap_or("unknown").to_string())
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Conflict(FOREIGN_KEY.to_string())
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                let detail = db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .and_then(|pg| pg.detail());
+                StoreError::Conflict(conflict_key(db.message(), db.table(), detail))
             }
             _ => StoreError::Other(anyhow::Error::new(e)),
         }
@@ -108,6 +114,41 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The name a refused reference is known by, on both backends (SQLite does
+/// not say which foreign key it was).
+pub const FOREIGN_KEY: &str = "foreign key";
+
+/// The backend-neutral name of a unique key that refused a write,
+/// `table(col, col)`, so that callers say the same on both backends. SQLite
+/// says `UNIQUE constraint failed: villages.township_id, villages.name`;
+/// PostgreSQL names the constraint, its table, and in its detail
+/// `Key (township_id, name)=(1, 南坞村) already exists.`
+pub fn conflict_key(message: &str, table: Option<&str>, detail: Option<&str>) -> String {
+    if let Some(cols) = message.strip_prefix("UNIQUE constraint failed: ") {
+        let mut table_name = "";
+        let cols: Vec<&str> = cols
+            .split(", ")
+            .map(|tc| match tc.split_once('.') {
+                Some((t, c)) => {
+                    table_name = t;
+                    c
+                }
+                None => tc,
+            })
+            .collect();
+        return format!("{table_name}({})", cols.join(", "));
+    }
+    let cols = detail
+        .and_then(|d| d.strip_prefix("Key ("))
+        .and_then(|d| d.split_once(")=("))
+        .map(|(cols, _)| cols);
+    match (table, cols) {
+        (Some(t), Some(c)) => format!("{t}({c})"),
+        (Some(t), None) => format!("{t}(?)"),
+        _ => "unknown".to_string(),
+    }
+}
 
 /// Most runs of one turn on PostgreSQL when it keeps losing races.
 const PG_TURN_ATTEMPTS: u64 = 5;
@@ -1326,6 +1367,26 @@ pub mod faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unique_key_has_one_name_on_both_backends() {
+        let sqlite = conflict_key(
+            "UNIQUE constraint failed: villages.township_id, villages.name",
+            None,
+            None,
+        );
+        let pg = conflict_key(
+            "duplicate key value violates unique constraint \"villages_township_name_key\"",
+            Some("villages"),
+            Some("Key (township_id, name)=(1, 南坞村) already exists."),
+        );
+        assert_eq!(sqlite, "villages(township_id, name)");
+        assert_eq!(pg, sqlite);
+        assert_eq!(
+            conflict_key("UNIQUE constraint failed: townships.name", None, None),
+            "townships(name)"
+        );
+    }
 
     #[test]
     fn every_credential_form_is_hidden_in_printed_database_urls() {

@@ -484,16 +484,20 @@ fn local(
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi;
-        if let rusqlite::Error::SqliteFailure(f, _) = &e
-            && matches!(
-                f.extended_code,
-                ffi::SQLITE_CONSTRAINT_UNIQUE
-                    | ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                    | ffi::SQLITE_CONSTRAINT_FOREIGNKEY
-            )
-        {
-            // As sqlx's SQLite driver: SQLite does not name the constraint.
-            return StoreError::Conflict("unknown".to_string());
+        if let rusqlite::Error::SqliteFailure(f, message) = &e {
+            match f.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return StoreError::Conflict(super::conflict_key(
+                        message.as_deref().unwrap_or_default(),
+                        None,
+                        None,
+                    ));
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    return StoreError::Conflict(super::FOREIGN_KEY.to_string());
+                }
+                _ => {}
+            }
         }
         StoreError::Other(anyhow::Error::new(e))
     }

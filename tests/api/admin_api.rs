@@ -148,10 +148,10 @@ scenario! {
             (Some("Asia/Shanghai"), Some(true), Some(2), Some(7)));
         let (s, e) = app.admin_with("PATCH", &format!("/api/v1/townships/{tid}"), Some(json!({"timezone": "Mars/Base"})), tok).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("timezone"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("timezone"), "{e}");
         let (s, e) = app.admin_with("PATCH", &format!("/api/v1/townships/{tid}"), Some(json!({"yellow_days": 9})), tok).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("yellow_days"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("yellow_days"), "{e}");
 
         // Village, team, people, roster.
         let vid = create(&app, &token, "/api/v1/villages", json!({"township_id": tid, "name": "南坞村"})).await;
@@ -165,7 +165,7 @@ scenario! {
         let (s, e) = app.admin_with("POST", "/api/v1/people",
             Some(json!({"platform": "dingtalk", "platform_user_id": "x1", "display_name": "某", "phone": "12345"})), tok).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("phone"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("phone"), "{e}");
         let (s, p) = app.admin_with("GET", &format!("/api/v1/people/{zs}"), None, tok).await;
         assert_eq!((s, p["phone"].as_str()), (200, Some("13812345678")));
         let (s, roster) = app.admin_with("PUT", &format!("/api/v1/teams/{team}/people"),
@@ -186,7 +186,7 @@ scenario! {
         assert_eq!((r["inserted"].as_i64(), r["updated"].as_i64(), r["total"].as_i64()), (Some(1), Some(1), Some(4)));
         let (s, r) = csv_import(&app, &token, vid, "姓名,小组,电话\n钱大叔,2组,\n孙大婶,东组,\n").await;
         assert_eq!(s, 422);
-        let err = r["error"].as_str().unwrap();
+        let err = r["detail"].as_str().unwrap();
         assert!(err.contains("line 3") && err.contains("小组"), "{err}");
         let (_, h) = app.admin_with("GET", &format!("/api/v1/villages/{vid}/households"), None, tok).await;
         assert_eq!(h["total"], 4, "nothing of the bad file was kept: {h}");
@@ -236,13 +236,13 @@ scenario! {
         // Every change is in the audit log under the token.
         let (_, log) = app.admin("GET", "/api/v1/audit?limit=500", None).await;
         let actor = format!("token:{token_id}");
-        let actions: Vec<&str> = log["entries"].as_array().unwrap().iter()
+        let actions: Vec<&str> = log["items"].as_array().unwrap().iter()
             .filter(|e| e["actor"] == actor.as_str()).filter_map(|e| e["action"].as_str()).collect();
         for a in ["township.update", "village.create", "team.create", "person.create", "team.people", "households.import", "group.bind"] {
             assert!(actions.contains(&a), "{a} in {actions:?}");
         }
         assert!(!log.to_string().contains(&token), "the token never enters the log");
-        let upd = log["entries"].as_array().unwrap().iter().find(|e| e["action"] == "township.update").unwrap();
+        let upd = log["items"].as_array().unwrap().iter().find(|e| e["action"] == "township.update").unwrap();
         assert_eq!((upd["before"]["red_days"].as_i64(), upd["after"]["red_days"].as_i64()), (Some(1), Some(2)));
     }
 }
@@ -356,13 +356,13 @@ scenario! {
         // The audit log: each township reads what concerns it.
         let (s, log) = app.admin_with("GET", "/api/v1/audit?limit=500", None, ta).await;
         assert_eq!(s, 200);
-        let entries = log["entries"].as_array().unwrap();
+        let entries = log["items"].as_array().unwrap();
         assert!(entries.iter().any(|e| e["action"] == "bind" && e["target"] == format!("group:{gid}")), "in-chat binding: {log}");
         assert!(entries.iter().any(|e| e["action"] == "push_robot.set" && e["actor"] == "admin"), "the city's change: {log}");
         assert!(!log.to_string().contains("大陈村"), "nothing of B: {log}");
         let (s, log) = app.admin_with("GET", "/api/v1/audit?limit=500", None, tb).await;
         assert_eq!(s, 200);
-        let entries = log["entries"].as_array().unwrap();
+        let entries = log["items"].as_array().unwrap();
         assert!(entries.iter().any(|e| e["action"] == "village.create" && e["target"] == format!("village:{b_village}")), "{log}");
         assert!(entries.iter().all(|e| e["target"] != format!("group:{gid}") && e["target"] != format!("township:{a}")), "nothing of A: {log}");
         assert_eq!(log["total"].as_i64(), Some(entries.len() as i64));
@@ -378,29 +378,29 @@ scenario! {
         assert_eq!(s, 401, "{e}");
         let (s, e) = app.admin("POST", "/api/v1/villages", Some(json!({"township_id": 999, "name": "x"}))).await;
         assert_eq!(s, 422, "an id in a body names its field: {e}");
-        assert!(e["error"].as_str().unwrap().starts_with("township_id"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("township_id"), "{e}");
 
         // Bad input: 422 naming the field, nothing half-written.
         let (s, e) = app.admin("POST", "/api/v1/villages", Some(json!({"name": "x"}))).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().contains("township_id"), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("township_id"), "{e}");
         let (s, e) = app.admin("POST", "/api/v1/townships", Some(json!({"name": "x", "colour": "red"}))).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().contains("colour"), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("colour"), "{e}");
         let (s, e) = app.admin("PUT", &format!("/api/v1/teams/{a_team}/people"), Some(json!({"leader": zs, "members": [999999]}))).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("members[0]"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("members[0]"), "{e}");
         let (_, team) = app.admin("GET", &format!("/api/v1/teams/{a_team}"), None).await;
         assert_eq!(team["people"].as_array().unwrap().len(), 3, "the roster is untouched");
         let (s, e) = app.admin("GET", "/api/v1/tasks?week_from=2026-49", None).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("week_from"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("week_from"), "{e}");
         let (s, e) = app.admin("GET", "/api/v1/services?state=open", None).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("state"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("state"), "{e}");
         let (s, e) = app.admin("GET", "/api/v1/exports/tasks?from=2026-12-31&to=2026-12-01", None).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("to"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("to"), "{e}");
         let (s, _) = app.admin("GET", "/api/v1/exports/tasks?from=2026-12-01&to=2026-12-31&format=pdf", None).await;
         assert_eq!(s, 422);
         let (s, _) = app.admin("GET", "/api/v1/exports/everything?from=2026-12-01&to=2026-12-31", None).await;
@@ -408,13 +408,13 @@ scenario! {
         // Ids that cannot be ids name no row; unknown query keys are named.
         let (s, e) = app.admin("GET", "/api/v1/teams/9223372036854775808", None).await;
         assert_eq!(s, 404, "{e}");
-        assert!(e["error"].as_str().unwrap().starts_with("path"), "JSON like every error: {e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("path"), "JSON like every error: {e}");
         let (s, e) = app.admin("GET", "/api/v1/tasks?colour=red", None).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().contains("colour"), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("colour"), "{e}");
         let (s, e) = app.admin("GET", "/api/v1/tasks?limit=many", None).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().contains("limit"), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("limit"), "{e}");
 
         // Body limits: 64 KiB for JSON, 1 MiB for a household CSV.
         let big = format!("{{\"name\": \"{}\"}}", "村".repeat(30_000));
@@ -445,7 +445,7 @@ scenario! {
         let (_, tokens) = app.admin("GET", "/api/v1/tokens", None).await;
         assert!(tokens["items"].as_array().unwrap().iter().any(|t| t["id"] == ta_id && t["revoked_at"].is_i64()), "{tokens}");
         let (_, log) = app.admin("GET", "/api/v1/audit?limit=500", None).await;
-        let revoked = log["entries"].as_array().unwrap().iter().find(|e| e["action"] == "token.revoke").unwrap();
+        let revoked = log["items"].as_array().unwrap().iter().find(|e| e["action"] == "token.revoke").unwrap();
         assert_eq!(revoked["actor"], "admin");
     }
 }
@@ -535,13 +535,60 @@ scenario! {
                     .join("/");
                 let (s, e) = app.admin(&method.to_uppercase(), &concrete, None).await;
                 assert_ne!(s, 405, "{method} {path} is routed");
-                assert_ne!(e["error"], "no such route", "{method} {path} ({concrete}) is routed");
+                assert_ne!(e["detail"], "no such route", "{method} {path} ({concrete}) is routed");
                 // And every one of them wants a token.
                 let (s, _) = app.admin_with(&method.to_uppercase(), &concrete, None, None).await;
                 assert_eq!(s, 401, "{method} {path} without a token");
             }
         }
         assert!(operations >= 40, "{operations} operations documented");
+
+        // The document is liancun's, and the one `liancun openapi` prints.
+        assert_eq!(doc["info"]["title"], "liancun admin API");
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(doc["info"]["license"]["identifier"], "MIT");
+        assert!(doc["info"].get("contact").is_none(), "no generator's author: {}", doc["info"]);
+        assert_eq!(body, liancun::http::openapi_json().unwrap().into_bytes(), "served = printed");
+        // Every response says what it means; every error is the one problem schema.
+        let mut lists = 0;
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, resp) in op["responses"].as_object().unwrap() {
+                    let what = format!("{method} {path} {status}");
+                    assert!(resp["description"].as_str().is_some_and(|d| !d.is_empty()), "{what} has a description");
+                    if status.as_str() >= "400" {
+                        assert_eq!(resp["content"]["application/problem+json"]["schema"]["$ref"],
+                            "#/components/schemas/Problem", "{what}");
+                    }
+                }
+                // A list answers {items, total, limit, offset} with the item's schema, and pages with limit and offset.
+                let params: Vec<&str> = op["parameters"].as_array().map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect()).unwrap_or_default();
+                if method == "get" && params.contains(&"limit") {
+                    lists += 1;
+                    assert!(params.contains(&"offset"), "{method} {path} pages with offset");
+                    let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+                    let schema = match schema["$ref"].as_str() {
+                        Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+                        None => schema,
+                    };
+                    let props = &schema["properties"];
+                    for key in ["items", "total", "limit", "offset"] {
+                        assert!(props.get(key).is_some(), "{method} {path}: {key} in {schema}");
+                    }
+                    assert!(props["items"]["items"].is_object(), "{method} {path}: the item's schema: {schema}");
+                }
+            }
+        }
+        for list in ["/api/v1/townships", "/api/v1/villages", "/api/v1/teams", "/api/v1/people", "/api/v1/groups",
+            "/api/v1/tokens", "/api/v1/audit", "/api/v1/outbox/dead", "/api/v1/tasks", "/api/v1/townships/{id}/admins"] {
+            let ps = doc["paths"][list]["get"]["parameters"].as_array().unwrap_or_else(|| panic!("{list} has parameters"));
+            assert!(ps.iter().any(|p| p["name"] == "limit"), "{list} pages like the others");
+        }
+        assert!(lists >= 14, "{lists} paged lists");
+        // Instants say their unit.
+        let township = &doc["components"]["schemas"]["Township"]["properties"]["created_at"];
+        assert!(township["description"].as_str().unwrap_or("").contains("milliseconds"), "{township}");
+        assert!(doc["components"]["schemas"]["Problem"]["properties"]["detail"].is_object());
         // Every /api/v1 route is documented: routes enter only through
         // utoipa-axum's routes! (which documents them); the source adds no
         // other /api/v1 route but the document itself.
@@ -550,5 +597,84 @@ scenario! {
             let text = std::fs::read_to_string(&path).unwrap();
             assert!(!text.contains(".route(\"/api/v1"), "{} adds an undocumented /api/v1 route", path.display());
         }
+    }
+}
+
+scenario! {
+    async fn every_admin_api_error_is_a_problem_document(app) {
+        // (status, the problem) of a raw request, checking the media type.
+        async fn problem(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value) {
+            let (s, meta, b) = raw(app, method, path, token, "application/json", body.to_vec()).await;
+            assert!(meta.starts_with("application/problem+json"), "{method} {path}: {s} {meta}");
+            let p: Value = serde_json::from_slice(&b).expect("a problem is JSON");
+            assert_eq!(p["status"], s, "{p}");
+            assert_eq!(p["type"], "about:blank", "{p}");
+            assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+            assert!(p["detail"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+            (s, p)
+        }
+        let admin = Some(ADMIN_TOKEN);
+
+        // Malformed JSON is 400 and says where; JSON of the wrong shape is 422 naming the field.
+        let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, b"{\"name\": \"x\",\n  \"timezone\": }").await;
+        assert_eq!((s, p["title"].as_str()), (400, Some("Bad Request")), "{p}");
+        assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(2), Some(15)), "{p}");
+        assert!(p["detail"].as_str().unwrap().starts_with("the body is not valid JSON"), "{p}");
+        let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, b"{\"name\": \"x\"} trailing").await;
+        assert_eq!(s, 400, "trailing characters are malformed too: {p}");
+        let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, br#"{"name": 5}"#).await;
+        assert_eq!((s, p["field"].as_str()), (422, Some("name")), "{p}");
+        assert!(p["detail"].as_str().unwrap().starts_with("name: "), "{p}");
+        let (s, p) = problem(&app, "PATCH", "/api/v1/townships/1", admin, br#"{"timezone": "Mars/Base"}"#).await;
+        assert!(s == 404 || (s == 422 && p["field"] == "timezone"), "{s} {p}");
+
+        // Framework answers too: an unknown route, a wrong method, an oversize body, no token.
+        let (s, p) = problem(&app, "GET", "/api/v1/no-such-thing", admin, b"").await;
+        assert_eq!((s, p["detail"].as_str()), (404, Some("no such route")), "{p}");
+        let resp = app.client.delete(app.url("/api/v1/townships")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 405);
+        let allow = resp.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        assert!(allow.contains("GET") && allow.contains("POST"), "keeps Allow: {allow}");
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+        let p: Value = resp.json().await.unwrap();
+        assert!(p["detail"].as_str().unwrap().starts_with("DELETE is not allowed"), "{p}");
+        let big = format!("{{\"name\": \"{}\"}}", "村".repeat(30_000));
+        let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, big.as_bytes()).await;
+        assert_eq!((s, p["title"].as_str()), (413, Some("Payload Too Large")), "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("64 KiB"), "says the limit: {p}");
+        let (s, _) = problem(&app, "GET", "/api/v1/townships", None, b"").await;
+        assert_eq!(s, 401);
+
+        // A conflict says what conflicts, in the same words on both backends.
+        let (s, t) = app.admin("POST", "/api/v1/townships", Some(json!({"name": "问题镇"}))).await;
+        assert_eq!(s, 201, "{t}");
+        let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, r#"{"name": "问题镇"}"#.as_bytes()).await;
+        assert_eq!((s, p["field"].as_str(), p["detail"].as_str()),
+            (409, Some("name"), Some("name: a township with this name already exists")), "{p}");
+        let village = json!({"township_id": t["id"], "name": "问题村"}).to_string();
+        let (s, v) = app.admin("POST", "/api/v1/villages", Some(serde_json::from_str(&village).unwrap())).await;
+        assert_eq!(s, 201, "{v}");
+        // A bad row of a household file: the line, said apart.
+        let (s, meta, b) = raw(&app, "POST", &format!("/api/v1/villages/{}/households", v["id"]), admin, "text/csv",
+            "姓名,小组\n张三,1组\n李四,东组\n".as_bytes().to_vec()).await;
+        let p: Value = serde_json::from_slice(&b).unwrap();
+        assert!(meta.starts_with("application/problem+json"), "{meta}");
+        assert_eq!((s, p["field"].as_str(), p["line"].as_u64()), (422, Some("csv"), Some(3)), "{p}");
+        let (s, p) = problem(&app, "POST", "/api/v1/villages", admin, village.as_bytes()).await;
+        assert_eq!((s, p["detail"].as_str()), (409, Some("name: the township already has a village with this name")), "{p}");
+        let person = r#"{"platform": "dingtalk", "platform_user_id": "dup01", "display_name": "某"}"#.as_bytes();
+        let (s, _) = app.admin("POST", "/api/v1/people", Some(serde_json::from_slice(person).unwrap())).await;
+        assert_eq!(s, 201);
+        let (s, p) = problem(&app, "POST", "/api/v1/people", admin, person).await;
+        assert_eq!((s, p["field"].as_str()), (409, Some("platform_user_id")), "{p}");
+        let (_, listed) = app.admin("GET", "/api/v1/townships", None).await;
+        assert_eq!(listed["items"].as_array().unwrap().iter().filter(|t| t["name"] == "问题镇").count(), 1, "{listed}");
+
+        // The webhooks keep the shape the platforms have always been given.
+        let (s, meta, b) = raw(&app, "POST", "/webhook/dingtalk/no-such-bot", None, "application/json", b"{}".to_vec()).await;
+        assert_eq!(s, 404);
+        assert!(meta.starts_with("application/json"), "{meta}");
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert!(v["error"].is_string(), "{v}");
     }
 }

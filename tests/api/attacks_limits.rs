@@ -158,13 +158,13 @@ scenario! {
         }
         let (s, e) = upload(&app, &a_token, a_village, "text/csv", over.into_bytes()).await;
         assert_eq!(s, 413, "{e}");
-        assert!(e["error"].as_str().unwrap().contains("50000"), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("50000"), "{e}");
 
         // Attack: one bad row after good ones.
         let (s, e) = upload(&app, &a_token, a_village, "text/csv",
             "姓名,小组,电话\n张三,1,13812345678\n李四,2,\n王五,东组,\n".as_bytes().to_vec()).await;
         assert_eq!(s, 422, "{e}");
-        assert_eq!(e["error"].as_str(), Some("csv: line 4, column 小组: \"东组\" is not a 小组 (write 3, 3组 or 第三组, or leave it empty)"));
+        assert_eq!(e["detail"].as_str(), Some("csv: line 4, column 小组: \"东组\" is not a 小组 (write 3, 3组 or 第三组, or leave it empty)"));
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
         for (c, h) in ["姓名", "小组", "电话"].into_iter().enumerate() {
@@ -174,7 +174,7 @@ scenario! {
         sheet.write_number(1, 2, 123.0).unwrap();
         let (s, e) = upload(&app, &a_token, a_village, XLSX, book.save_to_buffer().unwrap()).await;
         assert_eq!(s, 422, "{e}");
-        assert!(e["error"].as_str().unwrap().starts_with("xlsx: line 2, column 电话"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("xlsx: line 2, column 电话"), "{e}");
 
         // Nothing of any of it was stored or logged.
         assert_eq!(count(&app, "households").await, 0);

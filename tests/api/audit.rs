@@ -23,7 +23,7 @@ scenario! {
         assert_eq!(s, 200);
         let text = log.to_string();
         assert!(!text.contains("tok-secret-123") && !text.contains("SECsecret456"), "no secrets: {text}");
-        let entries = log["entries"].as_array().unwrap();
+        let entries = log["items"].as_array().unwrap();
         let find = |action: &str| entries.iter().filter(|e| e["action"] == action).cloned().collect::<Vec<_>>();
         let bind = find("bind");
         assert_eq!(bind.len(), 1);
@@ -44,7 +44,7 @@ scenario! {
         // Rebinding records what the group was bound to before.
         app.say(&ADMIN, "绑定 凤林镇 北山村").await;
         let (_, log) = app.admin("GET", "/api/v1/audit?limit=1", None).await;
-        let last = &log["entries"][0];
+        let last = &log["items"][0];
         assert_eq!(last["action"], "bind");
         assert!(last["before"]["team_id"].is_i64(), "{last}");
 

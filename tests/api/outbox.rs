@@ -98,7 +98,7 @@ scenario! {
         let d = app.deliver().await;
         assert_eq!(d.dead, 1, "token unknown to the platform: 300005");
         let (_, dead) = app.admin("GET", "/api/v1/outbox/dead", None).await;
-        let rows = dead["dead_letters"].as_array().unwrap();
+        let rows = dead["items"].as_array().unwrap();
         assert_eq!(rows.len(), 1);
         assert!(rows[0]["last_error"].as_str().unwrap().contains("300005"), "{dead}");
         assert!(app.metrics().await.contains("liancun_outbox_rows{state=\"dead\"} 1"));
@@ -131,7 +131,7 @@ scenario! {
         assert_eq!(s, 422, "{b}");
         let (s, b) = app.admin("PUT", "/api/v1/townships/1/schedule/plan_reminder", Some(json!({"cron": "0 30 8 * * 1"}))).await;
         assert_eq!(s, 422);
-        assert!(b["error"].as_str().unwrap().contains("Mon"), "says to use names: {b}");
+        assert!(b["detail"].as_str().unwrap().contains("Mon"), "says to use names: {b}");
         let (s, _) = app.admin("PUT", "/api/v1/groups/1/push-robot", Some(json!({"access_token": ""}))).await;
         assert_eq!(s, 422);
         // A township moves its Monday reminder to 09:00.

@@ -46,7 +46,7 @@ async fn run_job(app: &TestApp, job: &str, body: Option<Value>) {
 async fn dead_letters(app: &TestApp) -> Vec<Value> {
     let (s, dead) = app.admin("GET", "/api/v1/outbox/dead", None).await;
     assert_eq!(s, 200, "{dead}");
-    dead["dead_letters"].as_array().expect("list").clone()
+    dead["items"].as_array().expect("list").clone()
 }
 
 scenario! {
@@ -241,15 +241,15 @@ scenario! {
         ] {
             let (s, b) = put(wx, body.clone()).await;
             assert_eq!(s, 422, "{body}: {b}");
-            let err = b["error"].as_str().unwrap_or_default();
+            let err = b["detail"].as_str().unwrap_or_default();
             assert!(err.contains(field), "{body}: names {field}: {err}");
         }
         let (s, b) = put(ding, json!({"key": KEY})).await;
         assert_eq!(s, 422, "{b}");
-        assert!(b["error"].as_str().unwrap_or_default().starts_with("key:"), "{b}");
+        assert!(b["detail"].as_str().unwrap_or_default().starts_with("key:"), "{b}");
         let (s, b) = put(ding, json!({})).await;
         assert_eq!(s, 422, "{b}");
-        assert!(b["error"].as_str().unwrap_or_default().starts_with("access_token:"), "{b}");
+        assert!(b["detail"].as_str().unwrap_or_default().starts_with("access_token:"), "{b}");
         assert_eq!(put(9_999, json!({"key": KEY})).await.0, 404);
 
         let (_, g) = app.admin("GET", &format!("/api/v1/groups/{wx}"), None).await;

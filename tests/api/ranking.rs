@@ -276,10 +276,10 @@ scenario! {
         let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
             Some(json!({"month": "2026-11", "team": 99, "name": "王五", "reason": "积分超市"}))).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("team:"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("team:"), "{e}");
         let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
             Some(json!({"month": "2026-13", "team": 1, "name": "王五", "reason": "积分超市"}))).await;
-        assert_eq!((s, e["error"].as_str().unwrap().starts_with("month:")), (422, true), "{e}");
+        assert_eq!((s, e["detail"].as_str().unwrap().starts_with("month:")), (422, true), "{e}");
         let mut nominated = Vec::new();
         for (team, name, reason) in [(1, "王五", "“积分超市”带动垃圾分类"), (2, "赵六", "“村播”卖茶叶")] {
             let (s, n) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
@@ -292,9 +292,9 @@ scenario! {
             "diligence": diligence, "innovation": nominated.clone()});
         let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(vec![diligence[0]]))).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("diligence: exactly two"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("diligence: exactly two"), "{e}");
         let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/confirm", Some(body(vec![diligence[0], 12345]))).await;
-        assert_eq!((s, e["error"].as_str().unwrap().contains("12345 is not a candidate")), (422, true), "{e}");
+        assert_eq!((s, e["detail"].as_str().unwrap().contains("12345 is not a candidate")), (422, true), "{e}");
         assert_eq!(app.deliver().await.total(), 0, "nothing announced on a refusal");
 
         let picked = vec![diligence[0], diligence[1]];
@@ -329,10 +329,10 @@ scenario! {
         let w = json!({"on_time": 30, "requests": 20, "coverage": 20, "rating": -1, "projects": 15});
         let (s, e) = app.admin("PUT", "/api/v1/townships/1/ranking/weights", Some(w)).await;
         assert_eq!(s, 422);
-        assert!(e["error"].as_str().unwrap().starts_with("rating:"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("rating:"), "{e}");
         let zero = json!({"on_time": 0, "requests": 0, "coverage": 0, "rating": 0, "projects": 0});
         let (s, e) = app.admin("PUT", "/api/v1/townships/1/ranking/weights", Some(zero)).await;
-        assert_eq!((s, e["error"].as_str().unwrap().starts_with("weights:")), (422, true), "{e}");
+        assert_eq!((s, e["detail"].as_str().unwrap().starts_with("weights:")), (422, true), "{e}");
         let (s, _) = app.admin("PUT", "/api/v1/townships/1/ranking/weights",
             Some(json!({"on_time": 1, "requests": 0, "coverage": 0, "rating": 0, "projects": 1, "online_time": 5}))).await;
         assert_eq!(s, 422, "unknown fields are refused");
@@ -424,7 +424,7 @@ scenario! {
         let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
             Some(json!({"month": "2026-11", "team": 3, "name": "贺某", "reason": "积分超市"}))).await;
         assert_eq!(s, 422, "{e}");
-        assert!(e["error"].as_str().unwrap().starts_with("team:"), "{e}");
+        assert!(e["detail"].as_str().unwrap().starts_with("team:"), "{e}");
 
         // The monthly push says the same; the admins' list too.
         let (s, _) = app.admin("POST", "/api/v1/townships/1/admins",
