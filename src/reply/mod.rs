@@ -5,12 +5,14 @@
 //! written as `@名字`; the platform adapter turns those into real mentions
 //! using [`Reply::mentions`].
 
+pub mod access;
 pub mod duties;
 pub mod export;
 pub mod help;
 pub mod parse;
 pub mod push;
 pub mod ranking;
+pub mod size;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};

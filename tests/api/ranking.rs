@@ -43,6 +43,7 @@ async fn november(app: &mut TestApp) {
     };
     let a_conv = app.conversation_of(a_conv).await;
     app.in_group(GROUP_B);
+    app.ensure_village("凤林镇", "大陈村").await;
     assert!(
         app.say(&ADMIN, "绑定 凤林镇 大陈村 大陈服务团")
             .await
