@@ -254,6 +254,15 @@ pub async fn bind_target(
             .await?;
     t.team_id = found.map(|(id,)| id);
     if let Some(team_id) = t.team_id {
+        // On PostgreSQL two groups binding the same team at once take turns
+        // here, so the second sees the first's group (SQLite has one writer).
+        if matches!(tx, Tx::Pg(_)) {
+            sql::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE")
+                .bind(team_id)
+                .execute(tx)
+                .await?
+                .rows_affected();
+        }
         let (n,): (i64,) = sql::query_as(
             "SELECT COUNT(*) FROM chat_groups WHERE team_id = $1 AND platform = $2 AND id <> $3",
         )
