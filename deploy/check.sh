@@ -304,11 +304,85 @@ paths = {p for _, p in locs}
 for p in ("/webhook/", "/api/", "/healthz", "/readyz"):
     if p not in paths:
         err(f"nginx.conf: no location for {p}")
+# TLS is required: DingTalk's callback signature does not cover the body.
+if not re.search(r"^\s*listen\s+443\s+ssl\b", ngx, re.M):
+    err("nginx.conf: no TLS listener (listen 443 ssl)")
+if not re.search(r"return\s+30[18]\s+https://", ngx):
+    err("nginx.conf: plain HTTP does not redirect to https://")
 if any("metrics" in p for p in paths):
     err("nginx.conf: /metrics must not be proxied")
 for s in ("liancun-1:8080", "liancun-2:8080"):
     if s not in ngx:
         err(f"nginx.conf: upstream lacks {s}")
+
+# --- Public routes: every route the app serves, read from its code
+# (src/http: `.route("…")`, `#[utoipa::path(… path = "…")]` and the *_PATH
+# constants), must reach a replica through nginx.conf and the Ingress example;
+# only the private ones (below) must not.
+private_routes = {"/metrics"}   # scraped on the internal network only
+routes = set()
+src_http = os.path.join(repo, "src", "http")
+for name in sorted(os.listdir(src_http)):
+    if not name.endswith(".rs"):
+        continue
+    with open(os.path.join(src_http, name), encoding="utf-8") as f:
+        code = f.read()
+    if re.search(r"\.nest(_service)?\(", code):
+        err(f"src/http/{name}: nested routers are not read by this check; teach it their prefix")
+    routes.update(re.findall(r'\.route\(\s*"(/[^"]*)"', code))
+    routes.update(re.findall(r'#\[utoipa::path\((?:[^"\]]|"[^"]*")*?\bpath\s*=\s*"(/[^"]*)"', code))
+    routes.update(re.findall(r'const\s+\w*PATH\w*\s*:\s*&str\s*=\s*"(/[^"]*)"', code))
+for r in ("/webhook/dingtalk/{bot}", "/api/v1/openapi.json", "/charts/{team}/{file}", "/healthz"):
+    if r not in routes:
+        err(f"public routes: {r} not found in src/http; has the router's code changed shape?")
+def sample(route):
+    return re.sub(r"\{[^}]*\}", "x", route)
+
+def nginx_locations(conf):
+    """(exact, path, block) of every location, nested braces allowed."""
+    out = []
+    for m in re.finditer(r"^\s*location\s+(=\s*)?(\S+)\s*\{", conf, re.M):
+        depth, i = 1, m.end()
+        while depth and i < len(conf):
+            depth += {"{": 1, "}": -1}.get(conf[i], 0)
+            i += 1
+        out.append((bool(m.group(1)), m.group(2), conf[m.end():i - 1]))
+    return out
+locations = nginx_locations(ngx)
+def nginx_proxies(path):
+    exact = [b for e, p, b in locations if e and p == path]
+    if exact:
+        block = exact[0]
+    else:
+        prefixes = [(p, b) for e, p, b in locations if not e and path.startswith(p)]
+        if not prefixes:
+            return False
+        block = max(prefixes, key=lambda pb: len(pb[0]))[1]
+    return "proxy_pass" in block and not re.search(r"^\s*return\s+404", block, re.M)
+
+ingress = k8s("k8s/ingress.example.yaml", "Ingress")
+ingress_paths = [(p.get("path", ""), p.get("pathType", ""))
+                 for rule in ingress.get("spec", {}).get("rules", [])
+                 for p in rule.get("http", {}).get("paths", [])]
+def ingress_routes(path):
+    for p, kind in ingress_paths:
+        if kind == "Exact" and path == p:
+            return True
+        if kind == "Prefix":
+            want = [s for s in p.split("/") if s]
+            have = [s for s in path.split("/") if s]
+            if have[:len(want)] == want:
+                return True
+    return False
+
+for r in sorted(routes):
+    path = sample(r)
+    public = r not in private_routes
+    for label, routed in (("nginx.conf", nginx_proxies(path)), ("k8s/ingress.example.yaml", ingress_routes(path))):
+        if public and not routed:
+            err(f"{label}: the app serves {r}, but it is not proxied to the replicas")
+        if not public and routed:
+            err(f"{label}: {r} is internal, but it is proxied to the public")
 
 # --- Dockerfile facts.
 with open(os.path.join(here, "Dockerfile"), encoding="utf-8") as f:
@@ -406,9 +480,14 @@ if [ -z "$nginx_bin" ]; then
     skip nginx "(nginx not found)"
 else
     ver=$("$nginx_bin" -v 2>&1 | sed -n 's#.*nginx/\([0-9.]*\).*#\1#p')
-    mkdir -p "$work/nginx/logs"
+    mkdir -p "$work/nginx/logs" "$work/nginx/tls"
     : > "$work/nginx/mime.types"
+    # A throw-away certificate where the real one goes (nginx -t loads it).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=liancun.test \
+        -keyout "$work/nginx/tls/privkey.pem" -out "$work/nginx/tls/fullchain.pem" >/dev/null 2>&1 \
+        || bad "nginx: openssl could not make a test certificate"
     sed -e "s#/etc/nginx/mime.types#$work/nginx/mime.types#" \
+        -e "s#/etc/nginx/tls/#$work/nginx/tls/#g" \
         -e "s#/var/log/nginx/#$work/nginx/logs/#g" "$here/nginx.conf" > "$work/nginx/nginx.conf"
     note=""
     if [ "$(printf '%s\n1.27.3\n' "$ver" | sort -V | head -1)" != 1.27.3 ]; then
@@ -488,8 +567,18 @@ elif env -i PATH="$PATH" LIANCUN_CONFIG=/nonexistent/liancun.toml "$bin" check-c
 else
     # Compose: the environment compose gives a replica.
     mapfile -t env_lines < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$here/env.example")
+    # The examples' placeholder admin token is refused (as serve would), a
+    # real one (as `openssl rand -hex 32` makes) is accepted.
+    real_token=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+    refuses_placeholder() {
+        ! env -i PATH="$PATH" "${env_lines[@]}" \
+            LIANCUN_CONFIG="$here/liancun.compose.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
+            DATABASE_URL=postgres://liancun:x@postgres:5432/liancun "$bin" check-config >/dev/null 2>&1
+    }
+    run "config: check-config refuses env.example's placeholder admin token" refuses_placeholder
     run "config: check-config, compose example" env -i PATH="$PATH" "${env_lines[@]}" \
         LIANCUN_CONFIG="$here/liancun.compose.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
+        LIANCUN_ADMIN_TOKEN="$real_token" \
         DATABASE_URL=postgres://liancun:x@postgres:5432/liancun "$bin" check-config
     # Kubernetes: the ConfigMap's file, secret files from secret.example.yaml.
     if [ -n "$py" ] && "$py" -c 'import yaml' 2>/dev/null; then
@@ -506,7 +595,7 @@ for k, v in sec["stringData"].items():
 PY
         run "config: check-config, k8s example" env -i PATH="$PATH" \
             LIANCUN_CONFIG="$work/k8s.toml" LIANCUN_LISTEN=0.0.0.0:8080 \
-            DATABASE_URL=postgres://liancun:x@db:5432/liancun LIANCUN_ADMIN_TOKEN=x "$bin" check-config
+            DATABASE_URL=postgres://liancun:x@db:5432/liancun LIANCUN_ADMIN_TOKEN="$real_token" "$bin" check-config
     fi
 fi
 

@@ -83,6 +83,54 @@ pub fn calendar_gaps(cal: &HolidayCalendar, now: chrono::DateTime<chrono::Utc>) 
         .collect()
 }
 
+/// What an operator needs to hear when the service starts: each is logged
+/// as a warning by [`App::run_until_stopped`]. `listen` is the bound
+/// address; `gaps` the years from [`calendar_gaps`].
+pub fn startup_warnings(
+    settings: &Settings,
+    listen: std::net::SocketAddr,
+    gaps: &[i32],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if settings.log.deprecated_key {
+        out.push(
+            "the top-level `log = \"…\"` key is deprecated and will be refused in the next release: \
+             write it as [log] filter = \"…\" (environment: LIANCUN_LOG__FILTER)"
+                .to_string(),
+        );
+    }
+    if settings.bots.is_empty() {
+        out.push(
+            "no bots are configured: no group can talk to liancun and nothing is pushed; \
+             add [[bots]] tables (see config/production.example.toml)"
+                .to_string(),
+        );
+    }
+    if !listen.ip().is_loopback() {
+        if settings.admin_token.is_none() {
+            out.push(format!(
+                "listening on {listen}, reachable from other machines, with the admin API off \
+                 (no admin_token): set LIANCUN_ADMIN_TOKEN to manage townships, teams and tokens"
+            ));
+        }
+        if !settings.behind_tls_proxy {
+            out.push(format!(
+                "listening on {listen}, reachable from other machines, and no TLS-terminating proxy \
+                 is declared: callbacks and admin tokens would cross the network in clear text. \
+                 Put nginx (deploy/nginx.conf) or an ingress with TLS in front and set \
+                 behind_tls_proxy = true, or listen on 127.0.0.1"
+            ));
+        }
+    }
+    for year in gaps {
+        out.push(format!(
+            "no holiday data for {year}: weekday jobs follow plain weekends until an admin adds \
+             the State Council notice with PUT /api/v1/calendar/{year}"
+        ));
+    }
+    out
+}
+
 /// What became of one message handed to the bot by a transport.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -103,6 +151,7 @@ pub async fn answer(state: &AppState, platform: &'static str, inbound: Inbound) 
     let handled = bot::handle(
         &state.db,
         &state.settings,
+        &state.jobs.calendar,
         state.default_tz,
         state.clock.now(),
         inbound,
@@ -152,12 +201,6 @@ impl App {
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
         let calendar = load_calendar(&db).await?;
-        for year in calendar_gaps(&calendar, clock.now()) {
-            tracing::warn!(
-                year,
-                "no holiday data for this year: weekday jobs follow plain weekends until an admin adds the State Council notice"
-            );
-        }
         let settings = Arc::new(settings);
         let jobs = JobCtx {
             db: db.clone(),
@@ -212,7 +255,27 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr().context("listener has no address")?;
-        tracing::info!(%addr, backend = ?self.state.db.backend(), "liancun listening");
+        // On PostgreSQL: whether the connection is encrypted (sslmode).
+        let tls = match self.state.db.tls_in_use().await {
+            Ok(tls) => tls,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether the database connection uses TLS");
+                None
+            }
+        };
+        tracing::info!(%addr, backend = ?self.state.db.backend(), database_tls = ?tls, "liancun listening");
+        let gaps = calendar_gaps(
+            &self
+                .state
+                .jobs
+                .calendar
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            self.state.clock.now(),
+        );
+        for warning in startup_warnings(&self.state.settings, addr, &gaps) {
+            tracing::warn!("{warning}");
+        }
         // One signal for the outbox worker, the scheduler and the stream
         // clients, sent when shutdown begins; if the server fails, the
         // sender is dropped, which stops them as well.
@@ -240,13 +303,21 @@ impl App {
                 },
             ));
         }
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(true);
-            })
-            .await
-            .context("HTTP server failed");
+        let nofile = crate::http::serve::raise_open_file_limit();
+        let limits = crate::http::serve::Limits::new(&self.state.settings.server, nofile);
+        if limits.max_connections < self.state.settings.server.max_connections {
+            tracing::warn!(
+                configured = self.state.settings.server.max_connections,
+                open_file_limit = nofile,
+                max_connections = limits.max_connections,
+                "server.max_connections lowered to fit the open-file limit; raise it (LimitNOFILE=, ulimit -n)"
+            );
+        }
+        crate::http::serve::serve(listener, self.router(), limits, async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
         // Drain: the worker finishes the sends in flight and gives back its
         // leases; the scheduler finishes its tick; stream clients finish the
         // messages they hold. Bounded, so a hung platform cannot hold the
@@ -260,7 +331,6 @@ impl App {
                 "background work did not stop within 30 s; leases will expire on their own"
             );
         }
-        served?;
         self.state.db.close().await;
         tracing::info!("liancun stopped");
         Ok(())
@@ -294,4 +364,68 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml: &str) -> Settings {
+        Settings::from_toml_overrides(toml).expect("valid settings")
+    }
+
+    const BOT: &str = "[[bots]]\nname = \"js\"\nplatform = \"dingtalk\"\napp_secret = \"s\"\n";
+
+    #[test]
+    fn a_loopback_service_with_bots_and_holidays_starts_quietly() {
+        let s = settings(BOT);
+        let w = startup_warnings(&s, "127.0.0.1:8080".parse().unwrap(), &[]);
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn each_gap_an_operator_must_close_is_named() {
+        let s = settings("");
+        let w = startup_warnings(&s, "0.0.0.0:8080".parse().unwrap(), &[2027]);
+        let all = w.join("\n");
+        assert_eq!(w.len(), 4, "{all}");
+        assert!(all.contains("no bots are configured"), "{all}");
+        assert!(
+            all.contains("admin API off") && all.contains("LIANCUN_ADMIN_TOKEN"),
+            "{all}"
+        );
+        assert!(
+            all.contains("no TLS-terminating proxy") && all.contains("behind_tls_proxy = true"),
+            "{all}"
+        );
+        assert!(
+            all.contains("no holiday data for 2027") && all.contains("PUT /api/v1/calendar/2027"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn a_declared_proxy_and_an_admin_token_silence_the_listener_warnings() {
+        let s = settings(&format!(
+            "behind_tls_proxy = true\nadmin_token = \"a-long-enough-admin-token-0123456789\"\n{BOT}"
+        ));
+        let w = startup_warnings(&s, "[::]:8080".parse().unwrap(), &[]);
+        assert!(w.is_empty(), "{w:?}");
+        // Behind a proxy but no admin token: only that.
+        let s = settings(&format!("behind_tls_proxy = true\n{BOT}"));
+        let w = startup_warnings(&s, "10.0.0.5:8080".parse().unwrap(), &[]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("admin API off"), "{w:?}");
+    }
+
+    #[test]
+    fn the_old_log_key_is_warned_about() {
+        let s = settings(&format!("log = \"debug\"\n{BOT}"));
+        let w = startup_warnings(&s, "127.0.0.1:8080".parse().unwrap(), &[]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("deprecated") && w[0].contains("[log] filter"),
+            "{w:?}"
+        );
+    }
 }

@@ -361,7 +361,7 @@ async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
     fake.set_latency(Duration::from_millis(args.latency_ms));
     let fake_addr = fake.spawn().await?;
     let settings = Settings::from_toml_overrides(&format!(
-        "database_url = \"{url}\"\nlog = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
+        "database_url = \"{url}\"\n[log]\nfilter = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
          [scheduler]\nenabled = false\nfanout_spread_secs = 0\n[outbox]\nenabled = false\nconcurrency = {}\n\
          [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_key = \"bench-key\"\napp_secret = \"{SECRET}\"\nrobot_code = \"benchrobot\"",
         args.concurrency
@@ -493,7 +493,7 @@ async fn villages(db: &crate::store::Db) -> anyhow::Result<i64> {
 /// Starts the app on `database_url` with the bench groups set up.
 async fn full_app(database_url: &str, groups: u64) -> anyhow::Result<std::net::SocketAddr> {
     let settings = Settings::from_toml_overrides(&format!(
-        "database_url = \"{database_url}\"\nlog = \"warn\"\n[scheduler]\nenabled = false\n[outbox]\nenabled = false\n\
+        "database_url = \"{database_url}\"\n[log]\nfilter = \"warn\"\n[scheduler]\nenabled = false\n[outbox]\nenabled = false\n\
          [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_secret = \"{SECRET}\"\nadmins = [\"admin\"]"
     ))?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
@@ -538,7 +538,7 @@ async fn fanout_replicas(
     std::fs::write(
         &config,
         format!(
-            "database_url = \"{url}\"\nlog = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
+            "database_url = \"{url}\"\n[log]\nfilter = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
              [scheduler]\nenabled = false\n[outbox]\nconcurrency = {}\npoll_ms = 100\n\
              [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_key = \"bench-key\"\napp_secret = \"{SECRET}\"\nrobot_code = \"benchrobot\"",
             args.concurrency

@@ -18,6 +18,9 @@ use serde::{Deserialize, Deserializer};
 
 use crate::jobs::schedule::Schedule;
 
+/// The fewest characters `serve` accepts in an admin token.
+pub const MIN_ADMIN_TOKEN: usize = 24;
+
 /// The checked-in defaults, embedded so the binary runs from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
@@ -92,8 +95,17 @@ pub struct Settings {
     /// Bearer token of the city admin for `/api/v1`.
     #[serde(default)]
     pub admin_token: Option<Secret>,
-    /// Log filter, as `RUST_LOG` (which wins when set).
-    pub log: String,
+    /// Logging: `[log] filter` and `format`. The old top-level
+    /// `log = "info"` is still read (for one release) as the filter.
+    #[serde(deserialize_with = "log_settings")]
+    pub log: LogSettings,
+    /// A TLS-terminating proxy (nginx, an ingress, a cloud load balancer)
+    /// stands in front of this service; without one, a listener on a
+    /// non-loopback address is warned about at start.
+    #[serde(default)]
+    pub behind_tls_proxy: bool,
+    /// Guards against slow clients (see `http::serve`).
+    pub server: ServerSettings,
     pub dingtalk: DingtalkSettings,
     pub wecom: WecomSettings,
     #[serde(default)]
@@ -113,6 +125,57 @@ pub struct Settings {
     /// Signs chart URLs (`env:NAME` / `file:/path`); the admin token when unset.
     #[serde(default)]
     pub chart_key: Option<Secret>,
+}
+
+/// How the service logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Which lines are written, in `RUST_LOG` syntax (`info`,
+    /// `liancun=debug,info`); `RUST_LOG` wins when set. Checked at start.
+    #[serde(default = "default_log_filter")]
+    pub filter: String,
+    /// `text` for people, `json` for one JSON object per line.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// The filter came from the deprecated top-level `log = "…"` key.
+    #[serde(skip)]
+    pub deprecated_key: bool,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+fn default_log_filter() -> String {
+    "info".to_string()
+}
+
+/// `[log]` as a table, or the old top-level `log = "filter"` string.
+fn log_settings<'de, D: Deserializer<'de>>(d: D) -> Result<LogSettings, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = LogSettings;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a [log] table with filter and format")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LogSettings, E> {
+            Ok(LogSettings {
+                filter: v.to_string(),
+                format: LogFormat::Text,
+                deprecated_key: true,
+            })
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<LogSettings, A::Error> {
+            LogSettings::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// Hard projects: by when each team must have one.
@@ -197,6 +260,19 @@ fn optional_schedule<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Schedule>
     Schedule::parse_optional(&raw).map_err(serde::de::Error::custom)
 }
 
+/// How long clients may take and how many may be connected at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Seconds a client has to send a request's headers (on a new
+    /// connection, from its opening); slower ones are disconnected.
+    pub header_read_secs: u64,
+    /// Seconds a kept-alive connection may sit idle before it is closed.
+    pub idle_secs: u64,
+    /// Open connections at most; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerSettings {
@@ -247,8 +323,11 @@ pub struct BotSettings {
     /// The `{bot}` in `/webhook/dingtalk/{bot}`.
     pub name: String,
     pub platform: PlatformKind,
-    /// The names people type after @ to address the bot (stripped from commands).
-    #[serde(default)]
+    /// The names people type after @ to address the bot (stripped from
+    /// commands). Only an override: a WeCom group message's leading @name,
+    /// and a DingTalk one's when the bot is in its at list, are recognised
+    /// without it (see [`crate::platform::LeadingAt`]).
+    #[serde(default = "default_display_names")]
     pub display_names: Vec<String>,
     /// Platform user ids that count as admins in this bot's groups.
     #[serde(default)]
@@ -269,6 +348,24 @@ pub struct BotSettings {
     pub encoding_aes_key: Option<Secret>,
     #[serde(default)]
     pub receive_id: Option<String>,
+}
+
+fn default_display_names() -> Vec<String> {
+    vec!["联村助手".to_string()]
+}
+
+impl BotSettings {
+    /// How this bot recognises its own @name, for `check-config`.
+    pub fn addressing(&self) -> String {
+        let names = self.display_names.join(", ");
+        let leading = match self.platform {
+            PlatformKind::Wecom => "and any leading @name of a group message",
+            PlatformKind::Dingtalk => {
+                "and a leading @name when the bot is in the at list (isInAtList) and it is not another @-ed person's name"
+            }
+        };
+        format!("@-names stripped: {names} (display_names) {leading}")
+    }
 }
 
 impl Settings {
@@ -328,13 +425,21 @@ impl Settings {
             )
         })?;
         self.tz()?;
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&self.log.filter)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "[log] filter = {:?} is not a log filter like \"info\" or \"liancun=debug,info\": {e}",
+                    self.log.filter
+                )
+            })?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
             || self.database_url.starts_with("postgresql:"))
         {
             bail!(
                 "database_url must start with sqlite: or postgres:, got {:?}",
-                self.database_url
+                crate::store::redact_url(&self.database_url)
             );
         }
         for base in [
@@ -367,6 +472,14 @@ impl Settings {
             || self.outbox.lease_secs <= 0
         {
             bail!("scheduler.tick_secs, outbox.concurrency and outbox.lease_secs must be positive");
+        }
+        if self.server.header_read_secs == 0
+            || self.server.idle_secs == 0
+            || self.server.max_connections == 0
+        {
+            bail!(
+                "server.header_read_secs, server.idle_secs and server.max_connections must be positive"
+            );
         }
         if self.scheduler.grace_minutes < 0 || self.scheduler.fanout_spread_secs < 0 {
             bail!("scheduler.grace_minutes and scheduler.fanout_spread_secs cannot be negative");
@@ -420,6 +533,26 @@ impl Settings {
         Ok(())
     }
 
+    /// Why `serve` refuses the admin token, when it does: empty, shorter than
+    /// [`MIN_ADMIN_TOKEN`] characters, or still the example's `change-me`.
+    /// `None` when it is fit, or unset (the admin API is then off).
+    pub fn admin_token_problem(&self) -> Option<String> {
+        let token = self.admin_token.as_ref()?.expose();
+        let why = if token.trim().is_empty() {
+            "is empty".to_string()
+        } else if token.chars().count() < MIN_ADMIN_TOKEN {
+            format!("is shorter than {MIN_ADMIN_TOKEN} characters")
+        } else if token.to_ascii_lowercase().contains("change-me") {
+            "still contains the example's \"change-me\"".to_string()
+        } else {
+            return None;
+        };
+        Some(format!(
+            "admin_token (LIANCUN_ADMIN_TOKEN) {why}: make one with `openssl rand -hex 32`, \
+             or unset it to turn the admin API off"
+        ))
+    }
+
     /// The default time zone, parsed.
     pub fn tz(&self) -> anyhow::Result<Tz> {
         self.timezone.parse::<Tz>().map_err(|_| {
@@ -450,6 +583,24 @@ mod tests {
         assert_eq!(s.wecom.api_base, "https://qyapi.weixin.qq.com");
         assert!(s.bots.is_empty());
         assert!(s.admin_token.is_none());
+        // DingTalk callbacks stay answered under 2,000 slow connections.
+        assert!(s.server.max_connections > 2_000);
+        assert_eq!((s.server.header_read_secs, s.server.idle_secs), (10, 75));
+    }
+
+    #[test]
+    fn display_names_default_to_the_product_name_and_check_config_says_so() {
+        let s = Settings::from_toml_overrides(
+            "[[bots]]\nname = \"q\"\nplatform = \"wecom\"\ntoken = \"t\"\nencoding_aes_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"\nreceive_id = \"\"",
+        )
+        .expect("valid");
+        let bot = &s.bots[0];
+        assert_eq!(bot.display_names, ["联村助手"]);
+        let said = bot.addressing();
+        assert!(
+            said.contains("联村助手") && said.contains("any leading @name"),
+            "{said}"
+        );
     }
 
     #[test]
@@ -535,6 +686,7 @@ mod tests {
             ("listen = \"localhost\"", "listen"),
             ("timezone = \"Mars/Olympus\"", "timezone"),
             ("database_url = \"mysql://x\"", "database_url"),
+            ("[server]\nmax_connections = 0", "server.max_connections"),
             (
                 "[[bots]]\nname = \"a\"\nplatform = \"dingtalk\"",
                 "app_secret",
@@ -597,6 +749,80 @@ mod tests {
             assert!(err.contains("lisen"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's own signature
+    fn log_settings_from_the_table_the_old_key_and_the_environment() {
+        let s = Settings::from_toml_overrides("").unwrap();
+        assert_eq!(
+            (s.log.filter.as_str(), s.log.format, s.log.deprecated_key),
+            ("info", LogFormat::Text, false)
+        );
+        let s = Settings::from_toml_overrides("[log]\nformat = \"json\"").unwrap();
+        assert_eq!(
+            (s.log.filter.as_str(), s.log.format),
+            ("info", LogFormat::Json)
+        );
+        // The old top-level key is still read, and marked for a warning.
+        let s = Settings::from_toml_overrides("log = \"liancun=debug,warn\"").unwrap();
+        assert_eq!(s.log.filter, "liancun=debug,warn");
+        assert!(s.log.deprecated_key);
+        let err = Settings::from_toml_overrides("[log]\nfromat = \"json\"").unwrap_err();
+        assert!(format!("{err:#}").contains("fromat"), "{err:#}");
+        let err = Settings::from_toml_overrides("[log]\nformat = \"xml\"").unwrap_err();
+        assert!(format!("{err:#}").contains("xml"), "{err:#}");
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("LIANCUN_LOG__FORMAT", "json");
+            jail.set_env("LIANCUN_LOG__FILTER", "liancun=debug,info");
+            let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(env_layer());
+            let s = Settings::from_figment(fig).map_err(|e| e.to_string())?;
+            assert_eq!(s.log.format, LogFormat::Json);
+            assert_eq!(s.log.filter, "liancun=debug,info");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_invalid_log_filter_is_refused_at_load() {
+        for bad in ["liancun=loud", "info,=x=y", "[{"] {
+            let err =
+                Settings::from_toml_overrides(&format!("[log]\nfilter = \"{bad}\"")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("[log] filter"),
+                "{bad}: {err:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn placeholder_and_short_admin_tokens_are_refused_for_serving() {
+        let problem = |toml: &str| {
+            Settings::from_toml_overrides(toml)
+                .unwrap()
+                .admin_token_problem()
+        };
+        assert_eq!(problem(""), None, "unset: the admin API is off");
+        assert_eq!(
+            problem("admin_token = \"0123456789abcdef0123456789abcdef\""),
+            None
+        );
+        for (token, why) in [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("tok-very-secret", "shorter than 24"),
+            ("0123456789abcdef0123456", "shorter than 24"),
+            ("change-me-admin-token-0123456789abcdef", "change-me"),
+            ("0123456789abcdef-CHANGE-ME-0123", "change-me"),
+        ] {
+            let p = problem(&format!("admin_token = \"{token}\""))
+                .unwrap_or_else(|| panic!("{token:?} accepted"));
+            assert!(
+                p.contains(why) && p.contains("openssl rand -hex 32"),
+                "{token:?}: {p}"
+            );
+            assert!(token.trim().is_empty() || !p.contains(token), "{p}");
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::domain::week::{IsoWeek, local_to_utc, utc_ms_to_local};
 use crate::fake::dingtalk::{FakeDingtalk, Received};
 use crate::jobs::JOBS;
 use crate::jobs::scheduler::Scheduler;
-use crate::outbox::worker::Worker;
+use crate::outbox::worker::{Delivered, Worker};
 use crate::platform::dingtalk::sign;
 use crate::store::{self, Db, StoreError};
 
@@ -46,6 +46,10 @@ pub struct DemoArgs {
     /// The week to play, named by its Monday [default: 2026-11-30]
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub week: Option<NaiveDate>,
+    /// How many weeks to play back to back: 1, or 2 to see a task carried
+    /// over into the next week [default: 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub weeks: Option<u32>,
 }
 
 /// Plays the week and prints the transcript as it goes. The service's logs
@@ -55,8 +59,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Ok(filter) = std::env::var("RUST_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_new(filter)
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| {
+                    anyhow::anyhow!("RUST_LOG = {filter:?} is not a log filter like \"info\": {e}")
+                })?,
             )
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -184,7 +189,11 @@ async fn play(args: DemoArgs, echo: bool) -> anyhow::Result<String> {
             dir.display()
         )
     })?;
-    let played = play_in(&dir, monday, echo).await;
+    let weeks = args.weeks.unwrap_or(1);
+    if !(1..=2).contains(&weeks) {
+        bail!("--weeks {weeks}: the demo plays 1 or 2 weeks");
+    }
+    let played = play_in(&dir, monday, weeks, echo).await;
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         // The transcript is still good; say where the leftovers are.
         eprintln!("note: could not remove {}: {e}", dir.display());
@@ -192,10 +201,14 @@ async fn play(args: DemoArgs, echo: bool) -> anyhow::Result<String> {
     played
 }
 
-async fn play_in(dir: &Path, monday: NaiveDate, echo: bool) -> anyhow::Result<String> {
+async fn play_in(dir: &Path, monday: NaiveDate, weeks: u32, echo: bool) -> anyhow::Result<String> {
     let secret = format!("demo-app-secret-{:016x}", fastrand::u64(..));
     let admin_token = format!("demo-admin-token-{:016x}", fastrand::u64(..));
     let fake = FakeDingtalk::new(APP_KEY, &secret);
+    // The org directory: how DingTalk shows a mention of these people.
+    for p in ROSTER {
+        fake.add_member(p.id, p.nick);
+    }
     let fake_addr = fake
         .spawn()
         .await
@@ -233,6 +246,7 @@ async fn play_in(dir: &Path, monday: NaiveDate, echo: bool) -> anyhow::Result<St
     let mut sim = Sim {
         tz,
         monday,
+        weeks,
         clock,
         fake,
         scheduler: app.scheduler(),
@@ -262,7 +276,8 @@ async fn play_in(dir: &Path, monday: NaiveDate, echo: bool) -> anyhow::Result<St
             .calendar
             .read()
             .map_err(|_| anyhow::anyhow!("the holiday calendar lock is poisoned"))?;
-        let mut years = vec![monday.year(), (monday + Duration::days(6)).year()];
+        let last_day = monday + Duration::days(7 * i64::from(weeks) - 1);
+        let mut years = vec![monday.year(), last_day.year()];
         years.dedup();
         years.into_iter().filter(|y| !cal.has_year(*y)).collect()
     };
@@ -378,7 +393,7 @@ async fn script(sim: &mut Sim) -> anyhow::Result<()> {
     sim.say(
         &XU,
         "诉求 村口路灯坏了一个礼拜，晚上走路看不见",
-        "诉求已登记",
+        "收到你的诉求",
     )
     .await?;
     sim.at(1, 15, 20).await?;
@@ -438,13 +453,15 @@ async fn script(sim: &mut Sim) -> anyhow::Result<()> {
     sim.at(5, 9, 0).await?;
     sim.say(&WANGWU, "完成 #3 3组10户全部走访，收集意见6条", "已销号 #3")
         .await?;
-    sim.at(5, 10, 0).await?;
-    sim.say(
-        &ZHANGSAN,
-        "完成 #4 方案已与镇文旅办对接，下周报审",
-        "已销号 #4",
-    )
-    .await?;
+    if sim.weeks == 1 {
+        sim.at(5, 10, 0).await?;
+        sim.say(
+            &ZHANGSAN,
+            "完成 #4 方案已与镇文旅办对接，下周报审",
+            "已销号 #4",
+        )
+        .await?;
+    }
     sim.at(5, 16, 0).await?;
     sim.say(&ZHANGSAN, "完成 #5 已请电工换了路灯，晚上亮了", "已销号 #5")
         .await?;
@@ -452,12 +469,74 @@ async fn script(sim: &mut Sim) -> anyhow::Result<()> {
     sim.say(&XU, "评价 5 路灯修好了，谢谢服务团", "已更新")
         .await?;
 
-    // ── Sunday: the 清零 check at 20:00, then the week runs out.
+    // ── Sunday: the 清零 check at 20:00 (with two weeks, #4 is still
+    // open: it is listed, and carried over), then the week runs out.
+    if sim.weeks == 2 {
+        second_week(sim).await?;
+    }
     let end = local_to_utc(
         sim.tz,
-        (sim.monday + Duration::days(7)).and_time(NaiveTime::MIN),
+        (sim.monday + Duration::days(7 * i64::from(sim.weeks))).and_time(NaiveTime::MIN),
     ) - Duration::seconds(1);
     sim.advance_to(end).await?;
+    Ok(())
+}
+
+/// The second week (`--weeks 2`): #4, left open in the first, is carried
+/// into Monday's list, postponed and closed; a villager's request is
+/// assigned and closed; the airing shows the first week's rating.
+async fn second_week(sim: &mut Sim) -> anyhow::Result<()> {
+    // ── Monday: the reminder and 清单 show #4 carried over; the new plan adds to it.
+    sim.at(7, 9, 0).await?;
+    sim.say(&ZHOU, "清单", "结转").await?;
+    sim.at(7, 20, 30).await?;
+    sim.say(
+        &ZHANGSAN,
+        "排清单\n\
+         1. 3组路灯线路检修 @王五 周三 黄\n\
+         2. 走访5组独居老人 @李四 周五",
+        "已发布本周清单",
+    )
+    .await?;
+
+    // ── Tuesday: #4 gets a new deadline; a villager raises a request.
+    sim.at(8, 10, 0).await?;
+    sim.say(&WANGWU, "延期 #6 周二 电工还没空", "没有延期")
+        .await?;
+    sim.at(8, 10, 2).await?;
+    sim.say(&ZHANGSAN, "延期 #4 周四 文旅办周四开会审方案", "已延期")
+        .await?;
+    sim.at(8, 14, 0).await?;
+    sim.say(&MAO, "诉求 5组水渠堵了，田里排不出水", "收到你的诉求")
+        .await?;
+    sim.at(8, 14, 30).await?;
+    sim.say(&ZHANGSAN, "指派 #8 @李四", "已指派给").await?;
+
+    // ── Wednesday and Thursday: closing, #4 included.
+    sim.at(9, 11, 0).await?;
+    sim.say(&WANGWU, "完成 #6 线路接头老化，已请电工更换", "已销号 #6")
+        .await?;
+    sim.at(9, 16, 0).await?;
+    sim.say(&LISI, "完成 #8 叫上3个村民把水渠清通了", "已销号 #8")
+        .await?;
+    sim.at(10, 15, 0).await?;
+    sim.say(
+        &ZHANGSAN,
+        "完成 #4 方案经镇文旅办审议通过，报县里备案",
+        "已销号 #4",
+    )
+    .await?;
+
+    // ── Friday: the last task, the airing, this week's ratings.
+    sim.at(11, 11, 0).await?;
+    sim.say(&LISI, "完成 #7 5组6位独居老人都上门看过了", "已销号 #7")
+        .await?;
+    sim.at(11, 20, 10).await?;
+    sim.say(&MAO, "评价 5 水渠当天就通了", "感谢评价").await?;
+    sim.at(11, 20, 20).await?;
+    sim.say(&ZHENG, "满意", "感谢评价").await?;
+    sim.at(11, 20, 30).await?;
+    sim.say(&XU, "评价 4", "平均").await?;
     Ok(())
 }
 
@@ -489,14 +568,6 @@ impl Transcript {
     }
 
     /// `@userId` → `@名字`, as DingTalk shows mentions.
-    fn readable(&self, text: &str) -> String {
-        let mut t = text.to_string();
-        for (id, name) in &self.names {
-            t = t.replace(&format!("@{id}"), &format!("@{name}"));
-        }
-        t
-    }
-
     fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
         self.names
             .iter()
@@ -543,7 +614,8 @@ impl Transcript {
         // Pad by display width: 周一 takes four columns, not two.
         let pad = TIME_COL.saturating_sub(width(&column));
         let lead = format!("{column}{}{head}", " ".repeat(pad));
-        let text = self.readable(text);
+        // Printed as given: callers pass what the group reads (the fake's
+        // rendering), so a raw id that reached the group shows here too.
         let mut first = true;
         for logical in text.lines() {
             let prefix = if first {
@@ -655,12 +727,13 @@ fn wrap(prefix: &str, text: &str, max: usize, indent: usize) -> Vec<String> {
     out
 }
 
-/// Markdown as a phone shows it: no heading marks.
+/// What a member reads (the fake's [`Received::shown`]), markdown as a
+/// phone shows it: no heading marks.
 fn rendered(r: &Received) -> String {
     if r.msgtype != "markdown" {
-        return r.text.clone();
+        return r.shown.clone();
     }
-    r.text
+    r.shown
         .lines()
         .map(|l| {
             let t = l.trim_start_matches('#');
@@ -678,6 +751,8 @@ fn rendered(r: &Received) -> String {
 struct Sim {
     tz: Tz,
     monday: NaiveDate,
+    /// Weeks played: 1 or 2.
+    weeks: u32,
     clock: FixedClock,
     fake: FakeDingtalk,
     scheduler: Scheduler,
@@ -717,10 +792,15 @@ impl Sim {
 
     fn intro(&mut self, db_path: &Path, no_holiday_data: &[i32]) {
         let week = IsoWeek::of(self.monday);
-        let sunday = self.monday + Duration::days(6);
+        let sunday = self.monday + Duration::days(7 * i64::from(self.weeks) - 1);
+        let (span, weeks) = if self.weeks == 2 {
+            ("两周", format!("{week} 和 {}", week.next()))
+        } else {
+            ("一周", week.to_string())
+        };
         let mut lines = vec![
             format!(
-                "联村助手 demo：{TOWNSHIP} 南坞村 南坞服务团的一周（{week}，{}月{}日—{}月{}日）",
+                "联村助手 demo：{TOWNSHIP} 南坞村 南坞服务团的{span}（{weeks}，{}月{}日—{}月{}日）",
                 self.monday.month(),
                 self.monday.day(),
                 sunday.month(),
@@ -733,7 +813,8 @@ impl Sim {
             ),
             format!("· 数据在临时 SQLite 库，结束后删除：{}", db_path.display()),
             "· 团长 张三，团员 李四、王五；村民 徐桂英、周建国、毛志强、郑秀兰".to_string(),
-            "· 换一周：liancun demo --week YYYY-MM-DD（那周的周一）".to_string(),
+            "· 换一周：liancun demo --week YYYY-MM-DD（那周的周一）；连演两周：--weeks 2"
+                .to_string(),
         ];
         for y in no_holiday_data {
             lines.push(format!(
@@ -831,11 +912,23 @@ impl Sim {
                 ),
             }
         }
-        let delivered = self
-            .worker
-            .deliver_due()
-            .await
-            .context("the outbox worker failed")?;
+        // As the worker's loop does: again while a step sent something, so
+        // the 1:1 copies queued by a sent alert go out with it.
+        let mut delivered = Delivered::default();
+        for _ in 0..4 {
+            let d = self
+                .worker
+                .deliver_due()
+                .await
+                .context("the outbox worker failed")?;
+            delivered.sent += d.sent;
+            delivered.retried += d.retried;
+            delivered.throttled += d.throttled;
+            delivered.dead += d.dead;
+            if d.total() == 0 {
+                break;
+            }
+        }
         if delivered.dead > 0 {
             let dead = self
                 .db
@@ -942,7 +1035,16 @@ impl Sim {
         let answer = v["text"]["content"]
             .as_str()
             .with_context(|| format!("the answer to {text:?} has no text: {raw}"))?;
-        Ok(self.out.readable(answer))
+        let at: Vec<String> = v["at"]["atUserIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(self.fake.shown(answer, &at))
     }
 
     /// `who` says `text`; the answer must contain `expect`.
@@ -995,8 +1097,8 @@ impl Sim {
         let first = first
             .and_then(|s| serde_json::from_str::<crate::reply::Reply>(&s).ok())
             .map(|r| {
-                self.out
-                    .readable(&crate::platform::dingtalk::render_text(&r).0)
+                let (text, at) = crate::platform::dingtalk::render_text(&r);
+                self.fake.shown(&text, &at)
             });
         if first.as_deref() != Some(again.as_str()) || before != after {
             bail!(
@@ -1101,13 +1203,18 @@ impl Sim {
 
         let o = &mut self.out;
         o.line("");
-        o.line(&format!("── 本周小结 {}", "─".repeat(40)));
+        let title = if self.weeks == 2 {
+            "两周小结"
+        } else {
+            "本周小结"
+        };
+        o.line(&format!("── {title} {}", "─".repeat(40)));
         o.line(&format!(
             "群里 @{BOT_NAME} 的消息：{} 条，每条都有答复（其中 {} 条是钉钉重复投递，只记一次）",
             self.callbacks, self.duplicates
         ));
         o.line(&format!(
-            "机器人推送：{} 条（群里 {}，私信镇管理员 {}），重复推送 {doubled} 条",
+            "机器人推送：{} 条（群里 {}，私信 {}），重复推送 {doubled} 条",
             pushes.len(),
             pushes.len() - direct,
             direct
@@ -1197,7 +1304,7 @@ mod tests {
             day: Some(t.date()),
             names: vec![("zhangsan01".into(), "张三".into())],
         };
-        tr.message(Some(t), "联村助手（推送）", "提醒 @zhangsan01\n第二行");
+        tr.message(Some(t), "联村助手（推送）", "提醒 @张三\n第二行");
         tr.message(None, "联村助手", "好");
         assert_eq!(
             tr.text,

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod export;
 pub mod fake;
 pub mod http;
+pub mod import;
 pub mod jobs;
 pub mod outbox;
 pub mod platform;

@@ -102,7 +102,15 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
     match cli.command {
         Cmd::Serve => {
             let settings = Settings::load()?;
-            telemetry::init_logging(&settings.log);
+            if let Some(problem) = settings.admin_token_problem() {
+                anyhow::bail!("{problem}");
+            }
+            telemetry::init_logging(&settings.log)?;
+            if settings.admin_token.is_none() {
+                tracing::warn!(
+                    "no admin token (LIANCUN_ADMIN_TOKEN) is set: the admin API is off, every /api/v1 call is answered 401"
+                );
+            }
             let _lock = liancun::store::ProcessLock::acquire(&settings.database_url)?;
             let listen = settings.listen.clone();
             let app = App::build(settings, Arc::new(SystemClock)).await?;
@@ -113,7 +121,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
         }
         Cmd::Migrate => {
             let settings = Settings::load()?;
-            telemetry::init_logging(&settings.log);
+            telemetry::init_logging(&settings.log)?;
             let db = Db::connect(&settings.database_url).await?;
             db.migrate().await?;
             db.close().await;
@@ -130,25 +138,33 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
         }
         Cmd::CheckConfig => {
             let settings = Settings::load()?;
-            println!("configuration is valid");
+            println!("configuration loaded");
             println!("listen       = {}", settings.listen);
             println!(
                 "database     = {}",
-                settings.database_url.split('@').next_back().unwrap_or("")
+                liancun::store::redact_url(&settings.database_url)
             );
             println!("timezone     = {}", settings.timezone);
+            let problem = settings.admin_token_problem();
             println!(
                 "admin token  = {}",
-                if settings.admin_token.is_some() {
-                    "set"
-                } else {
-                    "not set"
+                match (&settings.admin_token, &problem) {
+                    (None, _) => "not set: the admin API is off (401 for every call)",
+                    (Some(_), None) => "set",
+                    (Some(_), Some(_)) => "REFUSED (see below)",
                 }
             );
             for b in &settings.bots {
                 println!("bot {:<12} {:?} ({:?} mode)", b.name, b.platform, b.mode);
+                println!("    {}", b.addressing());
             }
-            Ok(())
+            match problem {
+                Some(problem) => anyhow::bail!("serve would refuse this configuration: {problem}"),
+                None => {
+                    println!("configuration is valid");
+                    Ok(())
+                }
+            }
         }
         Cmd::RunJob {
             job,
@@ -157,7 +173,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
             no_send,
         } => {
             let settings = Settings::load()?;
-            telemetry::init_logging(&settings.log);
+            telemetry::init_logging(&settings.log)?;
             let app = App::build(settings, Arc::new(SystemClock)).await?;
             let scope = match (township, group) {
                 (Some(t), _) => liancun::jobs::Scope::Township(t),

@@ -34,7 +34,7 @@ fi
 cargo build -q --bin liancun
 DIR=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-TOKEN=st-city-token-$RANDOM$RANDOM
+TOKEN=st-city-token-$(od -An -N16 -tx1 /dev/urandom | tr -d " \n")
 BASE=http://127.0.0.1:$PORT
 env -u LIANCUN_CONFIG \
     DATABASE_URL="sqlite://$DIR/st.db" LIANCUN_LISTEN="127.0.0.1:$PORT" LIANCUN_ADMIN_TOKEN="$TOKEN" \

@@ -11,15 +11,17 @@ mod duties;
 mod people;
 mod ranking;
 mod records;
+mod requests;
 mod tasks;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::command::{self, Command, CommandKind, ParseCtx, ParseError};
 use crate::config::Settings;
+use crate::domain::calendar::HolidayCalendar;
 use crate::domain::level::LevelLimits;
 use crate::domain::role::{self, Actor, Policy, TeamRole};
 use crate::domain::week::IsoWeek;
@@ -53,6 +55,7 @@ pub struct Handled {
 pub async fn handle(
     db: &Db,
     settings: &Arc<Settings>,
+    calendar: &RwLock<HolidayCalendar>,
     default_tz: Tz,
     now: DateTime<Utc>,
     msg: Inbound,
@@ -60,6 +63,8 @@ pub async fn handle(
     let settings = Arc::clone(settings);
     let platform = msg.platform.as_str();
     let msg_id = msg.msg_id.clone();
+    let mut msg = msg;
+    msg.text = command_text(db, &settings, &msg).await?;
     // Parsed here, off the writer, in the default time zone; the turn parses
     // again only for a team in another zone.
     let parsed = msg
@@ -69,15 +74,28 @@ pub async fn handle(
         .map(|text| Arc::new(parse(text, &settings, &msg.bot, default_tz, now)));
     // 排名 reads a township's month: done before the write, off the writer.
     let pre = ranking::prefetch(db, default_tz, now, &msg, parsed.as_deref()).await?;
+    // Commands that set deadlines look at the holidays; only they pay for a
+    // copy of the calendar.
+    let calendar = match parsed.as_deref() {
+        Some(Ok(c)) if sets_deadlines(c.kind()) => Some(Arc::new(
+            calendar
+                .read()
+                .map_err(|_| StoreError::Other(anyhow::anyhow!("calendar lock poisoned")))?
+                .clone(),
+        )),
+        _ => None,
+    };
     let msg = Arc::new(msg);
     let outcome = db
         .turn(platform, &msg_id, now.timestamp_millis(), move |tx| {
             let (settings, msg, pre) = (Arc::clone(&settings), Arc::clone(&msg), pre.clone());
             let parsed = parsed.clone();
+            let calendar = calendar.clone();
             Box::pin(async move {
                 let pre = Pre {
                     parsed: parsed.as_deref(),
                     ranking: pre,
+                    calendar: calendar.as_deref(),
                 };
                 let (reply, kind) = turn(tx, &settings, default_tz, now, &msg, pre).await?;
                 // Whatever the command, the reply fits the platforms' limits.
@@ -105,6 +123,54 @@ pub async fn handle(
     })
 }
 
+/// Whether a command sets deadlines (and so needs the holiday calendar).
+fn sets_deadlines(kind: CommandKind) -> bool {
+    matches!(
+        kind,
+        CommandKind::Plan | CommandKind::AddTasks | CommandKind::Postpone | CommandKind::Request
+    )
+}
+
+/// The message's text without the bot's own leading `@name`
+/// ([`Inbound::command_text`]). The names of the other people @-ed are read
+/// only when a DingTalk message starts with an @name the bot cannot place.
+async fn command_text(
+    db: &Db,
+    settings: &Settings,
+    msg: &Inbound,
+) -> Result<Option<String>, StoreError> {
+    let names = bot_names(settings, &msg.bot);
+    let mut others: Vec<String> = Vec::new();
+    if msg.needs_mentioned_names(names) {
+        let (platform, ids) = (msg.platform.as_str(), msg.mentioned.clone());
+        let read: Result<Vec<String>, StoreError> = db
+            .read(move |tx| {
+                Box::pin(async move {
+                    let mut names = Vec::with_capacity(ids.len());
+                    for id in &ids {
+                        if let Some(p) =
+                            store::groups::person_by_platform_id(tx, platform, id).await?
+                        {
+                            names.push(p.display_name);
+                        }
+                    }
+                    Ok(names)
+                })
+            })
+            .await;
+        others = read?;
+    }
+    Ok(msg.command_text(names, &others))
+}
+
+/// The names people type after @ to address `bot`.
+fn bot_names<'s>(settings: &'s Settings, bot: &str) -> &'s [String] {
+    settings
+        .bot(bot)
+        .map(|b| b.display_names.as_slice())
+        .unwrap_or(&[])
+}
+
 /// Parses `text` for the group's bot at `now` in `tz`.
 fn parse(
     text: &str,
@@ -114,10 +180,7 @@ fn parse(
     now: DateTime<Utc>,
 ) -> Result<Command, ParseError> {
     let local_now = now.with_timezone(&tz).naive_local();
-    let bot_names: &[String] = settings
-        .bot(bot)
-        .map(|b| b.display_names.as_slice())
-        .unwrap_or(&[]);
+    let bot_names = bot_names(settings, bot);
     command::parse(
         text,
         &ParseCtx {
@@ -133,7 +196,13 @@ fn parse(
 struct Pre<'a> {
     parsed: Option<&'a Result<Command, ParseError>>,
     ranking: Option<ranking::Prefetched>,
+    /// The holiday calendar, for the commands that set deadlines.
+    calendar: Option<&'a HolidayCalendar>,
 }
+
+/// How much longer a new sessionWebhook must last than the one on record
+/// before it is written (one write per group in this time).
+const SESSION_WEBHOOK_REFRESH_MS: i64 = 30 * 60_000;
 
 /// How stale a "last seen in this group" may get before it is refreshed.
 const MEMBER_SEEN_REFRESH_MS: i64 = 6 * 3_600_000;
@@ -149,11 +218,38 @@ pub(crate) struct Turn<'a> {
     pub me: i64,
     pub me_mention: Mention,
     pub actor: Actor,
+    pub settings: &'a Settings,
+    /// The holiday calendar (only for commands that set deadlines).
+    pub calendar: Option<&'a HolidayCalendar>,
 }
 
 impl Turn<'_> {
     pub fn week_str(&self) -> String {
         self.week.to_string()
+    }
+
+    /// The statutory holiday a local deadline falls on, if any (春节).
+    pub fn holiday_of(&self, t: NaiveDateTime) -> Option<String> {
+        self.calendar
+            .and_then(|c| c.holiday_name(t.date()))
+            .map(str::to_string)
+    }
+
+    /// A level's default deadline from now, moved off statutory holidays.
+    pub fn default_deadline(
+        &self,
+        level: crate::domain::level::Level,
+        limits: &LevelLimits,
+    ) -> NaiveDateTime {
+        match self.calendar {
+            Some(c) => crate::domain::level::default_deadline_off_holidays(
+                level,
+                self.local_now,
+                limits,
+                c,
+            ),
+            None => crate::domain::level::default_deadline(level, self.local_now, limits),
+        }
     }
 
     /// Who did it, for the audit log: `<platform>:<user id>`.
@@ -223,6 +319,16 @@ async fn turn(
             (g.id, c)
         }
     };
+    if let Some((url, expires_at)) = &msg.session_webhook {
+        store::groups::remember_session_webhook(
+            tx,
+            group_id,
+            url,
+            *expires_at,
+            SESSION_WEBHOOK_REFRESH_MS,
+        )
+        .await?;
+    }
     let me = match (ctx.person_id, ctx.person_name.as_deref()) {
         (Some(id), Some(name)) if sender.name.is_empty() || name == sender.name => id,
         _ => store::groups::upsert_person(tx, platform, &sender.id, &sender.name, now_ms).await?,
@@ -288,6 +394,8 @@ async fn turn(
             },
         ),
         actor,
+        settings,
+        calendar: pre.calendar,
     };
 
     if team.is_none() && kind != CommandKind::Bind {
@@ -359,6 +467,7 @@ async fn turn(
         (Command::Request { text, level }, Some(team)) => {
             tasks::request(tx, &turn, &team, &text, level).await?
         }
+        (Command::MyRequests, Some(team)) => requests::mine(tx, &turn, &team).await?,
         (Command::Serve { task, text }, Some(team)) => {
             records::serve(tx, &turn, &team, task, &text).await?
         }

@@ -87,6 +87,8 @@ pub(crate) async fn rank(
         as_of,
         &r.lines(TOP),
         mine.as_ref(),
+        r.is_idle(team.team_id),
         r.ranked.len(),
+        &r.idle_labels(),
     ))
 }

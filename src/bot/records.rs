@@ -19,9 +19,9 @@ pub async fn serve(
 ) -> StoreResult<Reply> {
     let week = turn.week_str();
     let task_id = match task {
-        Some(no) => match tasks::task_by_no(tx, team.team_id, &week, i64::from(no.0)).await? {
+        Some(no) => match tasks::task_by_no(tx, team.team_id, i64::from(no.0)).await? {
             Some(t) => Some(t.task.id),
-            None => return Ok(reply::task_not_found(i64::from(no.0), &week)),
+            None => return Ok(reply::task_not_found(i64::from(no.0))),
         },
         None => None,
     };
@@ -123,7 +123,15 @@ pub async fn rate(
     score: Score,
     comment: &str,
 ) -> StoreResult<Reply> {
-    let week = turn.week_str();
+    // A rating counts for the week of the team's latest airing, which
+    // invited it: this week once its airing is out, else last week (the
+    // week's ratings are open until the next week's airing). A team with
+    // neither airing yet rates this week.
+    let this = turn.week_str();
+    let prev = turn.week.prev().to_string();
+    let aired = ratings::aired(tx, team.team_id, &this, &prev).await?;
+    let last_week = !aired.contains(&this) && aired.contains(&prev);
+    let week = if last_week { prev } else { this };
     let score = i64::from(score.get());
     let before = ratings::summary(tx, team.team_id, &week, turn.me).await?;
     ratings::upsert(
@@ -142,6 +150,7 @@ pub async fn rate(
         before.mine.is_some(),
         after.raters,
         after.average(),
+        last_week.then_some(week.as_str()),
     ))
 }
 

@@ -2,10 +2,12 @@
 
 use chrono::NaiveDateTime;
 
-use super::{Turn, limits, people};
+use super::{Turn, limits, people, requests};
 use crate::command::{TaskDraft, TaskNo};
-use crate::domain::level::{self, Level};
+use crate::domain::level::Level;
 use crate::domain::role;
+use crate::domain::task::{self as rules, PostponeRefusal};
+use crate::domain::week::IsoWeek;
 use crate::reply::{self, Mention, Reply, TaskState, TaskView};
 use crate::store::groups::{self, TeamRow};
 use crate::store::tasks::{self as store_tasks, NewTask, TaskWithOwners};
@@ -13,7 +15,9 @@ use crate::store::{StoreResult, Tx};
 
 fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
     let state = match t.task.state.as_str() {
-        "closed" => TaskState::Closed(t.task.closed_at.is_some_and(|c| c <= t.task.deadline_at)),
+        "closed" => TaskState::Closed(
+            t.task.carried_over == 0 && t.task.closed_at.is_some_and(|c| c <= t.task.deadline_at),
+        ),
         "cancelled" => TaskState::Cancelled,
         _ if t.task.deadline_at < turn.now_ms => TaskState::Overdue,
         _ => TaskState::Open,
@@ -29,6 +33,8 @@ fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
             .iter()
             .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
+        carried_from: IsoWeek::parse(&t.task.week).filter(|w| rules::carried_over(*w, turn.week)),
+        holiday: None,
     }
 }
 
@@ -69,7 +75,7 @@ pub async fn add(
         let level = d.level.unwrap_or(Level::Green);
         let deadline = d
             .deadline
-            .unwrap_or_else(|| level::default_deadline(level, turn.local_now, &limits));
+            .unwrap_or_else(|| turn.default_deadline(level, &limits));
         new.push(NewTask {
             text: d.text,
             level: level.as_str(),
@@ -84,10 +90,13 @@ pub async fn add(
             deadline,
             state: TaskState::Open,
             owners: owners.iter().map(people::mention).collect(),
+            carried_from: None,
+            holiday: turn.holiday_of(deadline),
         });
     }
-    if publish {
-        store_tasks::insert_plan(tx, team.team_id, &week, turn.me, turn.now_ms).await?;
+    // Another 排清单 of the same moment may have won since the check above.
+    if publish && !store_tasks::insert_plan(tx, team.team_id, &week, turn.me, turn.now_ms).await? {
+        return Ok(reply::plan_exists(&week));
     }
     let ids =
         store_tasks::insert_tasks(tx, team.team_id, &week, turn.me, turn.now_ms, &new).await?;
@@ -105,11 +114,17 @@ pub async fn list(tx: &mut Tx, turn: &Turn<'_>, team: &TeamRow) -> StoreResult<R
     let week = turn.week_str();
     let tasks = store_tasks::week_tasks(tx, team.team_id, &week).await?;
     let views: Vec<TaskView> = tasks.iter().map(|t| view(turn, t)).collect();
-    let (published, backlog) = store_tasks::plan_and_backlog(tx, team.team_id, &week).await?;
-    Ok(reply::list(&week, &views, backlog, published))
+    let carried: Vec<TaskView> = store_tasks::carried_tasks(tx, team.team_id, &week)
+        .await?
+        .iter()
+        .map(|t| view(turn, t))
+        .collect();
+    let published = store_tasks::plan_published(tx, team.team_id, &week).await?;
+    Ok(reply::list(&week, &carried, &views, published))
 }
 
-/// Loads `#no` and checks it is open and the sender may touch it.
+/// Loads `#no` — the team's open task of that number, whatever its week —
+/// and checks it is open and the sender may touch it.
 async fn open_task(
     tx: &mut Tx,
     turn: &Turn<'_>,
@@ -117,18 +132,21 @@ async fn open_task(
     no: TaskNo,
     owner_check: bool,
 ) -> StoreResult<Result<TaskWithOwners, Reply>> {
-    let week = turn.week_str();
     let no = i64::from(no.0);
-    let Some(t) = store_tasks::task_by_no(tx, team.team_id, &week, no).await? else {
-        return Ok(Err(reply::task_not_found(no, &week)));
+    let Some(t) = store_tasks::task_by_no(tx, team.team_id, no).await? else {
+        return Ok(Err(reply::task_not_found(no)));
     };
     if t.task.state != "open" {
-        return Ok(Err(reply::task_not_open(no, t.task.state == "cancelled")));
+        return Ok(Err(reply::task_not_open(
+            no,
+            &t.task.text,
+            t.task.state == "cancelled",
+        )));
     }
     let owner_ids: Vec<i64> = t.owners.iter().map(|(id, ..)| *id).collect();
     if owner_check && !role::may_touch_task(turn.actor, turn.me, &owner_ids) {
         let owners: Vec<Mention> = view(turn, &t).owners;
-        return Ok(Err(reply::not_task_owner(no, &owners)));
+        return Ok(Err(reply::not_task_owner(no, &t.task.text, &owners)));
     }
     Ok(Ok(t))
 }
@@ -155,13 +173,23 @@ pub async fn close(
         }
     }
     let mut views = Vec::with_capacity(found.len());
+    let mut villagers = Vec::new();
     for mut t in found {
         store_tasks::close(tx, t.task.id, turn.me, result, turn.now_ms).await?;
         t.task.state = "closed".into();
         t.task.closed_at = Some(turn.now_ms);
         views.push(view(turn, &t));
+        if t.task.source == "request"
+            && let Some(v) = requests::requester(tx, t.task.id).await?
+        {
+            villagers.push((v, t.task.text.clone()));
+        }
     }
-    Ok(reply::closed(&views, result))
+    Ok(reply::requests::tell_closed(
+        reply::closed(&views, result),
+        &villagers,
+        result,
+    ))
 }
 
 pub async fn postpone(
@@ -176,25 +204,37 @@ pub async fn postpone(
         Ok(t) => t,
         Err(refusal) => return Ok(refusal),
     };
-    let to = turn.to_ms(deadline);
+    let from = turn.to_local(t.task.deadline_at);
+    let mut task = view(turn, &t);
+    match rules::check_postpone(from, deadline, turn.local_now) {
+        Ok(()) => {}
+        Err(refusal) => {
+            return Ok(reply::postpone_not_forward(
+                &task,
+                deadline,
+                refusal == PostponeRefusal::InThePast,
+            ));
+        }
+    }
+    let list_week = IsoWeek::parse(&t.task.week).unwrap_or(turn.week);
+    let new_week = rules::week_after_postpone(list_week, turn.week, deadline);
     store_tasks::postpone(
         tx,
         t.task.id,
         t.task.deadline_at,
-        to,
+        turn.to_ms(deadline),
+        &new_week.to_string(),
+        rules::carried_over(list_week, turn.week),
         reason,
         turn.me,
         turn.now_ms,
     )
     .await?;
     let times = store_tasks::postponements(tx, t.task.id).await?.len();
-    Ok(reply::postponed(
-        t.task.no,
-        turn.to_local(t.task.deadline_at),
-        deadline,
-        reason,
-        times,
-    ))
+    task.deadline = deadline;
+    task.holiday = turn.holiday_of(deadline);
+    let moved_to = (new_week > list_week && new_week > turn.week).then_some(new_week);
+    Ok(reply::postponed(&task, from, reason, times, moved_to))
 }
 
 pub async fn cancel(
@@ -209,7 +249,7 @@ pub async fn cancel(
         Err(refusal) => return Ok(refusal),
     };
     store_tasks::cancel(tx, t.task.id, reason, turn.me, turn.now_ms).await?;
-    Ok(reply::cancelled(t.task.no, reason))
+    Ok(reply::cancelled(&view(turn, &t), reason))
 }
 
 /// 指派: the leader hands an open task (often a villager's request) to the
@@ -233,7 +273,14 @@ pub async fn assign(
     store_tasks::replace_owners(tx, t.task.id, &ids).await?;
     let mentions: Vec<Mention> = people.iter().map(people::mention).collect();
     let task = view(turn, &t);
-    Ok(reply::assigned(&task, &mentions))
+    let reply = reply::assigned(&task, &mentions);
+    if t.task.source != "request" {
+        return Ok(reply);
+    }
+    Ok(match requests::requester(tx, t.task.id).await? {
+        Some(v) => reply::requests::tell_assigned(reply, &v, &mentions, task.deadline),
+        None => reply,
+    })
 }
 
 /// 诉求: a villager's request becomes a task (default 黄) owned by the leader,
@@ -247,7 +294,7 @@ pub async fn request(
 ) -> StoreResult<Reply> {
     let week = turn.week_str();
     let level = level.unwrap_or(Level::Yellow);
-    let deadline = level::default_deadline(level, turn.local_now, &limits(team));
+    let deadline = turn.default_deadline(level, &limits(team));
     let leader = groups::team_people(tx, team.team_id)
         .await?
         .into_iter()
@@ -277,9 +324,11 @@ pub async fn request(
         turn.now_ms,
     )
     .await?;
-    Ok(reply::request_registered(
+    let leader = leader.as_ref().map(people::mention);
+    requests::prompt_leader(tx, turn, task_id, no, level, text, leader.as_ref()).await?;
+    Ok(reply::requests::registered(
         no,
-        level,
-        leader.as_ref().map(people::mention).as_ref(),
+        deadline,
+        turn.holiday_of(deadline).as_deref(),
     ))
 }

@@ -172,6 +172,8 @@ pub(crate) fn parse(
         CommandKind::Assign => assign(args),
         CommandKind::Rate => rate(args),
         CommandKind::Request => request(args),
+        // Whatever follows 我的诉求 asks for the same list.
+        CommandKind::MyRequests => Ok(Command::MyRequests),
         CommandKind::Project => project(args),
         CommandKind::Coverage => coverage(args),
         CommandKind::Rank => Ok(rank(args)),

@@ -43,7 +43,7 @@ pub struct ParseCtx<'a> {
     pub bot_names: &'a [String],
 }
 
-/// The commands, one per entry of the PRODUCT.md command table
+/// The commands, one per entry of the command table (README "Commands in the group")
 /// (设团长 and 设团员 apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CommandKind {
@@ -61,6 +61,7 @@ pub enum CommandKind {
     Assign,
     Rate,
     Request,
+    MyRequests,
     Project,
     Coverage,
     Rank,
@@ -69,7 +70,7 @@ pub enum CommandKind {
 
 impl CommandKind {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandKind; 18] = [
+    pub const ALL: [CommandKind; 19] = [
         CommandKind::Plan,
         CommandKind::AddTasks,
         CommandKind::List,
@@ -81,6 +82,7 @@ impl CommandKind {
         CommandKind::Assign,
         CommandKind::Rate,
         CommandKind::Request,
+        CommandKind::MyRequests,
         CommandKind::Project,
         CommandKind::Coverage,
         CommandKind::Rank,
@@ -110,6 +112,7 @@ impl CommandKind {
             CommandKind::Assign => &["指派", "分派", "/assign"],
             CommandKind::Rate => &["评价", "打分", "/rate"],
             CommandKind::Request => &["诉求", "反映", "/ask"],
+            CommandKind::MyRequests => &["我的诉求", "诉求进度", "/myasks"],
             CommandKind::Project => &["项目", "/project"],
             CommandKind::Coverage => &["走访率", "覆盖", "/coverage"],
             CommandKind::Rank => &["排名", "/rank"],
@@ -137,6 +140,7 @@ impl CommandKind {
             CommandKind::Assign => "指派 #5 @李四",
             CommandKind::Rate => "评价 5 路灯修得快",
             CommandKind::Request => "诉求 3组路灯坏了 橙",
+            CommandKind::MyRequests => "我的诉求",
             CommandKind::Project => "项目 进展 村道硬化 路基完成",
             CommandKind::Coverage => "走访率 未走访",
             CommandKind::Rank => "排名",
@@ -208,6 +212,8 @@ pub enum Command {
     Rate { score: Score, comment: String },
     /// 诉求 3组路灯坏了 橙
     Request { text: String, level: Option<Level> },
+    /// 我的诉求 / 诉求进度 / `/myasks`: the sender's own requests and their state.
+    MyRequests,
     /// 项目 / 项目 新建 村道硬化 / 项目 进展 村道硬化 路基完成 / 项目 完成 村道硬化
     Project(ProjectCmd),
     /// 走访率 / 覆盖 / `/coverage`; `走访率 未走访` lists who is not yet visited.
@@ -248,6 +254,7 @@ impl Command {
             Command::Assign { .. } => CommandKind::Assign,
             Command::Rate { .. } => CommandKind::Rate,
             Command::Request { .. } => CommandKind::Request,
+            Command::MyRequests => CommandKind::MyRequests,
             Command::Project(_) => CommandKind::Project,
             Command::Coverage { .. } => CommandKind::Coverage,
             Command::Rank { .. } => CommandKind::Rank,

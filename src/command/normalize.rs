@@ -1,4 +1,5 @@
-//! Text clean-up before matching: leading bot mentions (PROTOCOLS.md §6.3),
+//! Text clean-up before matching: leading bot mentions (DingTalk may keep or
+//! strip `@BotName`; WeCom keeps it; the separator may be U+2005),
 //! full-width folding and white space.
 
 /// White space as it arrives from DingTalk / WeCom clients: Unicode white
@@ -14,7 +15,7 @@ fn is_zero_width(c: char) -> bool {
 }
 
 /// Removes leading `@BotName` mentions of the known bot names, per
-/// PROTOCOLS.md §6.3: leading white space is trimmed, then a leading `@` or
+/// The mention rule: leading white space is trimmed, then a leading `@` or
 /// `＠` followed by a known name (longest first) and the white space after it
 /// is removed, again and again. Unknown names and mentions later in the text
 /// stay. Trailing white space is trimmed.
@@ -50,7 +51,7 @@ fn fold(c: char) -> Option<char> {
 }
 
 /// Normalizes a message for the parser: strips leading mentions of the bot
-/// (PROTOCOLS.md §6.3: leading `@BotName`s of known names only), folds
+/// (leading `@BotName`s of known names only), folds
 /// full-width ASCII and the ideographic space, turns `\r\n` and `\r` into
 /// `\n`, collapses runs of spaces within each line, trims every line and
 /// drops blank lines. Line breaks are kept, because a

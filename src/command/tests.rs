@@ -524,7 +524,7 @@ fn plan_cases() -> Vec<Case> {
                     Some(Level::Orange),
                 ),
             ]),
-            "the PRODUCT.md example",
+            "the product contract's example",
         ),
         case(
             "@联村助手\u{2005}排清单\r\n1．苗青头村插花田政策处理 ＠张三 周三前 红\r\n\r\n2、走访3组10户农户 @李四 @王五 周日\r\n",
@@ -721,6 +721,19 @@ fn simple_command_cases() -> Vec<Case> {
         case("看清单", Ok(Command::List), "看清单 is List, not 看 + 清单"),
         case("/list", Ok(Command::List), "alias /list"),
         case("/LIST", Ok(Command::List), "upper-case alias"),
+        // 我的诉求
+        case("我的诉求", Ok(Command::MyRequests), "我的诉求"),
+        case(
+            "诉求进度",
+            Ok(Command::MyRequests),
+            "诉求进度 is MyRequests, not 诉求 + 进度",
+        ),
+        case("/myasks", Ok(Command::MyRequests), "alias /myasks"),
+        case(
+            "诉求 进度太慢了",
+            request("进度太慢了", None),
+            "with a space it is a request",
+        ),
         case(
             "清单 本周",
             Ok(Command::List),
@@ -1573,7 +1586,8 @@ fn at_least_150_cases() {
     assert!(total >= 150, "only {total} cases");
 }
 
-/// PROTOCOLS.md §6.3, `vectors.json → mention_strip_cases`, verbatim.
+/// The protocol brief's mention-stripping cases (`mention_strip_cases` of
+/// tests/vectors/dingtalk.json), verbatim.
 #[test]
 fn mention_strip_vectors() {
     let bots = ["村务助手", "小帮手"].map(String::from);

@@ -68,9 +68,12 @@ pub enum ShiftRule {
     Later,
     /// Move to the previous workday of the same ISO week (Friday jobs).
     Earlier,
-    /// Never move (jobs that are not weekday jobs, such as the Sunday
-    /// clearance or the every-15-minutes overdue scan).
+    /// Never move (jobs that are not weekday jobs, such as the
+    /// every-15-minutes overdue scan).
     None,
+    /// Keep the day, but skip the job in a week with no workday at all (the
+    /// Sunday clearance: a week wholly off had nothing to clear).
+    SkipWeekOff,
 }
 
 /// Where a job lands after applying a [`ShiftRule`].
@@ -270,6 +273,8 @@ impl HolidayCalendar {
     pub fn shift(&self, d: NaiveDate, rule: ShiftRule) -> Shifted {
         let step: fn(&NaiveDate) -> Option<NaiveDate> = match rule {
             ShiftRule::None => return Shifted::Same(d),
+            ShiftRule::SkipWeekOff if self.week_has_workday(d) => return Shifted::Same(d),
+            ShiftRule::SkipWeekOff => return Shifted::Skipped,
             ShiftRule::Later => NaiveDate::succ_opt,
             ShiftRule::Earlier => NaiveDate::pred_opt,
         };
@@ -288,6 +293,61 @@ impl HolidayCalendar {
             current = candidate;
         }
         Shifted::Skipped
+    }
+
+    /// Tells whether the ISO week (Monday to Sunday) of `d` has a workday.
+    pub fn week_has_workday(&self, d: NaiveDate) -> bool {
+        let monday = d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
+        monday.iter_days().take(7).any(|day| self.is_workday(day))
+    }
+
+    /// The first workday after `d`.
+    pub fn next_workday(&self, d: NaiveDate) -> NaiveDate {
+        // A holiday run is at most a few weeks; the bound only guards
+        // against a calendar an admin filled with days off.
+        let mut day = d;
+        for _ in 0..366 {
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => return day,
+            }
+            if self.is_workday(day) {
+                return day;
+            }
+        }
+        day
+    }
+
+    /// The statutory holiday that keeps `d` off, if any: `d` is no workday
+    /// and the run of days off it belongs to holds a statutory holiday (so
+    /// an ordinary weekend right after 国庆节 is still the break, and the
+    /// nagging waits for the next workday). Returns the holiday's name.
+    pub fn holiday_break(&self, d: NaiveDate) -> Option<&str> {
+        if self.is_workday(d) {
+            return None;
+        }
+        if let Some(name) = self.holiday_name(d) {
+            return Some(name);
+        }
+        let mut found = None;
+        for step in [NaiveDate::pred_opt, NaiveDate::succ_opt] {
+            let mut day = d;
+            for _ in 0..31 {
+                let Some(next) = step(&day) else { break };
+                day = next;
+                if self.is_workday(day) {
+                    break;
+                }
+                if let Some(name) = self.holiday_name(day) {
+                    found = Some(name);
+                    break;
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+        found
     }
 
     fn holiday_range(&self, d: NaiveDate) -> Option<&HolidayRange> {
@@ -446,6 +506,44 @@ mod tests {
             from,
             to,
         }
+    }
+
+    #[test]
+    fn the_clearance_skips_only_a_week_wholly_off() {
+        let c = cal();
+        // 2026-02-16..22 is all 春节; the Sunday after National Day week is not.
+        assert_eq!(
+            c.shift(date(2026, 2, 22), ShiftRule::SkipWeekOff),
+            Shifted::Skipped
+        );
+        assert_eq!(
+            c.shift(date(2026, 10, 4), ShiftRule::SkipWeekOff),
+            Shifted::Same(date(2026, 10, 4)),
+            "9/28–10/4: 9/28–9/30 are workdays",
+        );
+        assert_eq!(
+            c.shift(date(2026, 12, 6), ShiftRule::SkipWeekOff),
+            Shifted::Same(date(2026, 12, 6))
+        );
+    }
+
+    #[test]
+    fn a_holiday_break_runs_to_the_next_workday() {
+        let c = cal();
+        assert_eq!(c.holiday_break(date(2026, 2, 17)), Some("春节"));
+        assert_eq!(c.holiday_break(date(2026, 12, 6)), None, "a plain Sunday");
+        assert_eq!(c.holiday_break(date(2026, 12, 2)), None, "a workday");
+        // 2026-06-19..21 端午 (Fri–Sun): the Saturday is the holiday itself.
+        assert_eq!(c.holiday_break(date(2026, 6, 20)), Some("端午节"));
+        // 2025 元旦 is Wednesday only; the weekend after is ordinary.
+        assert_eq!(c.holiday_break(date(2025, 1, 4)), None);
+        assert_eq!(c.next_workday(date(2026, 2, 17)), date(2026, 2, 24));
+        assert_eq!(c.next_workday(date(2026, 12, 4)), date(2026, 12, 7));
+        assert!(!c.week_has_workday(date(2026, 2, 18)));
+        assert!(
+            c.week_has_workday(date(2026, 2, 14)),
+            "the make-up Saturday"
+        );
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub struct LevelLimits {
 }
 
 impl Default for LevelLimits {
-    /// PRODUCT.md: 红 1 day, 橙 3 days, 黄 5 days, 绿 7 days.
+    /// The product's default deadlines: 红 1 day, 橙 3 days, 黄 5 days, 绿 7 days.
     fn default() -> Self {
         LevelLimits {
             red_days: 1,
@@ -155,6 +155,23 @@ pub fn default_deadline(level: Level, now: NaiveDateTime, limits: &LevelLimits) 
     }
 }
 
+/// [`default_deadline`], moved off a statutory holiday to the end of the
+/// next workday (which may be in the next week: nobody works the break, so
+/// the week's cap gives way to it). Returns the deadline.
+pub fn default_deadline_off_holidays(
+    level: Level,
+    now: NaiveDateTime,
+    limits: &LevelLimits,
+    calendar: &super::calendar::HolidayCalendar,
+) -> NaiveDateTime {
+    let d = default_deadline(level, now, limits);
+    if calendar.is_holiday(d.date()) {
+        end_of_day(calendar.next_workday(d.date()))
+    } else {
+        d
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +180,33 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d)
             .and_then(|date| date.and_hms_opt(h, mi, s))
             .expect("valid test date")
+    }
+
+    #[test]
+    fn a_default_deadline_leaves_the_holiday() {
+        let cal = super::super::calendar::HolidayCalendar::bundled();
+        let l = LevelLimits::default();
+        // Thursday 2026-02-12, 黄 5 days → Tuesday 2/17 (春节) → Tuesday 2/24.
+        let now = dt(2026, 2, 12, 10, 0, 0);
+        assert_eq!(
+            default_deadline(Level::Yellow, now, &l),
+            dt(2026, 2, 15, 23, 59, 59)
+        );
+        assert_eq!(
+            default_deadline_off_holidays(Level::Yellow, now, &l, &cal),
+            dt(2026, 2, 24, 23, 59, 59)
+        );
+        // 红 1 day → Friday 2/13, a workday: kept.
+        assert_eq!(
+            default_deadline_off_holidays(Level::Red, now, &l, &cal),
+            dt(2026, 2, 13, 23, 59, 59)
+        );
+        // A plain Sunday is no holiday: the week's cap holds.
+        let dec = dt(2026, 12, 2, 10, 0, 0);
+        assert_eq!(
+            default_deadline_off_holidays(Level::Green, dec, &l, &cal),
+            dt(2026, 12, 6, 23, 59, 59)
+        );
     }
 
     #[test]

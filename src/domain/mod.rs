@@ -3,7 +3,10 @@
 pub mod calendar;
 pub mod household;
 pub mod level;
+pub mod phone;
 pub mod ranking;
 pub mod rating;
 pub mod role;
+pub mod task;
+pub mod text;
 pub mod week;

@@ -30,7 +30,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::week::IsoWeek;
 
-/// Fewest raters a week needs before its ratings count (PRODUCT.md).
+/// Fewest raters a week needs before its ratings count (a product rule: fewer say too little).
 pub const MIN_RATERS: i64 = 3;
 
 /// A calendar month (in a township's time zone).
@@ -242,6 +242,18 @@ pub struct Components {
 }
 
 impl TeamMonth {
+    /// Whether the team did anything the ranking counts in the month: a task
+    /// due, a request, a rated week, a hard project done or reported on.
+    /// (Services and visits of the month are not in these counts; the
+    /// caller asks [`PersonMonth`] about a team without any of these.)
+    pub fn has_activity(&self) -> bool {
+        self.due > 0
+            || self.requests > 0
+            || self.rating_n > 0
+            || self.projects_done_in_month > 0
+            || self.projects_updated > 0
+    }
+
     /// The components of `month` (its number sets the coverage pace).
     pub fn components(&self, month: Month) -> Components {
         let ratio = |a: i64, b: i64| (b > 0).then(|| (a as f64 / b as f64).clamp(0.0, 1.0));
@@ -354,6 +366,25 @@ pub fn rank(teams: &[TeamMonth], month: Month, w: &Weights) -> Vec<Ranked> {
     out
 }
 
+/// Splits the township's teams into those with activity in the month, which
+/// are ranked, and those without, which get no place and no score (数据不足:
+/// a month of nothing earns no medal). `busy`: teams known to be active
+/// from services or visits of the month. Returns (ranked, idle team ids).
+pub fn rank_active(
+    teams: &[TeamMonth],
+    busy: &[i64],
+    month: Month,
+    w: &Weights,
+) -> (Vec<Ranked>, Vec<i64>) {
+    let (active, idle): (Vec<TeamMonth>, Vec<TeamMonth>) = teams
+        .iter()
+        .partition(|t| t.has_activity() || busy.contains(&t.team_id));
+    (
+        rank(&active, month, w),
+        idle.iter().map(|t| t.team_id).collect(),
+    )
+}
+
 crate::row_struct! {
     /// A member's month (a row of `person_month_stats`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -424,6 +455,26 @@ mod tests {
             team_id: id,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn no_medal_for_nothing() {
+        let w = Weights::default();
+        let mut busy = team(1);
+        busy.due = 2;
+        busy.on_time = 1;
+        // Registered households reached last month, nothing this month.
+        let mut idle = team(2);
+        idle.households = 10;
+        idle.reached = 10;
+        let visits_only = team(3);
+        let (ranked, none) = rank_active(&[idle, busy, visits_only], &[3], NOV, &w);
+        let ids: Vec<i64> = ranked.iter().map(|r| r.stats.team_id).collect();
+        assert_eq!(ids, vec![1, 3], "team 3 visited households this month");
+        assert_eq!(none, vec![2]);
+        let (ranked, none) = rank_active(&[team(4), team(5)], &[], NOV, &w);
+        assert!(ranked.is_empty());
+        assert_eq!(none, vec![4, 5]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Who may use which command (the PRODUCT.md table), as a pure function.
+//! Who may use which command (leader, member, group admin, bot admin, anyone), as a pure function.
 
 use crate::command::CommandKind;
 
@@ -65,13 +65,13 @@ pub struct Policy {
     pub members_may_plan: bool,
 }
 
-/// Who may use `kind`, per PRODUCT.md.
+/// Who may use `kind`, as the command table says.
 pub fn who_may(kind: CommandKind) -> WhoMay {
     use CommandKind::*;
     match kind {
         Plan => WhoMay::LeaderOrAllowedMembers,
         AddTasks | Serve | Visit => WhoMay::LeaderOrMember,
-        List | Request | Rank | Help | Coverage => WhoMay::Anyone,
+        List | Request | MyRequests | Rank | Help | Coverage => WhoMay::Anyone,
         // Bare 项目 (the list) is for anyone: see `bot::duties`.
         Project => WhoMay::Leader,
         Close | Postpone => WhoMay::OwnerOrLeader,

@@ -1,5 +1,5 @@
 //! A fake DingTalk server, for tests and for the offline demo (`liancun demo` runs it
-//! in-process). It speaks the wire formats of PROTOCOLS.md §1.1 and §2:
+//! in-process). It speaks DingTalk's wire formats for robot callbacks and pushes:
 //!
 //! | route | path |
 //! |---|---|
@@ -7,6 +7,14 @@
 //! | OpenAPI | `POST /v1.0/robot/groupMessages/send` (header `x-acs-dingtalk-access-token`) |
 //! | custom robot | `POST /robot/send?access_token=…[&timestamp=…&sign=…]` |
 //! | session | `POST /robot/sendBySession?session=…` |
+//!
+//! **What a member reads.** Each [`Received`] keeps the wire text and [`Received::shown`], the
+//! text as a group member's client shows it. On the custom robot and session routes an
+//! `@userId` listed in `at.atUserIds` is shown as that person's name (from the org directory,
+//! filled with [`FakeDingtalk::add_member`]); an id not listed stays as typed. The OpenAPI
+//! messages (`sampleText`, `sampleMarkdown`) have no `at`: whatever `at` a body carries is
+//! ignored, and the member reads the text exactly as sent — an `@userId` in it reaches the
+//! group literally, as on the real platform.
 //!
 //! Answers copy the real ones where they are known (see the module docs of
 //! `platform::dingtalk::send` for sources): new-API errors are `HTTP 4xx` with
@@ -24,7 +32,7 @@
 //! **Rate limit.** Each robot — `robotCode` for OpenAPI, `access_token` for custom robots — may
 //! have 20 accepted messages in any rolling 60 s of fake time; the 21st is refused as throttled
 //! and the robot is then blocked for 10 fake minutes (every send refused as throttled). Robots
-//! are independent. Session webhooks are not limited (undocumented, PROTOCOLS.md §10.3).
+//! are independent. Session webhooks are not limited (DingTalk does not document a limit for them).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -92,6 +100,8 @@ pub struct Received {
     pub title: Option<String>,
     pub text: String,
     pub at_user_ids: Vec<String>,
+    /// The text as a member of the group reads it (see the module docs).
+    pub shown: String,
     /// Fake-clock ms when accepted.
     pub at_ms: i64,
 }
@@ -110,12 +120,28 @@ struct Inner {
     blocked_until: HashMap<String, i64>,
     received: Vec<Received>,
     rejected: Vec<(String, String)>,
+    /// The org directory: userId → name, as clients show a mention.
+    members: HashMap<String, String>,
     knobs: Knobs,
 }
 
 impl Inner {
     fn now_ms(&self) -> i64 {
         self.knobs.now_ms()
+    }
+
+    /// `text` as a member reads it when the message mentions `at_user_ids`.
+    fn shown(&self, text: &str, at_user_ids: &[String]) -> String {
+        let mut ids: Vec<&String> = at_user_ids.iter().collect();
+        // Longest first, so "@u12" is not shown as "@<u1's name>2".
+        ids.sort_by_key(|id| std::cmp::Reverse(id.len()));
+        let mut out = text.to_owned();
+        for id in ids {
+            if let Some(name) = self.members.get(id.as_str()) {
+                out = out.replace(&format!("@{id}"), &format!("@{name}"));
+            }
+        }
+        out
     }
 
     /// Consumes one injected failure, if any.
@@ -194,6 +220,7 @@ impl FakeDingtalk {
                 blocked_until: HashMap::new(),
                 received: Vec::new(),
                 rejected: Vec::new(),
+                members: HashMap::new(),
                 knobs: Knobs::default(),
             })),
         }
@@ -209,6 +236,19 @@ impl FakeDingtalk {
         self.lock()
             .robots
             .insert(access_token.to_owned(), secret.map(str::to_owned));
+    }
+
+    /// Adds a person to the org directory: a mention of `user_id` shows as `@name`.
+    pub fn add_member(&self, user_id: &str, name: &str) {
+        self.lock()
+            .members
+            .insert(user_id.to_owned(), name.to_owned());
+    }
+
+    /// `text` as a group member reads it in a message whose `at.atUserIds` are
+    /// `at_user_ids` (a robot, session or HTTP-mode reply body).
+    pub fn shown(&self, text: &str, at_user_ids: &[String]) -> String {
+        self.lock().shown(text, at_user_ids)
     }
 
     /// The routes: token, OpenAPI group send, custom robot send, session send.
@@ -520,6 +560,7 @@ async fn group_send(State(fake): State<FakeDingtalk>, headers: HeaderMap, body: 
         robot: msg.robot_code,
         msgtype: msg.msgtype,
         title: msg.title,
+        shown: msg.text.clone(),
         text: msg.text,
         at_user_ids: Vec::new(),
         at_ms: now,
@@ -597,7 +638,7 @@ async fn robot_send(
     }
     let now = st.now_ms();
     let Some(token) = params.get("access_token").filter(|t| !t.is_empty()) else {
-        // secondary (PROTOCOLS.md §2): 40035 missing access_token.
+        // from third-party sources: 40035 missing access_token.
         return st.robot_refuse("robot", 40035, "缺少参数 access_token");
     };
     let Some(secret) = st.robots.get(token).cloned() else {
@@ -608,7 +649,7 @@ async fn robot_send(
         let ts = params.get("timestamp").map(String::as_str);
         let sign = params.get("sign").map(String::as_str);
         if verify_callback(ts, sign, &secret, now).is_err() {
-            // secondary (PROTOCOLS.md §2.3): 310000 "sign not match".
+            // from third-party sources: 310000 "sign not match".
             return st.robot_refuse("robot", 310000, "sign not match");
         }
     }
@@ -623,12 +664,14 @@ async fn robot_send(
         // confirmed: ccfos/nightingale#369.
         return st.robot_refuse("robot", 130101, "send too fast, exceed 20 times per minute");
     }
+    let shown = st.shown(&msg.text, &msg.at_user_ids);
     st.received.push(Received {
         route: "robot".into(),
         target: token.clone(),
         robot: token.clone(),
         msgtype: msg.msgtype,
         title: msg.title,
+        shown,
         text: msg.text,
         at_user_ids: msg.at_user_ids,
         at_ms: now,
@@ -659,12 +702,14 @@ async fn session_send(
         Ok(m) => m,
         Err(e) => return st.robot_refuse("session", 40035, e),
     };
+    let shown = st.shown(&msg.text, &msg.at_user_ids);
     st.received.push(Received {
         route: "session".into(),
         target: session.clone(),
         robot: String::new(),
         msgtype: msg.msgtype,
         title: msg.title,
+        shown,
         text: msg.text,
         at_user_ids: msg.at_user_ids,
         at_ms: now,
@@ -832,6 +877,7 @@ mod tests {
                 title: None,
                 text: "hi".into(),
                 at_user_ids: vec![],
+                shown: "hi".into(),
                 at_ms: T0,
             }
         );
@@ -843,6 +889,36 @@ mod tests {
             (status, v["code"].as_str()),
             (400, Some("InvalidAuthentication"))
         );
+    }
+
+    #[tokio::test]
+    async fn members_read_names_where_the_route_mentions_and_the_raw_text_on_openapi() {
+        let (fake, base, client) = start().await;
+        fake.add_member("u1", "张三");
+        let t = token(&client, &base).await;
+        let h = [("x-acs-dingtalk-access-token", t.as_str())];
+        // OpenAPI has no `at`: one sent anyway is ignored, the text arrives as is.
+        let body = json!({"msgKey":"sampleText","msgParam":"{\"content\":\"请 @u1 处理\"}",
+            "openConversationId":"cid","robotCode":"r","at":{"atUserIds":["u1"]}});
+        let url = format!("{base}/v1.0/robot/groupMessages/send");
+        assert_eq!(post(&client, &url, &h, &body.to_string()).await.0, 200);
+        let url = format!("{base}/robot/send?access_token=plain");
+        assert_eq!(
+            post(&client, &url, &[], &text_body("请 @u1 处理")).await.1["errcode"],
+            0
+        );
+        let got = fake.received();
+        assert_eq!(
+            (got[0].route.as_str(), got[0].shown.as_str()),
+            ("openapi", "请 @u1 处理")
+        );
+        assert!(got[0].at_user_ids.is_empty());
+        assert_eq!(
+            (got[1].route.as_str(), got[1].shown.as_str()),
+            ("robot", "请 @张三 处理")
+        );
+        // An id not in the at list stays as typed.
+        assert_eq!(fake.shown("@u1 @u1x", &[]), "@u1 @u1x");
     }
 
     #[tokio::test]

@@ -1,4 +1,4 @@
-//! A fake WeCom group-robot webhook (PROTOCOLS.md §3), for tests and the offline demo.
+//! A fake WeCom group-robot webhook (`/cgi-bin/webhook/send?key=`), for tests and the offline demo.
 //!
 //! | route | path |
 //! |---|---|
@@ -9,12 +9,16 @@
 //!
 //! | check | errcode | source |
 //! |---|---|---|
-//! | key missing or not registered with [`FakeWecom::add_key`] | `93000` "invalid webhook url" | secondary (PROTOCOLS.md §3) |
+//! | key missing or not registered with [`FakeWecom::add_key`] | `93000` "invalid webhook url" | third-party sources |
 //! | body not a JSON object | `40035` "invalid parameter" | assumed |
 //! | `msgtype` not `text` / `markdown` (the two the bot sends) | `40008` "invalid message type" | WeCom global code; its use here assumed |
 //! | `content` missing or empty | `44004` "empty content" | WeCom global code; its use here assumed |
-//! | `text.content` over 2 048 bytes, `markdown.content` over 4 096 | `40058` | PROTOCOLS.md §3, §6.1 |
-//! | more than 20 accepted for this key in the rolling minute | `45009` "api freq out of limit" | secondary (PROTOCOLS.md §3) |
+//! | `text.content` over 2 048 bytes, `markdown.content` over 4 096 | `40058` | WeCom's documented limits |
+//! | more than 20 accepted for this key in the rolling minute | `45009` "api freq out of limit" | third-party sources |
+//!
+//! **What a member reads.** [`Received::shown`]: in markdown every `<@userid>` is shown as
+//! `@name` (names from the directory filled with [`FakeWecom::add_member`]; an unknown id as
+//! `@userid`); a text message's content is shown as sent.
 //!
 //! **Clock.** Its own clock in epoch ms: the system clock by default, or fixed with
 //! [`FakeWecom::set_now_ms`] / [`FakeWecom::advance_ms`]. It drives the rate window and stamps
@@ -55,6 +59,8 @@ pub struct Received {
     /// Who is mentioned: a text message's `mentioned_list`, then every `<@userid>` in the
     /// content not already listed, in order.
     pub mentioned: Vec<String>,
+    /// The content as a member of the group reads it (see the module docs).
+    pub shown: String,
     /// Fake-clock ms when accepted.
     pub at_ms: i64,
 }
@@ -65,6 +71,8 @@ struct Inner {
     windows: HashMap<String, VecDeque<i64>>,
     received: Vec<Received>,
     rejected: Vec<(String, String)>,
+    /// The corp directory: userid → name.
+    members: HashMap<String, String>,
     knobs: Knobs,
 }
 
@@ -120,6 +128,7 @@ impl FakeWecom {
                 windows: HashMap::new(),
                 received: Vec::new(),
                 rejected: Vec::new(),
+                members: HashMap::new(),
                 knobs: Knobs::default(),
             })),
         }
@@ -133,6 +142,13 @@ impl FakeWecom {
     /// Registers a group robot by its webhook key.
     pub fn add_key(&self, key: &str) {
         self.lock().keys.insert(key.to_owned());
+    }
+
+    /// Adds a person to the corp directory: `<@user_id>` in markdown shows as `@name`.
+    pub fn add_member(&self, user_id: &str, name: &str) {
+        self.lock()
+            .members
+            .insert(user_id.to_owned(), name.to_owned());
     }
 
     /// Deletes a group robot: its key gets 93000 from now on.
@@ -212,6 +228,33 @@ fn key_param(query: &str) -> Option<String> {
                 .ok()
                 .map(|c| c.into_owned())
         })
+}
+
+/// `content` of a `msgtype` message as a member reads it.
+fn shown(content: &str, msgtype: &str, members: &HashMap<String, String>) -> String {
+    if msgtype != "markdown" {
+        return content.to_owned();
+    }
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(start) = rest.find("<@") {
+        out.push_str(rest.get(..start).unwrap_or_default());
+        let after = rest.get(start + 2..).unwrap_or_default();
+        let id = after.find('>').and_then(|end| after.get(..end));
+        match id {
+            Some(id) if !id.is_empty() && !id.contains(char::is_whitespace) => {
+                out.push('@');
+                out.push_str(members.get(id).map(String::as_str).unwrap_or(id));
+                rest = after.get(id.len() + 1..).unwrap_or_default();
+            }
+            _ => {
+                out.push_str("<@");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every `<@userid>` in `content`, in order.
@@ -295,11 +338,13 @@ async fn webhook_send(
     if !st.admit(&key, now) {
         return st.refuse(&key, 45009, "api freq out of limit");
     }
+    let shown = shown(&content, &msgtype, &st.members);
     st.received.push(Received {
         key,
         msgtype,
         content,
         mentioned,
+        shown,
         at_ms: now,
     });
     axum::Json(json!({ "errcode": 0, "errmsg": "ok" })).into_response()
@@ -399,6 +444,7 @@ mod tests {
                 msgtype: "text".into(),
                 content: "明早集合 <@wangwu>".into(),
                 mentioned: vec!["zhangsan".into(), "@all".into(), "wangwu".into()],
+                shown: "明早集合 <@wangwu>".into(),
                 at_ms: T0,
             }
         );

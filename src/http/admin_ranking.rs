@@ -80,6 +80,19 @@ fn ranking_json(r: &TownshipRanking) -> Value {
             })
         })
         .collect();
+    // Teams with no activity in the month: no place, no score.
+    let insufficient: Vec<Value> = r
+        .idle
+        .iter()
+        .map(|id| {
+            let l = r.labels.get(id);
+            json!({
+                "team_id": id,
+                "village": l.map(|l| l.village.as_str()),
+                "team": l.map(|l| l.team.as_str()),
+            })
+        })
+        .collect();
     json!({
         "township": r.township_id,
         "name": r.township,
@@ -87,12 +100,13 @@ fn ranking_json(r: &TownshipRanking) -> Value {
         "complete": r.window.closed(),
         "weights": r.weights,
         "teams": teams,
+        "insufficient_data": insufficient,
     })
 }
 
 #[utoipa::path(get, path = "/api/v1/townships/{id}/ranking", tag = "ranking",
     params(("id" = i64, Path), MonthQuery),
-    responses((status = 200, description = "{township, name, month, complete, weights, teams: [{place, team_id, village, team, score, components, counts}]} (default: this month so far)"),
+    responses((status = 200, description = "{township, name, month, complete, weights, teams: [{place, team_id, village, team, score, components, counts}], insufficient_data: [{team_id, village, team}]} (default: this month so far; a team with no activity in the month is listed under insufficient_data, with no place or score)"),
         (status = 401), (status = 403), (status = 404), (status = 422)))]
 async fn get_ranking(
     who: Principal,
@@ -257,12 +271,24 @@ async fn nominate(
     }
     let now = state.clock.now_ms();
     let team = n.team;
+    let tz = state.default_tz;
     let out = state
         .db
         .write(move |tx| {
             Box::pin(async move {
                 if admin::township_of(tx, Owned::Team, team).await?.flatten() != Some(id) {
                     return Ok(Err(unprocessable("team", "no such team in this township")));
+                }
+                // No medal for nothing: a team without activity in the month
+                // has no pioneer.
+                if rk::township_ranking(tx, id, Some(month), tz, now)
+                    .await?
+                    .is_some_and(|r| r.is_idle(team))
+                {
+                    return Ok(Err(unprocessable(
+                        "team",
+                        "no activity in that month (数据不足): no pioneer",
+                    )));
                 }
                 let nid = q::add_nomination(tx, id, month, team, &name, &reason, now).await?;
                 audit::record(

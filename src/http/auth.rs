@@ -111,6 +111,13 @@ pub fn new_token() -> Result<String, getrandom::Error> {
     Ok(format!("lct_{hex}"))
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme is
+/// matched without regard to case (RFC 7235 §2.1: `bearer`, `BEARER` …).
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 fn unauthorized(why: &str) -> HttpError {
     HttpError::new(StatusCode::UNAUTHORIZED, why)
 }
@@ -126,16 +133,23 @@ impl FromRequestParts<AppState> for Principal {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer)
             .unwrap_or("")
-            .trim()
             .to_string();
+        if state.settings.admin_token.is_none() {
+            // No city token configured: the admin API is off, township
+            // tokens issued earlier included (said at start).
+            return Err(unauthorized(
+                "the admin API is off: no admin token is configured",
+            ));
+        }
         if given.is_empty() {
             return Err(unauthorized("missing bearer token"));
         }
         if let Some(expected) = state.settings.admin_token.as_ref()
             && bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
         {
+            super::access::note(parts, &Principal::City);
             return Ok(Principal::City);
         }
         if !given.starts_with("lct_") {
@@ -148,10 +162,14 @@ impl FromRequestParts<AppState> for Principal {
             .await
             .map_err(store_err)?;
         match found {
-            Some((token_id, township_id)) => Ok(Principal::Township {
-                token_id,
-                township_id,
-            }),
+            Some((token_id, township_id)) => {
+                let who = Principal::Township {
+                    token_id,
+                    township_id,
+                };
+                super::access::note(parts, &who);
+                Ok(who)
+            }
             None => Err(unauthorized("missing, wrong or revoked bearer token")),
         }
     }
@@ -263,12 +281,14 @@ pub fn not_found(what: &str) -> HttpError {
     HttpError::new(StatusCode::NOT_FOUND, format!("no such {what}"))
 }
 
-/// Parses a JSON body, answering 422 with serde's reason (which names the field).
+/// Parses a JSON body, answering 422 with serde's reason (which names the
+/// field). Control characters are dropped from every string first
+/// ([`crate::domain::text::clean`]).
 pub fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, HttpError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_slice(b"{}").map_err(|e| unprocessable("body", e));
     }
-    serde_json::from_slice(raw).map_err(|e| unprocessable("body", e))
+    crate::domain::text::from_json_slice(raw).map_err(|e| unprocessable("body", e))
 }
 
 #[cfg(test)]
@@ -288,6 +308,22 @@ mod tests {
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for h in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr  abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer(h), Some("abc"), "{h:?}");
+        }
+        for h in ["Basic abc", "Bearerabc", "Bearer", "Token abc", ""] {
+            assert_eq!(bearer(h).filter(|t| !t.is_empty()), None, "{h:?}");
+        }
     }
 
     #[test]

@@ -65,8 +65,8 @@ async fn chart_png(
         let name = w.to_string();
         let n = history.get(&name).copied().unwrap_or_default();
         weeks.push(ChartWeek {
-            // 2026-W49 → W49
-            label: name.rsplit('-').next().unwrap_or_default().to_string(),
+            // 2026-W50 → 12/7, the week's Monday, as people read dates.
+            label: crate::reply::week_axis_label(w),
             closed: n.closed,
             services: n.services,
             visits: n.visits,

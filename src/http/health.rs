@@ -1,4 +1,5 @@
-//! `/healthz` (alive), `/readyz` (database reachable), `/metrics` (Prometheus).
+//! `/healthz` (alive), `/readyz` (database reachable and, on SQLite, its
+//! writer thread running: see `Db::ping`), `/metrics` (Prometheus).
 
 use axum::Router;
 use axum::extract::State;
@@ -52,6 +53,6 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        crate::telemetry::render(&state.metrics),
     )
 }

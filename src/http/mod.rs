@@ -1,5 +1,6 @@
 //! HTTP transport: routing, extractors and status codes; no business rules.
 
+pub mod access;
 pub mod admin;
 pub mod admin_org;
 pub mod admin_ranking;
@@ -8,6 +9,7 @@ pub mod auth;
 pub mod charts;
 pub mod error;
 pub mod health;
+pub mod serve;
 pub mod webhook;
 pub mod wecom;
 
@@ -19,6 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
@@ -27,7 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
-/// Largest request body accepted anywhere (PRODUCT.md: > 64 KiB is refused).
+/// Largest request body accepted anywhere (the product refuses bodies over 64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// Where the admin API's OpenAPI document is served.
@@ -112,5 +115,14 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(15),
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(TraceLayer::new_for_http())
+        // Outermost last: a caller's id is checked, or one is made, before
+        // the trace span opens, so every line of the request carries it.
+        .layer(axum::middleware::from_fn(access::track))
+        .layer(PropagateRequestIdLayer::new(access::REQUEST_ID_HEADER))
+        .layer(TraceLayer::new_for_http().make_span_with(access::span))
+        .layer(SetRequestIdLayer::new(
+            access::REQUEST_ID_HEADER,
+            access::MakeId,
+        ))
+        .layer(axum::middleware::from_fn(access::sanitize_id))
 }

@@ -1,4 +1,5 @@
-//! `GET|POST /webhook/wecom/{bot}`: WeCom callbacks (PROTOCOLS.md §4).
+//! `GET|POST /webhook/wecom/{bot}`: WeCom callbacks (the signed GET that checks
+//! the URL, and encrypted message callbacks).
 //!
 //! A bot whose `receive_id` is empty is a 智能机器人 in API mode (JSON body,
 //! passive `stream` reply); one with a corp id is a classic application
@@ -16,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use tracing::Instrument;
 
 use super::error::HttpError;
 use super::webhook::read_body;
@@ -270,10 +272,14 @@ async fn aibot_message(
         .ok()
         .and_then(|v| v["response_url"].as_str().map(str::to_string))
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
-    let turn = tokio::spawn({
-        let state = state.clone();
-        async move { app::answer(&state, PLATFORM, inbound).await }
-    });
+    // In the request's span, so the turn's log lines carry its request id.
+    let turn = tokio::spawn(
+        {
+            let state = state.clone();
+            async move { app::answer(&state, PLATFORM, inbound).await }
+        }
+        .in_current_span(),
+    );
     let budget = std::time::Duration::from_millis(state.settings.wecom.reply_within_ms);
     let mut turn = turn;
     let answer = match tokio::time::timeout(budget, &mut turn).await {
@@ -283,20 +289,23 @@ async fn aibot_message(
             return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
         }
         Err(_) => {
-            tokio::spawn(async move {
-                let answer = match turn.await {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::error!(error = %e, "WeCom turn panicked");
-                        return;
-                    }
-                };
-                late_reply(response_url, &answer.reply).await;
-            });
+            tokio::spawn(
+                async move {
+                    let answer = match turn.await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::error!(error = %e, "WeCom turn panicked");
+                            return;
+                        }
+                    };
+                    late_reply(response_url, &answer.reply).await;
+                }
+                .in_current_span(),
+            );
             return StatusCode::OK.into_response();
         }
     };
-    let content = wecom::render_markdown(&answer.reply);
+    let content = wecom::render_aibot_markdown(&answer.reply);
     let plaintext = wecom::stream_reply_plaintext(&wecom::new_stream_id(), &content);
     let reply = wecom::passive_reply(
         crypt,
@@ -318,7 +327,7 @@ async fn late_reply(url: Option<String>, reply: &crate::reply::Reply) {
         telemetry::callback(PLATFORM, "late_reply_lost");
         return;
     };
-    let mut content = wecom::render_markdown(reply);
+    let mut content = wecom::render_aibot_markdown(reply);
     if content.len() > 20_000 {
         let mut cut = 20_000;
         while !content.is_char_boundary(cut) {

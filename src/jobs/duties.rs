@@ -10,7 +10,7 @@ use crate::outbox::Payload;
 use crate::reply::duties as say_duties;
 use crate::reply::push::{self as say, Airing};
 use crate::store::jobs::{self as q, ScopeTeam};
-use crate::store::{StoreResult, Tx, projects, weekly};
+use crate::store::{StoreResult, Tx, projects, ratings, weekly};
 
 /// Weeks shown by the airing's chart, this one included.
 pub const CHART_WEEKS: u32 = 8;
@@ -29,9 +29,24 @@ pub(super) async fn weekly_airing(
 ) -> StoreResult<Payload> {
     let week = env.week.to_string();
     let s = q::week_stats(tx, team.team_id, &week).await?;
-    let rating = (s.raters >= crate::reply::MIN_RATERS)
-        .then(|| (s.raters, s.rating_sum as f64 / s.raters as f64));
     let last = env.week.prev().to_string();
+    // This airing closes last week's ratings (see `bot::records::rate`):
+    // it shows last week's final score, with the week before as its trend.
+    ratings::record_airing(tx, team.team_id, &week, env.fire_ms).await?;
+    let average = |(n, sum): (i64, i64)| (n > 0).then(|| (n, sum as f64 / n as f64));
+    let rating = average(ratings::week_totals(tx, team.team_id, &last).await?);
+    let before = env.week.prev().prev().to_string();
+    let rating_before = average(ratings::week_totals(tx, team.team_id, &before).await?)
+        .filter(|(n, _)| *n >= crate::reply::MIN_RATERS)
+        .map(|(_, avg)| avg);
+    let bot_name = match q::team_groups(tx, team.team_id).await?.first() {
+        Some(g) => ctx
+            .settings
+            .bot(&g.bot)
+            .and_then(|b| b.display_names.first().cloned()),
+        None => None,
+    }
+    .unwrap_or_else(|| crate::reply::push::DEFAULT_BOT_NAME.to_string());
     let last_week = weekly::history(tx, team.team_id, &last, &last)
         .await?
         .get(&last)
@@ -53,6 +68,8 @@ pub(super) async fn weekly_airing(
         open_requests: s.open_requests,
         requests_resolved: weekly::requests_resolved(tx, team.team_id, &week).await?,
         rating,
+        rating_before,
+        bot_name,
         last_week,
         projects,
         chart_url: crate::chart::url(&ctx.settings, team.team_id, env.week),

@@ -1,4 +1,7 @@
-//! Scheduled work: the eight jobs of PRODUCT.md.
+//! Scheduled work: the product's scheduled jobs (plan reminder and plan
+//! missing on Monday, service day on Tuesday, results reminder and airing on
+//! Friday, clearance on Sunday, the overdue scan, the monthly ranking, and
+//! the hard-project reminder).
 //!
 //! Each job is one step, [`run`], over a scope (all townships, one township or
 //! one group) at a firing time. It runs in one write transaction that also
@@ -41,12 +44,14 @@ pub const JOBS: [&str; 9] = [
     "project_reminder",
 ];
 
-/// How a job moves when its day is a holiday (PRODUCT.md: later for Monday
+/// How a job moves when its day is a holiday (the product rule: later for Monday
 /// and Tuesday jobs, earlier for Friday jobs; the rest keep their day).
 pub fn shift_rule(job: &str) -> ShiftRule {
     match job {
         "plan_reminder" | "plan_missing" | "service_day" => ShiftRule::Later,
         "results_reminder" | "weekly_airing" => ShiftRule::Earlier,
+        // 周日必清零 of a week wholly off (春节) has nothing to clear.
+        "clearance" => ShiftRule::SkipWeekOff,
         _ => ShiftRule::None,
     }
 }
@@ -200,7 +205,7 @@ pub async fn run_in(
                 continue;
             }
             let robot_code = ctx.settings.bot(&g.bot).and_then(|b| b.robot_code.clone());
-            report.enqueued += outbox::enqueue_group(
+            report.enqueued += outbox::enqueue_group_to(
                 tx,
                 &g,
                 robot_code.as_deref(),
@@ -208,6 +213,7 @@ pub async fn run_in(
                 &payload,
                 timing,
                 now.timestamp_millis(),
+                reach(job),
             )
             .await?;
         }
@@ -319,7 +325,9 @@ async fn notify_admins(
     Ok(n)
 }
 
-fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64) -> TaskView {
+/// A task as a push shows it; `week` is the week being pushed about, so that
+/// tasks of earlier weeks are marked 【结转】.
+fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64, week: IsoWeek) -> TaskView {
     TaskView {
         no: t.task.no,
         text: t.task.text.clone(),
@@ -335,6 +343,9 @@ fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64) -> TaskView {
             .iter()
             .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
+        carried_from: IsoWeek::parse(&t.task.week)
+            .filter(|w| crate::domain::task::carried_over(*w, week)),
+        holiday: None,
     }
 }
 
@@ -353,11 +364,20 @@ async fn nag_tasks(
             }
         }
         out.push(NagTask {
-            task: view(t, env.tz, env.fire_ms),
+            task: view(t, env.tz, env.fire_ms, env.week),
             nag,
         });
     }
     Ok(out)
+}
+
+/// Whom a job's group message is for: the overdue alert exists to reach the
+/// owners, the Monday reminder the leader; the rest speak to the group.
+fn reach(job: &str) -> outbox::Reach {
+    match job {
+        "overdue_scan" | "plan_reminder" => outbox::Reach::People,
+        _ => outbox::Reach::Group,
+    }
 }
 
 async fn leader(tx: &mut Tx, team_id: i64) -> StoreResult<Option<Mention>> {
@@ -395,8 +415,17 @@ async fn compose(
             } else {
                 let l = leader(tx, team.team_id).await?;
                 Some(if job == "plan_reminder" {
+                    let carried: Vec<TaskView> = q::open_tasks(tx, team.team_id, &week)
+                        .await?
+                        .iter()
+                        .map(|t| view(t, env.tz, env.fire_ms, env.week))
+                        .filter(|v| v.carried_from.is_some())
+                        .collect();
                     (
-                        text(say::title(job), say::plan_reminder(&week, l.as_ref())),
+                        text(
+                            say::title(job),
+                            say::plan_reminder(&week, l.as_ref(), &carried),
+                        ),
                         None,
                     )
                 } else {
@@ -409,7 +438,10 @@ async fn compose(
         }
         "service_day" => {
             let open: Vec<TaskWithOwners> = q::open_tasks(tx, team.team_id, &week).await?;
-            let views: Vec<TaskView> = open.iter().map(|t| view(t, env.tz, env.fire_ms)).collect();
+            let views: Vec<TaskView> = open
+                .iter()
+                .map(|t| view(t, env.tz, env.fire_ms, env.week))
+                .collect();
             (!views.is_empty())
                 .then(|| (text(say::title(job), say::service_day(&week, &views)), None))
         }
@@ -432,6 +464,18 @@ async fn compose(
             // Scheduled scans keep quiet at night; the 07:30 scan catches up.
             let local = crate::domain::week::utc_ms_to_local(env.tz, env.fire_ms);
             if !manual && quiet.contains(local.time()) {
+                return Ok(None);
+            }
+            // A statutory holiday (and the days off around it) is not nagged:
+            // the first scan of the next workday, at 07:30, catches up, and
+            // the escalation to the township admins with it.
+            let on_break = ctx
+                .calendar
+                .read()
+                .map_err(|_| StoreError::Other(anyhow::anyhow!("calendar lock poisoned")))?
+                .holiday_break(local.date())
+                .is_some();
+            if !manual && on_break {
                 return Ok(None);
             }
             let open = q::open_tasks(tx, team.team_id, &week).await?;

@@ -26,6 +26,9 @@ pub struct TownshipRanking {
     pub window: MonthWindow,
     pub weights: Weights,
     pub ranked: Vec<Ranked>,
+    /// Teams with no activity in the month: no place, no score (数据不足),
+    /// by name.
+    pub idle: Vec<i64>,
     pub labels: HashMap<i64, TeamLabel>,
 }
 
@@ -52,6 +55,16 @@ impl TownshipRanking {
     pub fn of_team(&self, team_id: i64) -> Option<&Ranked> {
         self.ranked.iter().find(|r| r.stats.team_id == team_id)
     }
+
+    /// The names of the teams without data, as listed after the ranked ones.
+    pub fn idle_labels(&self) -> Vec<String> {
+        self.idle.iter().map(|id| self.label(*id)).collect()
+    }
+
+    /// Whether `team_id` is one of the teams without data.
+    pub fn is_idle(&self, team_id: i64) -> bool {
+        self.idle.contains(&team_id)
+    }
 }
 
 /// The township's time zone.
@@ -77,12 +90,25 @@ pub async fn township_ranking(
     let window = MonthWindow::new(month, tz, now_ms);
     let weights = q::weights(tx, township_id).await?;
     let months = q::team_months(tx, township_id, &window).await?;
-    let ranked = ranking::rank(&months, month, &weights);
-    let labels = q::team_labels(tx, township_id)
+    // Services and visits are counted per member: asked only when some
+    // team has nothing else in the month.
+    let busy: Vec<i64> = if months.iter().all(TeamMonth::has_activity) {
+        Vec::new()
+    } else {
+        q::person_months(tx, township_id, &window)
+            .await?
+            .into_iter()
+            .filter(|p| p.points() > 0)
+            .map(|p| p.team_id)
+            .collect()
+    };
+    let (ranked, mut idle) = ranking::rank_active(&months, &busy, month, &weights);
+    let labels: HashMap<i64, TeamLabel> = q::team_labels(tx, township_id)
         .await?
         .into_iter()
         .map(|l| (l.team_id, l))
         .collect();
+    idle.sort_by_cached_key(|id| (labels.get(id).map(TeamLabel::full), *id));
     Ok(Some(TownshipRanking {
         township_id,
         township,
@@ -90,6 +116,7 @@ pub async fn township_ranking(
         window,
         weights,
         ranked,
+        idle,
         labels,
     }))
 }
@@ -153,7 +180,10 @@ pub async fn candidates(tx: &mut Tx, r: &TownshipRanking) -> StoreResult<Candida
         .into_iter()
         .map(|t| (t, label(t.team_id)))
         .collect();
-    let people = q::person_months(tx, r.township_id, &r.window).await?;
+    // No medal for nothing, pioneers too: members of a team without data
+    // are no candidates.
+    let mut people = q::person_months(tx, r.township_id, &r.window).await?;
+    people.retain(|p| !r.is_idle(p.team_id));
     let names: HashMap<i64, String> = q::person_names(tx, r.township_id)
         .await?
         .into_iter()
@@ -168,7 +198,8 @@ pub async fn candidates(tx: &mut Tx, r: &TownshipRanking) -> StoreResult<Candida
             (p, name, label(p.team_id))
         })
         .collect();
-    let innovation = q::nominations(tx, r.township_id, r.window.month).await?;
+    let mut innovation = q::nominations(tx, r.township_id, r.window.month).await?;
+    innovation.retain(|n| !r.is_idle(n.team_id));
     Ok(Candidates {
         project,
         diligence,
@@ -237,6 +268,7 @@ pub async fn run_monthly(
                     month.month,
                     &top,
                     mine.as_ref(),
+                    r.is_idle(team.team_id),
                     r.ranked.len(),
                 ),
             };
@@ -257,7 +289,8 @@ pub async fn run_monthly(
                 .await?;
             }
         }
-        if only_group.is_some() || r.ranked.is_empty() {
+        // A township whose teams all lack data hears so in one line.
+        if only_group.is_some() || (r.ranked.is_empty() && r.idle.is_empty()) {
             continue;
         }
         let c = candidates(tx, &r).await?;
@@ -272,6 +305,7 @@ pub async fn run_monthly(
                 &r.township,
                 month.month,
                 &r.lines(usize::MAX),
+                &r.idle_labels(),
                 &cut(c.project_view()),
                 &cut(c.diligence_view()),
                 &cut(c.innovation_view(&r)),

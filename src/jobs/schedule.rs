@@ -399,7 +399,7 @@ mod tests {
     #[test]
     fn default_weekday_jobs_fire_on_their_weekday_in_shanghai() {
         // A Sunday noon in Shanghai; each job's next firing must land on
-        // the weekday PRODUCT.md names, at the local time it names.
+        // the weekday the product contract gives it, at its local time.
         let start = utc(2026, 3, 1, 4, 0);
         let expect = [
             ("0 30 8 * * Mon", Weekday::Mon, 8, 30),

@@ -81,7 +81,7 @@ pub fn due_slots(
             Shifted::Moved(_) => {}
         }
     }
-    if matches!(rule, ShiftRule::None) {
+    if matches!(rule, ShiftRule::None | ShiftRule::SkipWeekOff) {
         return out;
     }
     // Slots of days off that moved into the window's days (same ISO week, so

@@ -25,6 +25,18 @@ pub struct Payload {
     pub reply: Reply,
 }
 
+/// An outbox row's message as stored: the payload, and whether the push
+/// exists to reach the people it mentions (an overdue alert to its owners,
+/// the Monday reminder to the leader). Such a push prefers a route that
+/// really notifies them (see [`worker`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    #[serde(flatten)]
+    pub payload: Payload,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reach_people: bool,
+}
+
 /// Most bytes of text per pushed message. The tightest platform budget
 /// (WeCom markdown: 4 096 bytes) with room for JSON escaping and mentions;
 /// longer messages become numbered parts.
@@ -61,7 +73,7 @@ impl Default for QuietHours {
 
 impl QuietHours {
     /// Whether `t` falls inside the quiet hours. The start itself is not
-    /// quiet: the 21:30 plan_missing alert of PRODUCT.md goes out on time.
+    /// quiet: the 21:30 plan_missing alert (Monday night) goes out on time.
     pub fn contains(&self, t: NaiveTime) -> bool {
         let t = t.with_nanosecond(0).unwrap_or(t);
         if self.start <= self.end {
@@ -133,8 +145,13 @@ fn parts(payload: &Payload) -> Vec<Payload> {
         .collect()
 }
 
-fn to_json(p: &Payload) -> StoreResult<String> {
-    serde_json::to_string(p).map_err(|e| crate::store::StoreError::Other(anyhow::Error::new(e)))
+pub(crate) fn to_json(p: &Payload, reach_people: bool) -> StoreResult<String> {
+    let stored = Stored {
+        payload: p.clone(),
+        reach_people,
+    };
+    serde_json::to_string(&stored)
+        .map_err(|e| crate::store::StoreError::Other(anyhow::Error::new(e)))
 }
 
 /// Writes a push to a group; returns how many rows were new (long messages
@@ -148,6 +165,31 @@ pub async fn enqueue_group(
     timing: Timing,
     now_ms: i64,
 ) -> StoreResult<usize> {
+    let reach = Reach::Group;
+    enqueue_group_to(tx, target, robot_code, key, payload, timing, now_ms, reach).await
+}
+
+/// Whom a group push is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The group as a whole.
+    Group,
+    /// The people it mentions: the push prefers a route that notifies them.
+    People,
+}
+
+/// [`enqueue_group`] for a push of the given [`Reach`].
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_group_to(
+    tx: &mut Tx,
+    target: &PushTarget,
+    robot_code: Option<&str>,
+    key: &str,
+    payload: &Payload,
+    timing: Timing,
+    now_ms: i64,
+    reach: Reach,
+) -> StoreResult<usize> {
     let robot_key = group_robot_key(target, robot_code);
     let due = timing.due(target.group_id);
     let mut n = 0;
@@ -158,7 +200,7 @@ pub async fn enqueue_group(
             person_id: None,
             bot: target.bot.clone(),
             robot_key: robot_key.clone(),
-            message: to_json(part)?,
+            message: to_json(part, reach == Reach::People)?,
             due_at: due,
         };
         n += usize::from(outbox::enqueue(tx, &p, now_ms).await?);
@@ -185,7 +227,7 @@ pub async fn enqueue_person(
             person_id: Some(person_id),
             bot: bot.to_string(),
             robot_key: format!("direct:{bot}:{person_id}"),
-            message: to_json(part)?,
+            message: to_json(part, false)?,
             due_at: due,
         };
         n += usize::from(outbox::enqueue(tx, &p, now_ms).await?);

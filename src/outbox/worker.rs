@@ -8,6 +8,15 @@
 //! Routes, read at send time (a changed push robot applies to what waits):
 //! * DingTalk group: its custom push robot if set, else the bot's OpenAPI
 //!   robot (`robot_code`); DingTalk person: the bot's 1:1 OpenAPI messages.
+//!   Each route renders mentions its own way ([`Route::render`]): the
+//!   custom robot and a sessionWebhook carry `@userId` and the at list, so
+//!   the client shows the name and notifies; the OpenAPI messages cannot @,
+//!   so people are written by name (`@张三`), never by id.
+//! * DingTalk group push meant to reach the people it mentions
+//!   ([`super::Reach::People`]: overdue alerts, the Monday reminder): the
+//!   push robot if set, else the group's last sessionWebhook while it lasts,
+//!   else OpenAPI by name, and then the same text 1:1 to each of them
+//!   (queued as rows of their own when the group message went out).
 //! * WeCom group: its group robot (`PUT /api/v1/groups/{id}/push-robot`
 //!   `{"key": …}`), as markdown with `<@userid>` mentions. Without a key the
 //!   push is a dead letter `no_route` that says so.
@@ -28,14 +37,16 @@ use anyhow::Context;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::Payload;
+use super::{Payload, Stored};
 use crate::clock::SharedClock;
 use crate::config::{PlatformKind, Settings};
 use crate::platform::SendError;
-use crate::platform::dingtalk::send::{DingtalkSender, OutMessage, Route};
+use crate::platform::dingtalk::send::{
+    DingtalkSender, OutMessage, Route, SESSION_EXPIRY_MARGIN_MS,
+};
 use crate::platform::wecom::send::{WecomMessage, WecomSender};
 use crate::reply::Reply;
-use crate::store::outbox::{self, Claimed};
+use crate::store::outbox::{self, Claimed, NewPush};
 use crate::store::{Db, StoreError, groups};
 use crate::telemetry;
 
@@ -239,7 +250,7 @@ impl Worker {
         let now = self.clock.now_ms();
         let result = self.try_send(&row, now).await;
         let (outcome, update) = match result {
-            Ok(()) => (Outcome::Sent, Update::Sent),
+            Ok(follow) => (Outcome::Sent, Update::Sent(follow)),
             Err(SendError::Throttled { code, message }) => {
                 let until = now + self.throttle_pause_ms(&row.bot);
                 (
@@ -276,7 +287,12 @@ impl Worker {
             .write(move |tx| {
                 Box::pin(async move {
                     match update {
-                        Update::Sent => outbox::mark_sent(tx, id, at).await,
+                        Update::Sent(follow) => {
+                            for p in &follow {
+                                outbox::enqueue(tx, p, at).await?;
+                            }
+                            outbox::mark_sent(tx, id, at).await
+                        }
                         Update::Retry { next, error } => {
                             outbox::reschedule(tx, id, next, &error).await
                         }
@@ -304,12 +320,16 @@ impl Worker {
         outcome
     }
 
-    async fn try_send(&self, row: &Claimed, now: i64) -> Result<(), SendError> {
-        let payload: Payload =
-            serde_json::from_str(&row.message).map_err(|e| SendError::Fatal {
-                code: "bad_payload".into(),
-                message: e.to_string(),
-            })?;
+    /// Sends a row; on success returns the pushes that follow it (the 1:1
+    /// messages of a push meant to reach people that went out by name).
+    async fn try_send(&self, row: &Claimed, now: i64) -> Result<Vec<NewPush>, SendError> {
+        let Stored {
+            payload,
+            reach_people,
+        } = serde_json::from_str(&row.message).map_err(|e| SendError::Fatal {
+            code: "bad_payload".into(),
+            message: e.to_string(),
+        })?;
         let bot = self
             .settings
             .bot(&row.bot)
@@ -319,7 +339,9 @@ impl Worker {
             })?;
         match bot.platform {
             PlatformKind::Dingtalk => {
-                let route = self.route(row, bot.robot_code.as_deref()).await?;
+                let route = self
+                    .route(row, bot.robot_code.as_deref(), reach_people, now)
+                    .await?;
                 let sender = self
                     .dingtalk
                     .get(&row.bot)
@@ -328,7 +350,7 @@ impl Worker {
                         message: format!("no DingTalk sender for {}", row.bot),
                     })?;
                 let reply = self.own_mentions(&payload.reply, "dingtalk").await?;
-                let (text, ids) = crate::platform::dingtalk::render_text(&reply);
+                let (text, ids) = route.render(&reply);
                 let msg = OutMessage {
                     title: payload.title.clone(),
                     text,
@@ -336,7 +358,11 @@ impl Worker {
                     at_user_ids: ids,
                     at_mobiles: Vec::new(),
                 };
-                sender.send(&route, &msg, now).await
+                sender.send(&route, &msg, now).await?;
+                if reach_people && !route.supports_mentions() && row.group_id.is_some() {
+                    return self.direct_follow_ups(row, &payload, &reply, now).await;
+                }
+                Ok(Vec::new())
             }
             PlatformKind::Wecom => {
                 let key = self.wecom_key(row).await?;
@@ -346,9 +372,66 @@ impl Worker {
                 // parts (up to PART_BYTES) fit its 4 096 bytes but not a text
                 // message's 2 048.
                 let msg = WecomMessage::from_reply(&reply, true);
-                self.wecom.send(&key, &msg).await
+                self.wecom.send(&key, &msg).await?;
+                Ok(Vec::new())
             }
         }
+    }
+
+    /// The 1:1 pushes that follow a group message which had to name people
+    /// instead of mentioning them: the same text to each of them, due now
+    /// (the group message already waited out quiet hours), once per row and
+    /// person whatever happens to the row later.
+    async fn direct_follow_ups(
+        &self,
+        row: &Claimed,
+        payload: &Payload,
+        reply: &Reply,
+        now: i64,
+    ) -> Result<Vec<NewPush>, SendError> {
+        let ids: Vec<String> = reply.mentions.iter().map(|m| m.user_id.clone()).collect();
+        let people = self
+            .db
+            .read(move |tx| {
+                Box::pin(async move {
+                    let mut people = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        if let Some(p) = groups::person_by_platform_id(tx, "dingtalk", &id).await? {
+                            people.push(p.id);
+                        }
+                    }
+                    Ok(people)
+                })
+            })
+            .await
+            .map_err(|e: StoreError| SendError::Retry {
+                code: "store".into(),
+                message: e.to_string(),
+            })?;
+        let direct = Payload {
+            reply: Reply::text(reply.text.clone()),
+            ..payload.clone()
+        };
+        let message = super::to_json(&direct, false).map_err(|e| SendError::Retry {
+            code: "store".into(),
+            message: e.to_string(),
+        })?;
+        let mut out: Vec<NewPush> = Vec::with_capacity(people.len());
+        for pid in people {
+            if out.iter().any(|p| p.person_id == Some(pid)) {
+                continue;
+            }
+            out.push(NewPush {
+                dedupe_key: format!("direct-of:{}:u{pid}", row.id),
+                group_id: None,
+                person_id: Some(pid),
+                bot: row.bot.clone(),
+                robot_key: format!("direct:{}:{pid}", row.bot),
+                message: message.clone(),
+                due_at: now,
+            });
+        }
+        Ok(out)
     }
 
     /// How long a robot of `bot` rests after the platform throttled it.
@@ -442,7 +525,15 @@ impl Worker {
     }
 
     /// Where a row goes, read at send time so a changed push robot applies.
-    async fn route(&self, row: &Claimed, robot_code: Option<&str>) -> Result<Route, SendError> {
+    /// A push meant to reach people (`reach_people`) takes the group's
+    /// sessionWebhook over OpenAPI while it lasts: it can @ them.
+    async fn route(
+        &self,
+        row: &Claimed,
+        robot_code: Option<&str>,
+        reach_people: bool,
+        now: i64,
+    ) -> Result<Route, SendError> {
         let store_err = |e: StoreError| SendError::Retry {
             code: "store".into(),
             message: e.to_string(),
@@ -464,16 +555,30 @@ impl Worker {
                     code: "no_group".into(),
                     message: format!("group {gid} is gone"),
                 })?;
-            return match (t.push_webhook_token, robot_code) {
-                (Some(token), _) => Ok(Route::RobotWebhook {
+            if let Some(token) = t.push_webhook_token {
+                return Ok(Route::RobotWebhook {
                     access_token: token,
                     secret: t.push_webhook_secret,
-                }),
-                (None, Some(code)) => Ok(Route::OpenApi {
+                });
+            }
+            if reach_people {
+                let session = self
+                    .db
+                    .read(move |tx| Box::pin(async move { groups::session_webhook(tx, gid).await }))
+                    .await
+                    .map_err(store_err)?;
+                if let Some((url, expires_ms)) = session
+                    && expires_ms > now.saturating_add(SESSION_EXPIRY_MARGIN_MS)
+                {
+                    return Ok(Route::Session { url, expires_ms });
+                }
+            }
+            return match robot_code {
+                Some(code) => Ok(Route::OpenApi {
                     robot_code: code.to_string(),
                     open_conversation_id: t.conversation_id,
                 }),
-                (None, None) => Err(no_robot()),
+                None => Err(no_robot()),
             };
         }
         if let Some(pid) = row.person_id {
@@ -496,10 +601,19 @@ impl Worker {
 }
 
 enum Update {
-    Sent,
-    Retry { next: i64, error: String },
-    Throttled { until: i64, error: String },
-    Dead { error: String },
+    /// Sent; with the 1:1 pushes that follow it.
+    Sent(Vec<NewPush>),
+    Retry {
+        next: i64,
+        error: String,
+    },
+    Throttled {
+        until: i64,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
 }
 
 /// Exponential backoff with jitter: 5 s, 10 s, 20 s … capped at 10 minutes.

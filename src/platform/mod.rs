@@ -54,4 +54,197 @@ pub struct Inbound {
     pub text: Option<String>,
     /// Platform ids of the other people @-mentioned, in order (the bot excluded).
     pub mentioned: Vec<String>,
+    /// What a leading `@name` of the text is known to be.
+    pub leading_at: LeadingAt,
+    /// DingTalk: the callback's `sessionWebhook` and its expiry (epoch ms).
+    pub session_webhook: Option<(String, i64)>,
+}
+
+/// What the platform tells about a leading `@name` in the text
+/// (PROTOCOLS.md §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeadingAt {
+    /// Nothing: only the configured display names of the bot are stripped.
+    #[default]
+    Unknown,
+    /// It addresses the bot (a WeCom 智能机器人 group callback keeps
+    /// `@机器人名` at the start of every message).
+    Bot,
+    /// The bot is in the message's at list (DingTalk `isInAtList`): a
+    /// leading `@name` is the bot's unless it names another person @-ed.
+    BotUnlessOther,
+}
+
+/// Leading white space as chat clients send it (U+2005 after an @name,
+/// zero-width spaces …).
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}' | '\u{200C}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// The leading `@name` of `text` (after white space): (the name, the rest
+/// after it and its white space).
+fn leading_token(text: &str) -> Option<(&str, &str)> {
+    let rest = text.trim_start_matches(is_space);
+    let after_at = rest.strip_prefix(['@', '＠'])?;
+    let end = after_at.find(is_space).unwrap_or(after_at.len());
+    let name = after_at.get(..end)?;
+    if name.is_empty() {
+        return None;
+    }
+    let rest = after_at.get(end..)?.trim_start_matches(is_space);
+    Some((name, rest))
+}
+
+impl Inbound {
+    /// Whether the text starts with an `@name` that [`Self::command_text`]
+    /// could only judge knowing the names of the other people @-ed.
+    pub fn needs_mentioned_names(&self, display_names: &[String]) -> bool {
+        self.leading_at == LeadingAt::BotUnlessOther
+            && !self.mentioned.is_empty()
+            && self.text.as_deref().is_some_and(|t| {
+                leading_token(t).is_some() && !starts_with_display_name(t, display_names)
+            })
+    }
+
+    /// The text with the bot's own leading `@name` removed, as the
+    /// platform tells it (see [`LeadingAt`]): a configured display name is
+    /// always the bot's (the command parser strips those); otherwise a WeCom
+    /// group callback's leading `@name` is, and a DingTalk message's is when
+    /// the bot is in its at list, the name is not one of `other_names` (the
+    /// known names of the people @-ed) and the text holds more @names than
+    /// people @-ed besides the bot (else DingTalk already cut the bot's).
+    pub fn command_text(&self, display_names: &[String], other_names: &[String]) -> Option<String> {
+        let text = self.text.as_deref()?;
+        let Some((name, rest)) = leading_token(text) else {
+            return Some(text.to_string());
+        };
+        if starts_with_display_name(text, display_names) {
+            return Some(text.to_string());
+        }
+        let strip = match self.leading_at {
+            LeadingAt::Unknown => false,
+            LeadingAt::Bot => self.is_group,
+            LeadingAt::BotUnlessOther => {
+                let ats = text.matches(['@', '＠']).count();
+                !other_names.iter().any(|n| n == name) && ats > self.mentioned.len()
+            }
+        };
+        let out = if strip { rest } else { text };
+        Some(out.to_string())
+    }
+}
+
+/// Whether `text` starts with `@` and a configured display name of the bot.
+fn starts_with_display_name(text: &str, display_names: &[String]) -> bool {
+    let Some(after_at) = text.trim_start_matches(is_space).strip_prefix(['@', '＠']) else {
+        return false;
+    };
+    display_names
+        .iter()
+        .map(|n| n.trim().trim_start_matches(['@', '＠']))
+        .any(|n| !n.is_empty() && after_at.starts_with(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(platform: Platform, text: &str, leading_at: LeadingAt, mentioned: &[&str]) -> Inbound {
+        Inbound {
+            platform,
+            bot: "b".into(),
+            msg_id: "m".into(),
+            conversation_id: "c".into(),
+            conversation_title: String::new(),
+            is_group: true,
+            sender: Sender {
+                id: "u".into(),
+                name: String::new(),
+                group_admin: false,
+            },
+            text: Some(text.into()),
+            mentioned: mentioned.iter().map(|s| s.to_string()).collect(),
+            leading_at,
+            session_webhook: None,
+        }
+    }
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_wecom_group_message_loses_its_leading_at_name_whatever_the_name() {
+        let none: Vec<String> = Vec::new();
+        for (text, want) in [
+            ("@小帮手 排清单", "排清单"),
+            ("@村务助手\u{2005}清单", "清单"),
+            ("  ＠Bot 帮助", "帮助"),
+            ("@机器人 排清单\n1. 河道清理", "排清单\n1. 河道清理"),
+            ("清单 @张三", "清单 @张三"),
+        ] {
+            let m = msg(Platform::Wecom, text, LeadingAt::Bot, &[]);
+            assert_eq!(
+                m.command_text(&none, &none).as_deref(),
+                Some(want),
+                "{text:?}"
+            );
+        }
+        // A configured name with a space is the parser's to strip, whole.
+        let m = msg(Platform::Wecom, "@村务 助手 清单", LeadingAt::Bot, &[]);
+        assert_eq!(
+            m.command_text(&names(&["村务 助手"]), &none).as_deref(),
+            Some("@村务 助手 清单")
+        );
+        // A 1:1 chat has nothing to strip.
+        let mut m = msg(Platform::Wecom, "@小帮手 清单", LeadingAt::Bot, &[]);
+        m.is_group = false;
+        assert_eq!(
+            m.command_text(&none, &none).as_deref(),
+            Some("@小帮手 清单")
+        );
+    }
+
+    #[test]
+    fn a_dingtalk_leading_at_name_is_the_bots_only_when_it_cannot_be_someone_elses() {
+        let none: Vec<String> = Vec::new();
+        let unless = LeadingAt::BotUnlessOther;
+        // The client kept the bot's name: one @name more than people @-ed.
+        let m = msg(Platform::Dingtalk, "@小帮手 设团长 @张三", unless, &["zs"]);
+        assert!(m.needs_mentioned_names(&none));
+        assert_eq!(
+            m.command_text(&none, &names(&["张三"])).as_deref(),
+            Some("设团长 @张三")
+        );
+        // DingTalk cut the bot's name: the leading @name is a person's.
+        let m = msg(Platform::Dingtalk, "@张三 完成 #1", unless, &["zs"]);
+        assert_eq!(
+            m.command_text(&none, &names(&["张三"])).as_deref(),
+            Some("@张三 完成 #1")
+        );
+        // Even when the person's name is not known yet, the count tells.
+        assert_eq!(
+            m.command_text(&none, &none).as_deref(),
+            Some("@张三 完成 #1")
+        );
+        // A known name of an @-ed person is never stripped.
+        let m = msg(Platform::Dingtalk, "@张三 @李四 清单", unless, &["zs"]);
+        assert_eq!(
+            m.command_text(&none, &names(&["张三"])).as_deref(),
+            Some("@张三 @李四 清单")
+        );
+        // Nobody else @-ed: no names to read.
+        let m = msg(Platform::Dingtalk, "@小帮手 清单", unless, &[]);
+        assert!(!m.needs_mentioned_names(&none));
+        assert_eq!(m.command_text(&none, &none).as_deref(), Some("清单"));
+        // The bot not in the at list: nothing is the bot's.
+        let m = msg(Platform::Dingtalk, "@小帮手 清单", LeadingAt::Unknown, &[]);
+        assert_eq!(
+            m.command_text(&none, &none).as_deref(),
+            Some("@小帮手 清单")
+        );
+        // A configured display name is left for the parser.
+        let m = msg(Platform::Dingtalk, "@联村助手 清单", unless, &["zs"]);
+        assert!(!m.needs_mentioned_names(&names(&["联村助手"])));
+    }
 }

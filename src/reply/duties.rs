@@ -19,13 +19,25 @@ pub fn household_label(name: &str, subgroup: &str) -> String {
 
 /// `registered`: the visit was tied to a household of the village's registry.
 pub fn visit_recorded(household: &str, registered: bool, my_count: i64, team_count: i64) -> Reply {
-    let tag = if registered {
-        ""
-    } else {
-        "（未登记农户）"
+    // One bracket pair: 张大爷家（3组） unregistered reads 张大爷家（3组，未登记农户）.
+    let inner = household
+        .strip_suffix('）')
+        .filter(|h| h.contains('（'))
+        .or_else(|| household.strip_suffix(')').filter(|h| h.contains('(')));
+    let shown = match (registered, inner) {
+        (true, _) => household.to_string(),
+        (false, Some(open)) => {
+            let close = if household.ends_with('）') {
+                '）'
+            } else {
+                ')'
+            };
+            format!("{open}，未登记农户{close}")
+        }
+        (false, None) => format!("{household}（未登记农户）"),
     };
     Reply::text(format!(
-        "🏠 已记录走访：{household}{tag}。本周你已走访 {my_count} 户次，全团 {team_count} 户次。"
+        "🏠 已记录走访：{shown}。本周你已走访 {my_count} 户次，全团 {team_count} 户次。"
     ))
 }
 
@@ -236,6 +248,23 @@ mod tests {
             unvisited("南坞村", 2026, &[], 0)
                 .text
                 .contains("已全部走访")
+        );
+    }
+
+    #[test]
+    fn an_unregistered_household_gets_one_bracket_pair() {
+        let t = |h: &str| visit_recorded(h, false, 1, 1).text;
+        assert!(
+            t("张大爷家（3组）").contains("走访：张大爷家（3组，未登记农户）。"),
+            "{}",
+            t("张大爷家（3组）")
+        );
+        assert!(t("张大爷(三组)").contains("走访：张大爷(三组，未登记农户)。"));
+        assert!(t("张大爷家").contains("走访：张大爷家（未登记农户）。"));
+        assert!(
+            visit_recorded("张大爷（3组）", true, 1, 1)
+                .text
+                .contains("走访：张大爷（3组）。")
         );
     }
 

@@ -16,6 +16,7 @@ fn summary(kind: CommandKind) -> (&'static str, &'static str) {
         CommandKind::Assign => ("指派 #N @姓名", "把事项交给人办理"),
         CommandKind::Rate => ("评价 1-5 意见", "给本周工作打分"),
         CommandKind::Request => ("诉求 内容 [等级]", "登记群众诉求"),
+        CommandKind::MyRequests => ("我的诉求", "看自己反映的诉求办到哪了"),
         CommandKind::Project => ("项目 新建/进展/完成 名称", "难点项目"),
         CommandKind::Coverage => ("走访率 [未走访]", "今年农户走访覆盖"),
         CommandKind::Rank => ("排名 [上月]", "看本乡镇服务团排名"),
@@ -52,6 +53,9 @@ fn description(kind: CommandKind) -> &'static str {
              也可直接发 满意（5分）、基本满意（3分）、不满意（1分）。每人每周以最后一次为准。"
         }
         CommandKind::Request => "登记群众诉求，会转成事项由团长分派；可在末尾写等级，不写为黄。",
+        CommandKind::MyRequests => {
+            "看自己反映过的诉求：谁在办、什么时候办结、办得怎么样。指派和办结时也会在群里 @ 你。"
+        }
         CommandKind::Rank => {
             "看本乡镇服务团本月到目前的排名（前10名和本团名次）；排名 上月 看上个月。\n\
              计分只看成效：按时销号、诉求办结、走访覆盖、群众评价、难点项目。"
@@ -70,7 +74,7 @@ fn description(kind: CommandKind) -> &'static str {
     }
 }
 
-/// Who may use the command (PRODUCT.md command table).
+/// Who may use the command (as the README's command table says).
 fn who_may(kind: CommandKind) -> &'static str {
     match kind {
         CommandKind::Plan => "团长（乡镇允许时团员也可）",
@@ -79,9 +83,11 @@ fn who_may(kind: CommandKind) -> &'static str {
         CommandKind::Cancel | CommandKind::Assign => "团长",
         CommandKind::Project => "团长（只发「项目」看列表：所有人）",
         CommandKind::Rate => "村民（服务团成员不能给本团打分）",
-        CommandKind::List | CommandKind::Request | CommandKind::Rank | CommandKind::Help => {
-            "所有人"
-        }
+        CommandKind::List
+        | CommandKind::Request
+        | CommandKind::MyRequests
+        | CommandKind::Rank
+        | CommandKind::Help => "所有人",
         CommandKind::Coverage => "所有人（「未走访」名单：服务团成员）",
         CommandKind::Bind => "群管理员、乡镇管理员",
         CommandKind::SetLeader | CommandKind::SetMember => "群管理员、团长",

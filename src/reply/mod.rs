@@ -12,6 +12,7 @@ pub mod help;
 pub mod parse;
 pub mod push;
 pub mod ranking;
+pub mod requests;
 pub mod size;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::level::Level;
 use crate::domain::role::WhoMay;
+use crate::domain::week::IsoWeek;
 
 /// A person mentioned in a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +82,10 @@ pub struct TaskView {
     pub deadline: NaiveDateTime,
     pub state: TaskState,
     pub owners: Vec<Mention>,
+    /// The earlier week it is carried over (结转) from, if any.
+    pub carried_from: Option<IsoWeek>,
+    /// The statutory holiday the deadline falls on (春节), shown as a note.
+    pub holiday: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +112,35 @@ fn weekday(w: Weekday) -> &'static str {
     }
 }
 
+/// A week as cadres name it: `12月7日—13日`, or `11月30日—12月6日` across
+/// a month's end. ISO week names (`2026-W50`) stay in the admin API.
+pub fn week_label(week: IsoWeek) -> String {
+    let (mon, sun) = (week.monday(), week.sunday());
+    if mon.month() == sun.month() {
+        format!("{}月{}日—{}日", mon.month(), mon.day(), sun.day())
+    } else {
+        format!(
+            "{}月{}日—{}月{}日",
+            mon.month(),
+            mon.day(),
+            sun.month(),
+            sun.day()
+        )
+    }
+}
+
+/// A week on a chart's axis, by its Monday: `12/7` (the chart's font has
+/// ASCII and only its fixed Chinese labels).
+pub fn week_axis_label(week: IsoWeek) -> String {
+    let mon = week.monday();
+    format!("{}/{}", mon.month(), mon.day())
+}
+
+/// [`week_label`] of a stored ISO week name; the name itself if it is none.
+pub(crate) fn week_name(week: &str) -> String {
+    IsoWeek::parse(week).map_or_else(|| week.to_string(), week_label)
+}
+
 /// `12月2日(周三)`, plus ` 18:00` when the deadline is not the end of the day.
 pub fn when(t: NaiveDateTime) -> String {
     let d = t.date();
@@ -116,8 +151,60 @@ pub fn when(t: NaiveDateTime) -> String {
     s
 }
 
+/// `【结转·11月30日—12月6日】` for a task carried over from an earlier week.
+pub(crate) fn carried_tag(t: &TaskView) -> String {
+    t.carried_from
+        .map(|w| format!("【结转·{}】", week_label(w)))
+        .unwrap_or_default()
+}
+
 fn level_tag(l: Level) -> String {
     format!("【{}】", l.label())
+}
+
+/// Most characters of a task's text in a list line, so that a line fits a
+/// phone's screen; the rest is cut with "…".
+const MAX_LINE_TEXT: usize = 18;
+
+/// Most owners named in a list line; the rest are counted.
+const MAX_LINE_OWNERS: usize = 3;
+
+/// A task's text cut for a list line.
+pub(crate) fn short_text(text: &str) -> String {
+    if text.chars().count() <= MAX_LINE_TEXT {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(MAX_LINE_TEXT - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The owners of a task in a list line: `@张三 @李四`, `待指派` when none,
+/// and `等5人` past the first three.
+pub(crate) fn line_owners(owners: &[Mention]) -> String {
+    if owners.is_empty() {
+        return "待指派".to_string();
+    }
+    let mut s = ats(&owners[..owners.len().min(MAX_LINE_OWNERS)]);
+    if owners.len() > MAX_LINE_OWNERS {
+        s.push_str(&format!(" 等{}人", owners.len()));
+    }
+    s
+}
+
+/// The deadline as a list line ends: `12月2日(周三)截止`, with the holiday
+/// it falls on: `2月17日(周二)（春节假期）截止`. No space before 截止, in
+/// every message.
+pub(crate) fn due(deadline: NaiveDateTime, holiday: Option<&str>) -> String {
+    format!("{}截止", due_note(deadline, holiday))
+}
+
+/// [`when`], with the holiday it falls on: `2月17日(周二)（春节假期）`.
+pub(crate) fn due_note(deadline: NaiveDateTime, holiday: Option<&str>) -> String {
+    match holiday {
+        Some(h) => format!("{}（{h}假期）", when(deadline)),
+        None => when(deadline),
+    }
 }
 
 fn ats(people: &[Mention]) -> String {
@@ -136,18 +223,14 @@ fn task_line(t: &TaskView) -> String {
         TaskState::Closed(false) => " ✅已完成(逾期)".to_string(),
         TaskState::Cancelled => " ❌已取消".to_string(),
     };
-    let owners = if t.owners.is_empty() {
-        "待指派".to_string()
-    } else {
-        ats(&t.owners)
-    };
     format!(
-        "#{} {}{} {} · {}截止{}",
+        "#{} {}{}{} {} · {}{}",
         t.no,
+        carried_tag(t),
         level_tag(t.level),
-        t.text,
-        owners,
-        when(t.deadline),
+        short_text(&t.text),
+        line_owners(&t.owners),
+        due(t.deadline, t.holiday.as_deref()),
         state
     )
 }
@@ -253,27 +336,29 @@ pub fn own_team_rating() -> Reply {
     Reply::text("服务团成员不能给本团评价，评价留给村民。")
 }
 
-pub fn not_task_owner(no: i64, owners: &[Mention]) -> Reply {
+pub fn not_task_owner(no: i64, text: &str, owners: &[Mention]) -> Reply {
     let who = if owners.is_empty() {
         "团长".to_string()
     } else {
         format!("{} 或团长", ats(owners))
     };
-    Reply::text(format!("#{no} 只能由 {who} 处理。"))
+    Reply::text(format!("#{no} 只能由 {who} 处理（{text}）。"))
 }
 
 // ── plans and tasks ───────────────────────────────────────────────────────
 
 pub fn plan_exists(week: &str) -> Reply {
     Reply::text(format!(
-        "本周清单（{week}）已发布过。追加事项请用：加清单\n例：加清单 3组路灯维修 @张三 周五 黄"
+        "本周清单（{}）已发布过。追加事项请用：加清单\n例：加清单 3组路灯维修 @张三 周五 黄",
+        week_name(week)
     ))
 }
 
 pub fn plan_published(week: &str, tasks: &[TaskView]) -> Reply {
     Reply::with_mentions(
         format!(
-            "✅ 已发布本周清单（{week}），共 {} 项：\n{}",
+            "✅ 已发布本周清单（{}），共 {} 项：\n{}",
+            week_name(week),
             tasks.len(),
             task_lines(tasks)
         ),
@@ -284,7 +369,8 @@ pub fn plan_published(week: &str, tasks: &[TaskView]) -> Reply {
 pub fn tasks_added(week: &str, tasks: &[TaskView]) -> Reply {
     Reply::with_mentions(
         format!(
-            "✅ 已加入本周清单（{week}）{} 项：\n{}",
+            "✅ 已加入本周清单（{}）{} 项：\n{}",
+            week_name(week),
             tasks.len(),
             task_lines(tasks)
         ),
@@ -292,7 +378,8 @@ pub fn tasks_added(week: &str, tasks: &[TaskView]) -> Reply {
     )
 }
 
-pub fn list(week: &str, tasks: &[TaskView], backlog: i64, plan_published: bool) -> Reply {
+/// 清单: the tasks carried over from earlier weeks first, then the week's.
+pub fn list(week: &str, carried: &[TaskView], tasks: &[TaskView], plan_published: bool) -> Reply {
     let done = tasks
         .iter()
         .filter(|t| matches!(t.state, TaskState::Closed(_)))
@@ -301,74 +388,96 @@ pub fn list(week: &str, tasks: &[TaskView], backlog: i64, plan_published: bool) 
         .iter()
         .filter(|t| t.state != TaskState::Cancelled)
         .count();
-    let mut text = if tasks.is_empty() {
+    let week = week_name(week);
+    let all: Vec<TaskView> = carried.iter().chain(tasks).cloned().collect();
+    let carried_note = if carried.is_empty() {
+        String::new()
+    } else {
+        format!("，往周结转 {} 项", carried.len())
+    };
+    let mut text = if tasks.is_empty() && carried.is_empty() {
         format!("本周（{week}）还没有清单事项。团长可发送：排清单")
+    } else if tasks.is_empty() {
+        format!(
+            "📋 本周（{week}）还没有新事项{carried_note}：\n{}\n团长可发送：排清单",
+            task_lines(&all)
+        )
     } else {
         format!(
-            "📋 本周清单（{week}）已完成 {done}/{live}：\n{}",
-            task_lines(tasks)
+            "📋 本周清单（{week}）已完成 {done}/{live}{carried_note}：\n{}",
+            task_lines(&all)
         )
     };
     if !plan_published && !tasks.is_empty() {
         text.push_str("\n（本周清单尚未由团长发布）");
     }
-    if backlog > 0 {
-        text.push_str(&format!("\n往周还有 {backlog} 项未清零"));
-    }
     Reply::text(text)
 }
 
-pub fn task_not_found(no: i64, week: &str) -> Reply {
+pub fn task_not_found(no: i64) -> Reply {
     Reply::text(format!(
-        "本周（{week}）没有 #{no}。发送「清单」查看本周事项编号。"
+        "本团没有 #{no} 这个事项。发送「清单」查看事项编号。"
     ))
 }
 
 pub fn assigned(task: &TaskView, owners: &[Mention]) -> Reply {
     Reply::with_mentions(
         format!(
-            "👉 #{} {}{} 已指派给 {}，{} 截止，办结后发「完成 #{} 成效」。",
+            "👉 #{} {}{} 已指派给 {}，{}，办结后发「完成 #{} 成效」。",
             task.no,
             level_tag(task.level),
-            task.text,
+            short_text(&task.text),
             ats(owners),
-            when(task.deadline),
+            due(task.deadline, task.holiday.as_deref()),
             task.no
         ),
         owners.to_vec(),
     )
 }
 
-pub fn task_not_open(no: i64, cancelled: bool) -> Reply {
+pub fn task_not_open(no: i64, text: &str, cancelled: bool) -> Reply {
     let s = if cancelled { "已取消" } else { "已完成" };
-    Reply::text(format!("#{no} {s}，无需再处理。"))
+    Reply::text(format!("#{no} {s}，无需再处理：{text}"))
 }
 
 pub fn closed(tasks: &[TaskView], result: &str) -> Reply {
-    let nos: Vec<String> = tasks.iter().map(|t| format!("#{}", t.no)).collect();
+    let nos: Vec<String> = tasks
+        .iter()
+        .map(|t| format!("#{} {}", t.no, t.text))
+        .collect();
     let late: Vec<String> = tasks
         .iter()
         .filter(|t| t.state == TaskState::Closed(false))
         .map(|t| format!("#{}", t.no))
         .collect();
-    let mut text = format!("✅ 已销号 {}：{result}", nos.join(" "));
-    if !late.is_empty() {
+    let mut text = format!("✅ 已销号 {}：{result}", nos.join("、"));
+    if tasks.len() == 1 && !late.is_empty() {
+        text.push_str("\n超过截止时间完成");
+    } else if !late.is_empty() {
         text.push_str(&format!("\n其中 {} 超过截止时间完成", late.join(" ")));
     }
     Reply::text(text)
 }
 
+/// 延期 done. `moved_to`: the later week whose list the task moved into;
+/// the task's `holiday`: the statutory holiday the new deadline falls on
+/// (accepted, with a note).
 pub fn postponed(
-    no: i64,
+    task: &TaskView,
     from: NaiveDateTime,
-    to: NaiveDateTime,
     reason: &str,
     times: usize,
+    moved_to: Option<IsoWeek>,
 ) -> Reply {
+    let moved = moved_to
+        .map(|w| format!("，移入{}的清单", week_label(w)))
+        .unwrap_or_default();
     let mut text = format!(
-        "⏳ #{no} 已延期：{} → {}\n原因：{reason}",
+        "⏳ #{} 已延期：{}\n{} → {}{moved}\n原因：{reason}",
+        task.no,
+        task.text,
         when(from),
-        when(to)
+        due_note(task.deadline, task.holiday.as_deref()),
     );
     if times > 1 {
         text.push_str(&format!("（第 {times} 次延期）"));
@@ -376,8 +485,25 @@ pub fn postponed(
     Reply::text(text)
 }
 
-pub fn cancelled(no: i64, reason: &str) -> Reply {
-    Reply::text(format!("❌ #{no} 已取消。原因：{reason}"))
+/// 延期 refused: the new deadline is not later than the current one
+/// (`past`: it has already passed).
+pub fn postpone_not_forward(task: &TaskView, to: NaiveDateTime, past: bool) -> Reply {
+    let why = if past {
+        format!("{} 已经过去了", when(to))
+    } else {
+        format!("新截止时间要晚于现在的 {}", when(task.deadline))
+    };
+    Reply::text(format!(
+        "#{} {} 没有延期：{why}。延期只能往后延。\n例：延期 #{} 下周三 等待镇里批复",
+        task.no, task.text, task.no
+    ))
+}
+
+pub fn cancelled(task: &TaskView, reason: &str) -> Reply {
+    Reply::text(format!(
+        "❌ #{} 已取消：{}\n原因：{reason}",
+        task.no, task.text
+    ))
 }
 
 // ── services, visits, requests, ratings ───────────────────────────────────
@@ -391,23 +517,6 @@ pub fn service_recorded(task_no: Option<i64>, my_count: i64, team_count: i64) ->
     ))
 }
 
-pub fn request_registered(no: i64, level: Level, leader: Option<&Mention>) -> Reply {
-    match leader {
-        Some(l) => Reply::with_mentions(
-            format!(
-                "📮 诉求已登记为 #{no} {}，请团长 @{} 指派处理（指派 #{no} @姓名）。",
-                level_tag(level),
-                l.name
-            ),
-            vec![l.clone()],
-        ),
-        None => Reply::text(format!(
-            "📮 诉求已登记为 #{no} {}。本团还没有团长，请群管理员设团长。",
-            level_tag(level)
-        )),
-    }
-}
-
 /// A team's score is shown only once at least this many villagers rated.
 pub const MIN_RATERS: i64 = 3;
 
@@ -419,21 +528,33 @@ pub(crate) fn one_decimal(average: f64) -> String {
     format!("{:.1}", (average * 10.0 + 1e-6).round() / 10.0)
 }
 
-pub fn rated(score: i64, replaced: bool, raters: i64, average: f64) -> Reply {
+/// `last_week`: the rating counts for that (ISO) week, whose airing invited
+/// it, rather than for this week.
+pub fn rated(
+    score: i64,
+    replaced: bool,
+    raters: i64,
+    average: f64,
+    last_week: Option<&str>,
+) -> Reply {
+    let (which, counted) = match last_week {
+        Some(w) => ("上周", format!("，记入上周（{}）", week_name(w))),
+        None => ("本周", String::new()),
+    };
     let head = if replaced {
-        "已更新你本周的评价"
+        format!("已更新你{which}的评价")
     } else {
-        "感谢评价"
+        "感谢评价".to_string()
     };
     let summary = if raters >= MIN_RATERS {
         format!(
-            "本周 {raters} 位村民评价，平均 {} 分。",
+            "{which} {raters} 位村民评价，平均 {} 分。",
             one_decimal(average)
         )
     } else {
-        format!("本周已有 {raters} 位村民评价，满 {MIN_RATERS} 位后公布平均分。")
+        format!("{which}已有 {raters} 位村民评价，满 {MIN_RATERS} 位后公布平均分。")
     };
-    Reply::text(format!("⭐ {head}：{score} 分。{summary}"))
+    Reply::text(format!("⭐ {head}：{score} 分{counted}。{summary}"))
 }
 
 // ── failures ──────────────────────────────────────────────────────────────
@@ -481,6 +602,8 @@ mod tests {
                 user_id: "zs".into(),
                 name: "张三".into(),
             }],
+            carried_from: None,
+            holiday: None,
         };
         assert_eq!(
             task_line(&t),
@@ -497,11 +620,76 @@ mod tests {
             deadline: at(2026, 12, 2, 23, 59, 59),
             state: TaskState::Open,
             owners: vec![],
+            carried_from: None,
+            holiday: None,
         };
         let many = vec![t; 45];
-        let r = list("2026-W49", &many, 0, true);
+        let r = list("2026-W49", &[], &many, true);
         assert!(r.text.contains("还有 15 项"), "{}", r.text);
         assert!(r.text.lines().count() <= MAX_LISTED + 3);
+    }
+
+    #[test]
+    fn weeks_are_named_as_cadres_name_them() {
+        let w = |s: &str| week_label(IsoWeek::parse(s).unwrap());
+        assert_eq!(w("2026-W50"), "12月7日—13日");
+        assert_eq!(w("2026-W49"), "11月30日—12月6日");
+        assert_eq!(w("2026-W53"), "12月28日—1月3日");
+        assert_eq!(week_name("2026-W50"), "12月7日—13日");
+        assert_eq!(week_axis_label(IsoWeek::parse("2026-W50").unwrap()), "12/7");
+    }
+
+    #[test]
+    fn list_lines_fit_a_phone() {
+        let long = "南坞古村落保护项目方案对接及三组农户政策处理和回访";
+        let many: Vec<Mention> = (1..=5)
+            .map(|i| Mention::new(&format!("u{i}"), &format!("人{i}")))
+            .collect();
+        let t = TaskView {
+            no: 2,
+            text: long.into(),
+            level: Level::Orange,
+            deadline: at(2026, 12, 4, 18, 0, 0),
+            state: TaskState::Open,
+            owners: many,
+            holiday: None,
+            carried_from: None,
+        };
+        let line = task_line(&t);
+        assert_eq!(
+            line,
+            "#2 【橙】南坞古村落保护项目方案对接及三组农… @人1 @人2 @人3 等5人 · 12月4日(周五) 18:00截止"
+        );
+        let on_holiday = TaskView {
+            holiday: Some("春节".into()),
+            deadline: at(2027, 2, 9, 23, 59, 59),
+            ..t
+        };
+        assert!(task_line(&on_holiday).contains("2月9日(周二)（春节假期）截止"));
+    }
+
+    #[test]
+    fn one_late_task_needs_no_qizhong() {
+        let t = TaskView {
+            no: 1,
+            text: "x".into(),
+            level: Level::Green,
+            deadline: at(2026, 12, 2, 12, 0, 0),
+            state: TaskState::Closed(false),
+            owners: vec![],
+            holiday: None,
+            carried_from: None,
+        };
+        assert_eq!(
+            closed(std::slice::from_ref(&t), "好了").text,
+            "✅ 已销号 #1 x：好了\n超过截止时间完成"
+        );
+        let u = TaskView { no: 2, ..t.clone() };
+        assert!(
+            closed(&[t, u], "好了")
+                .text
+                .ends_with("\n其中 #1 #2 超过截止时间完成")
+        );
     }
 
     #[test]
@@ -512,12 +700,48 @@ mod tests {
         assert_eq!(one_decimal(13.0 / 3.0), "4.3");
         assert_eq!(one_decimal(14.0 / 3.0), "4.7");
         assert_eq!(one_decimal(5.0), "5.0");
-        assert!(rated(5, false, 4, 17.0 / 4.0).text.contains("平均 4.3 分"));
+        assert!(
+            rated(5, false, 4, 17.0 / 4.0, None)
+                .text
+                .contains("平均 4.3 分")
+        );
     }
 
     #[test]
     fn rating_average_hidden_below_three_raters() {
-        assert!(!rated(5, false, 2, 5.0).text.contains("平均 5.0"));
-        assert!(rated(4, true, 3, 4.33).text.contains("平均 4.3 分"));
+        assert!(!rated(5, false, 2, 5.0, None).text.contains("平均 5.0"));
+        assert!(rated(4, true, 3, 4.33, None).text.contains("平均 4.3 分"));
+        assert_eq!(
+            rated(4, false, 1, 4.0, Some("2026-W49")).text,
+            "⭐ 感谢评价：4 分，记入上周（11月30日—12月6日）。上周已有 1 位村民评价，满 3 位后公布平均分。"
+        );
+    }
+
+    #[test]
+    fn carried_tasks_name_their_week() {
+        let t = TaskView {
+            no: 4,
+            text: "古村落保护方案对接".into(),
+            level: Level::Orange,
+            deadline: at(2026, 12, 5, 23, 59, 59),
+            state: TaskState::Overdue,
+            owners: vec![],
+            carried_from: Some(IsoWeek::of(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())),
+            holiday: None,
+        };
+        assert_eq!(
+            task_line(&t),
+            "#4 【结转·11月30日—12月6日】【橙】古村落保护方案对接 待指派 · 12月5日(周六)截止 ⚠️已逾期"
+        );
+        let r = list("2026-W50", std::slice::from_ref(&t), &[], true).text;
+        assert!(
+            r.contains("还没有新事项，往周结转 1 项：\n#4 【结转"),
+            "{r}"
+        );
+        let r = postpone_not_forward(&t, at(2026, 12, 4, 23, 59, 59), false).text;
+        assert_eq!(
+            r,
+            "#4 古村落保护方案对接 没有延期：新截止时间要晚于现在的 12月5日(周六)。延期只能往后延。\n例：延期 #4 下周三 等待镇里批复"
+        );
     }
 }

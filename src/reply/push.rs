@@ -1,6 +1,8 @@
 //! What the bot says first: reminders, alerts, airings.
 
-use super::{Mention, Reply, TaskView, task_lines, when};
+use super::{
+    Mention, Reply, TaskView, carried_tag, due, line_owners, short_text, task_lines, week_name,
+};
 
 /// A task in a nag: its owners, of whom only those not yet nagged today are @-ed.
 pub struct NagTask {
@@ -15,31 +17,42 @@ fn nag_lines(tasks: &[NagTask]) -> (String, Vec<Mention>) {
         .iter()
         .map(|t| {
             mentions.extend(t.nag.iter().cloned());
-            let owners: Vec<String> = t
-                .task
-                .owners
-                .iter()
-                .map(|o| format!("@{}", o.name))
-                .collect();
-            let owners = if owners.is_empty() {
-                "待指派".to_string()
-            } else {
-                owners.join(" ")
-            };
             format!(
-                "#{} 【{}】{} {} · {}截止",
+                "#{} {}【{}】{} {} · {}",
                 t.task.no,
+                carried_tag(&t.task),
                 t.task.level.label(),
-                t.task.text,
-                owners,
-                when(t.task.deadline)
+                short_text(&t.task.text),
+                line_owners(&t.task.owners),
+                due(t.task.deadline, t.task.holiday.as_deref())
             )
         })
         .collect();
     (lines.join("\n"), mentions)
 }
 
-pub fn plan_reminder(week: &str, leader: Option<&Mention>) -> Reply {
+/// Earlier weeks' open tasks, carried into this week's list, for the Monday
+/// reminder ("" when there are none).
+fn carried_lines(carried: &[TaskView]) -> String {
+    if carried.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n往周未清零的 {} 项已结转到本周，新清单接着往后排：\n{}",
+            carried.len(),
+            task_lines(carried)
+        )
+    }
+}
+
+pub fn plan_reminder(week: &str, leader: Option<&Mention>, carried: &[TaskView]) -> Reply {
+    let mut r = plan_reminder_alone(week, leader);
+    r.text.push_str(&carried_lines(carried));
+    r
+}
+
+fn plan_reminder_alone(week: &str, leader: Option<&Mention>) -> Reply {
+    let week = week_name(week);
     match leader {
         Some(l) => Reply::with_mentions(
             format!(
@@ -55,6 +68,7 @@ pub fn plan_reminder(week: &str, leader: Option<&Mention>) -> Reply {
 }
 
 pub fn plan_missing(week: &str, leader: Option<&Mention>) -> Reply {
+    let week = week_name(week);
     let who = leader.map(|l| format!("@{} ", l.name)).unwrap_or_default();
     Reply::with_mentions(
         format!("⚠️ 本周（{week}）清单还没有发布。{who}请尽快发送「排清单」。"),
@@ -64,7 +78,8 @@ pub fn plan_missing(week: &str, leader: Option<&Mention>) -> Reply {
 
 pub fn plan_missing_admin(week: &str, teams: &[String]) -> Reply {
     Reply::text(format!(
-        "⚠️ 本周（{week}）清单未发布的服务团（{} 个）：\n{}",
+        "⚠️ 本周（{}）清单未发布的服务团（{} 个）：\n{}",
+        week_name(week),
         teams.len(),
         teams.join("\n")
     ))
@@ -72,7 +87,8 @@ pub fn plan_missing_admin(week: &str, teams: &[String]) -> Reply {
 
 pub fn service_day(week: &str, tasks: &[TaskView]) -> Reply {
     Reply::text(format!(
-        "🛠 周二聚服务：本周（{week}）待办 {} 项，今天一起办：\n{}\n服务后请发：服务 #编号 做了什么",
+        "🛠 周二聚服务：本周（{}）待办 {} 项，今天一起办：\n{}\n服务后请发：服务 #编号 做了什么",
+        week_name(week),
         tasks.len(),
         task_lines(tasks)
     ))
@@ -85,6 +101,9 @@ pub fn results_reminder(tasks: &[NagTask]) -> Reply {
         mentions,
     )
 }
+
+/// The bot's name in examples when its group's bot configures none.
+pub const DEFAULT_BOT_NAME: &str = "联村助手";
 
 /// The numbers of a weekly airing.
 pub struct Airing {
@@ -99,8 +118,15 @@ pub struct Airing {
     pub open_requests: i64,
     /// Requests of the week whose task is closed.
     pub requests_resolved: i64,
-    /// (raters, average), shown only when enough villagers rated.
+    /// Last week's final rating, (raters, average): its ratings closed with
+    /// this airing. Shown as a score only when enough villagers rated.
     pub rating: Option<(i64, f64)>,
+    /// The average of the week before last, when enough villagers rated it:
+    /// the trend of last week's score.
+    pub rating_before: Option<f64>,
+    /// The bot's name as the group @-s it, for the invitation's example
+    /// (DingTalk delivers only messages that @ the bot).
+    pub bot_name: String,
     /// Last week's (closed, total, services, visits), when the team had any.
     pub last_week: Option<(i64, i64, i64, i64)>,
     /// This week's hard-project reports: (project, text, completed it).
@@ -123,8 +149,29 @@ const MAX_AIRED_PROJECT_UPDATES: usize = 5;
 
 pub fn weekly_airing(a: &Airing) -> Reply {
     let rating = match a.rating {
-        Some((n, avg)) => format!("- 村民评价：{} 分（{n} 人）", super::one_decimal(avg)),
-        None => format!("- 村民评价：不足 {} 人，暂不公布", super::MIN_RATERS),
+        Some((n, avg)) if n >= super::MIN_RATERS => {
+            let trend = a
+                .rating_before
+                .map(|before| {
+                    // Compared as shown, to one decimal.
+                    let tenths = |x: f64| (x * 10.0 + 1e-6).round() as i64;
+                    match tenths(avg) - tenths(before) {
+                        0 => "，与前一周持平".to_string(),
+                        d if d > 0 => format!("，比前一周 ↑{}.{}", d / 10, d % 10),
+                        d => format!("，比前一周 ↓{}.{}", -d / 10, -d % 10),
+                    }
+                })
+                .unwrap_or_default();
+            format!(
+                "- 上周村民评价：{} 分（{n} 人{trend}）",
+                super::one_decimal(avg)
+            )
+        }
+        Some((n, _)) if n > 0 => format!(
+            "- 上周村民评价：{n} 人评价，不足 {} 人，暂不公布",
+            super::MIN_RATERS
+        ),
+        _ => "- 上周村民评价：暂无".to_string(),
     };
     let (vs_closed, vs_services, vs_visits) = match a.last_week {
         Some((closed, total, services, visits)) => (
@@ -172,9 +219,10 @@ pub fn weekly_airing(a: &Airing) -> Reply {
          {projects}\
          {rating}\n\
          {chart}\n\
-         请村民为本周工作评价：评价 1-5 分 + 一句话，例：评价 5 路灯修得快",
+         请村民为本周工作打分（1-5 分 + 一句话，下周晾晒前有效），例：@{bot} 评价 5 路灯修得快",
         team = a.team,
-        week = a.week,
+        week = week_name(&a.week),
+        bot = a.bot_name,
         closed = a.closed,
         total = a.total,
         on_time = a.on_time,
@@ -212,7 +260,8 @@ pub fn clearance(tasks: &[NagTask]) -> Reply {
     let (lines, mentions) = nag_lines(tasks);
     Reply::with_mentions(
         format!(
-            "🧹 周日必清零：还有 {} 项未销号，请今晚前处理或说明延期：\n{lines}",
+            "🧹 周日必清零：还有 {} 项未销号，请今晚发「完成 #编号 成效」或「延期 #编号 新截止 原因」。\
+             没处理的结转到下周清单，算作未按时：\n{lines}",
             tasks.len()
         ),
         mentions,
@@ -287,6 +336,8 @@ mod tests {
             open_requests: 1,
             requests_resolved: 1,
             rating: None,
+            rating_before: None,
+            bot_name: "联村助手".into(),
             last_week: None,
             projects: Vec::new(),
             chart_url: None,
@@ -302,7 +353,9 @@ mod tests {
             t.contains("村民诉求：2 件，待办 1 件，本周办结 1 件"),
             "{t}"
         );
-        assert!(t.contains("不足 3 人，暂不公布"), "{t}");
+        assert!(t.contains("- 上周村民评价：暂无\n"), "{t}");
+        assert!(t.contains("本周晾晒（11月30日—12月6日）"), "{t}");
+        assert!(t.contains("例：@联村助手 评价 5 路灯修得快"), "{t}");
         assert!(!t.contains("难点项目") && !t.contains("!["), "{t}");
     }
 
@@ -310,6 +363,7 @@ mod tests {
     fn airing_compares_with_last_week_and_lists_projects() {
         let mut a = airing();
         a.rating = Some((3, 4.0));
+        a.rating_before = Some(13.0 / 3.0);
         a.last_week = Some((3, 5, 7, 5));
         a.projects = vec![
             ("村道硬化".into(), "联系13800001111施工队".into(), false),
@@ -325,7 +379,16 @@ mod tests {
             ),
             "{t}"
         );
-        assert!(t.contains("村民评价：4.0 分（3 人）"), "{t}");
+        assert!(
+            t.contains("上周村民评价：4.0 分（3 人，比前一周 ↓0.3）"),
+            "{t}"
+        );
+        a.rating = Some((2, 5.0));
+        assert!(
+            weekly_airing(&a)
+                .text
+                .contains("上周村民评价：2 人评价，不足 3 人，暂不公布")
+        );
         assert!(
             t.contains("![近8周走势](https://lc.example.cn/charts/1/2026-W49.png?sig=ab)"),
             "{t}"

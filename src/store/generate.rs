@@ -7,7 +7,7 @@
 //! one group each; 3–10 members and six villagers per team; 100–1,000
 //! registered households per village; ISO weeks 1..=`weeks` of 2026 with
 //! three planned tasks a week (most closed on time), a request every other
-//! week, two services, a varying number of raters (0–5) and household
+//! week (numbered per team, four a week), two services, a varying number of raters (0–5) and household
 //! visits that cover 20–90 % of the village by the last week; one or two
 //! hard projects per team with reports and some completions. Ids are
 //! computed (team = village = group id; person = team · 16 + k), so each
@@ -121,7 +121,7 @@ pub fn statements(villages: i64, weeks: i64) -> Vec<(&'static str, String)> {
             format!(
                 "{DIGITS}, w(i) AS (SELECT i FROM d WHERE i >= 1 AND i <= {weeks}), n(i) AS (SELECT i FROM d WHERE i >= 1 AND i <= 3) \
                  INSERT INTO tasks (id, team_id, week, no, text, level, deadline_at, state, source, created_by, created_at, closed_at, closed_by, result) \
-                 SELECT (t.id * 64 + w.i) * 8 + n.i, t.id, {wk}, n.i, '事项', 'green', \
+                 SELECT (t.id * 64 + w.i) * 8 + n.i, t.id, {wk}, (w.i - 1) * 4 + n.i, '事项', 'green', \
                    {monday} + (1 + n.i) * {DAY_MS} + 64800000, \
                    CASE WHEN (t.id + w.i * 3 + n.i) % 50 = 0 THEN 'open' ELSE 'closed' END, 'plan', t.id * 16, {monday} + 72000000, \
                    CASE WHEN (t.id + w.i * 3 + n.i) % 50 = 0 THEN NULL \
@@ -139,7 +139,7 @@ pub fn statements(villages: i64, weeks: i64) -> Vec<(&'static str, String)> {
             format!(
                 "{DIGITS}, w(i) AS (SELECT i FROM d WHERE i >= 1 AND i <= {weeks}) \
                  INSERT INTO tasks (id, team_id, week, no, text, level, deadline_at, state, source, created_by, created_at, closed_at, closed_by, result) \
-                 SELECT (t.id * 64 + w.i) * 8 + 4, t.id, {wk}, 4, '诉求', 'yellow', {monday} + 4 * {DAY_MS} + 64800000, \
+                 SELECT (t.id * 64 + w.i) * 8 + 4, t.id, {wk}, (w.i - 1) * 4 + 4, '诉求', 'yellow', {monday} + 4 * {DAY_MS} + 64800000, \
                    CASE WHEN (t.id + w.i) % 3 = 0 THEN 'open' ELSE 'closed' END, 'request', t.id * 16 + 10, \
                    {monday} + {DAY_MS} + 36000000, \
                    CASE WHEN (t.id + w.i) % 3 = 0 THEN NULL ELSE {monday} + 3 * {DAY_MS} + 36000000 END, \
@@ -156,8 +156,16 @@ pub fn statements(villages: i64, weeks: i64) -> Vec<(&'static str, String)> {
         ),
         (
             "task_owners",
+            // Owners by the task's place in its week (1–3 planned, 4 the request).
             "INSERT INTO task_owners (task_id, person_id) \
-             SELECT id, team_id * 16 + no % 3 FROM tasks"
+             SELECT id, team_id * 16 + ((no - 1) % 4 + 1) % 3 FROM tasks"
+                .to_string(),
+        ),
+        (
+            "task counters",
+            // Numbers are the team's, not the week's (0015): 4 a week.
+            "INSERT INTO task_counters (team_id, last_no) \
+             SELECT team_id, MAX(no) FROM tasks GROUP BY team_id"
                 .to_string(),
         ),
         (

@@ -497,6 +497,41 @@ pub async fn set_push_webhook(
     Ok(n == 1)
 }
 
+/// Remembers the newest DingTalk `sessionWebhook` of a group (a push meant to
+/// reach a person may go through it while it lasts). Written only when it
+/// outlives the one on record by more than `min_gain_ms`, so a busy group
+/// costs one write in that time, not one per message.
+pub async fn remember_session_webhook(
+    tx: &mut Tx,
+    group_id: i64,
+    url: &str,
+    expires_at: i64,
+    min_gain_ms: i64,
+) -> StoreResult<()> {
+    sql::query(
+        "INSERT INTO group_sessions (group_id, url, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (group_id) DO UPDATE SET url = excluded.url, expires_at = excluded.expires_at \
+         WHERE group_sessions.expires_at < $4",
+    )
+    .bind(group_id)
+    .bind(url)
+    .bind(expires_at)
+    .bind(expires_at.saturating_sub(min_gain_ms))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The group's last `sessionWebhook` and its expiry (epoch ms), if any.
+pub async fn session_webhook(tx: &mut Tx, group_id: i64) -> StoreResult<Option<(String, i64)>> {
+    let r: Option<(String, i64)> =
+        sql::query_as("SELECT url, expires_at FROM group_sessions WHERE group_id = $1")
+            .bind(group_id)
+            .fetch_optional(tx)
+            .await?;
+    Ok(r)
+}
+
 /// The township of this name's id, if any.
 pub async fn township_exists(tx: &mut Tx, id: i64) -> StoreResult<bool> {
     let r: Option<(i64,)> = sql::query_as("SELECT id FROM townships WHERE id = $1")

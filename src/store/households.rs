@@ -56,6 +56,41 @@ pub async fn upsert(
     Ok((id, true))
 }
 
+/// Rows per statement of [`upsert_many`]: 2 + 3 × 500 parameters, well
+/// under both backends' limits.
+const UPSERT_CHUNK: usize = 500;
+
+/// [`upsert`] for many households at once, a multi-row statement per 500:
+/// a 50,000-row import is 100 statements, not 100,000. `rows` are
+/// (name, subgroup, phone) with no (name, subgroup) twice.
+pub async fn upsert_many(
+    tx: &mut Tx,
+    village_id: i64,
+    rows: &[(&str, &str, Option<&str>)],
+    now_ms: i64,
+) -> StoreResult<()> {
+    for chunk in rows.chunks(UPSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 3 + 3 * i;
+                format!("($1, ${p}, ${}, ${}, $2)", p + 1, p + 2)
+            })
+            .collect();
+        // Built from the placeholders above only; the values are bound.
+        let text = sql::Owned(format!(
+            "INSERT INTO households (village_id, name, subgroup, phone, created_at) VALUES {} \
+             ON CONFLICT (village_id, name, subgroup) DO UPDATE SET phone = excluded.phone",
+            values.join(", ")
+        ));
+        let mut q = sql::query(text).bind(village_id).bind(now_ms);
+        for (name, subgroup, phone) in chunk {
+            q = q.bind(*name).bind(*subgroup).bind(*phone);
+        }
+        q.execute(tx).await?;
+    }
+    Ok(())
+}
+
 /// A village's households in subgroup, then name order.
 pub async fn list(
     tx: &mut Tx,

@@ -3,24 +3,41 @@
 use super::sql;
 use super::{StoreResult, Tx};
 
-/// Records `(platform, msg_id)` as handled with its reply, last in a turn.
-/// `false`: another delivery of the same message got there first; the turn
-/// must be rolled back and answered with [`saved_reply`]. (On PostgreSQL a
-/// concurrent first delivery holds the key until it commits, so the second
-/// waits here and then sees the conflict.)
-pub async fn record(
+/// Claims `(platform, msg_id)` first in a turn, with no reply yet (PostgreSQL
+/// path). `false`: another delivery of the same message has it; the turn
+/// must be rolled back and answered with [`saved_reply`]. A concurrent first
+/// delivery holds the key until it commits, so a copy waits here, before it
+/// has changed anything, and then sees the conflict (or, if the first rolled
+/// back, claims the message itself). The reply is set by [`save_reply`] in
+/// the same transaction, so no one ever reads the empty one.
+pub async fn claim(tx: &mut Tx, platform: &str, msg_id: &str, now_ms: i64) -> StoreResult<bool> {
+    let r = sql::query(
+        "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES ($1, $2, $3, NULL) \
+         ON CONFLICT (platform, msg_id) DO NOTHING",
+    )
+    .bind(platform)
+    .bind(msg_id)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
+    Ok(r == 1)
+}
+
+/// Saves the reply of a message [`claim`]ed in this transaction.
+pub async fn save_reply(
     tx: &mut Tx,
     platform: &str,
     msg_id: &str,
-    now_ms: i64,
     reply_json: &str,
-) -> StoreResult<bool> {
-    let r = sql::query(
-        "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (platform, msg_id) DO NOTHING")
-        .bind(platform).bind(msg_id).bind(now_ms).bind(reply_json)
-        .execute(tx).await?.rows_affected();
-    Ok(r == 1)
+) -> StoreResult<()> {
+    sql::query("UPDATE inbound_messages SET reply = $1 WHERE platform = $2 AND msg_id = $3")
+        .bind(reply_json)
+        .bind(platform)
+        .bind(msg_id)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 /// The reply saved for a message handled before (JSON), if any.

@@ -138,7 +138,7 @@ pub async fn open_tasks(
     week: &str,
 ) -> StoreResult<Vec<super::tasks::TaskWithOwners>> {
     let tasks: Vec<super::tasks::TaskRow> = sql::query_as(
-        "SELECT id, no, text, level, deadline_at, state, source, closed_at, result FROM tasks \
+        "SELECT id, no, text, level, deadline_at, state, source, closed_at, result, week, carried_over FROM tasks \
          WHERE team_id = $1 AND week <= $2 AND state = 'open' ORDER BY week, no",
     )
     .bind(team_id)
@@ -207,7 +207,7 @@ pub async fn week_stats(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<We
            (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week = $2 AND state <> 'cancelled') AS total, \
            (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week = $2 AND state = 'closed') AS closed, \
            (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week = $2 AND state = 'closed' \
-              AND closed_at <= deadline_at) AS on_time, \
+              AND closed_at <= deadline_at AND carried_over = 0) AS on_time, \
            (SELECT COUNT(*) FROM services WHERE team_id = $1 AND week = $2) AS services, \
            (SELECT COUNT(*) FROM visits WHERE team_id = $1 AND week = $2) AS visits, \
            (SELECT COUNT(*) FROM requests WHERE team_id = $1 AND week = $2) AS requests, \

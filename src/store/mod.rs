@@ -31,6 +31,7 @@ pub mod projects;
 pub mod ranking;
 pub mod ratings;
 pub mod records;
+pub mod requests;
 pub mod sql;
 mod tallies;
 pub mod tasks;
@@ -38,10 +39,16 @@ pub mod weekly;
 
 pub use local::Local;
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -81,7 +88,29 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the write lost a race with a concurrent transaction and may
+    /// succeed when run again: a unique or foreign key taken or removed
+    /// meanwhile, a serialization failure, a deadlock.
+    pub fn is_race(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) => true,
+            StoreError::Other(e) => e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<sqlx::Error>(),
+                    Some(sqlx::Error::Database(db))
+                        if matches!(db.code().as_deref(), Some("40001" | "40P01"))
+                )
+            }),
+            StoreError::NotFound | StoreError::WriterGone => false,
+        }
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Most runs of one turn on PostgreSQL when it keeps losing races.
+const PG_TURN_ATTEMPTS: u64 = 5;
 
 /// An open transaction on whichever connection is live.
 pub enum Tx {
@@ -101,6 +130,14 @@ pub enum Backend {
 
 type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
 type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
+/// Answers the caller of a job that panicked (with what the panic said).
+type Panicked = Box<dyn FnOnce(String) + Send>;
+
+/// A plain write waiting for the SQLite writer (built by [`Db::write`]).
+pub struct WriteJob {
+    run: Job,
+    panicked: Panicked,
+}
 
 /// A turn's work for [`Db::turn`]: run in the write transaction, it returns
 /// the reply to save (JSON) and the caller's value. It may run more than once.
@@ -146,8 +183,11 @@ pub struct TurnJob {
 
 /// What the SQLite writer is given (built by [`Db::write`] and [`Db::turn`]).
 pub enum Work {
-    Job(Job),
+    Job(WriteJob),
     Turn(TurnJob),
+    /// Makes the writer itself panic, outside any unit of work.
+    #[cfg(test)]
+    Crash,
 }
 
 /// The database handle shared by the whole app; cheap to clone.
@@ -160,6 +200,8 @@ pub enum Db {
         writer: mpsc::Sender<Work>,
         /// sqlx's one writing connection: migrations and WAL checkpoints.
         writer_pool: SqlitePool,
+        /// Whether the writer thread is running (`/readyz`).
+        writer_health: Arc<WriterHealth>,
     },
     Pg(PgPool),
 }
@@ -173,7 +215,7 @@ impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("bad SQLite URL {url:?}"))?
+                .with_context(|| format!("bad SQLite URL {:?}", redact_url(url)))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -196,25 +238,36 @@ impl Db {
                 .max_connections(1)
                 .connect_with(opts.clone())
                 .await
-                .with_context(|| format!("cannot open SQLite database {url}"))?;
+                .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
             let (tx, rx) = mpsc::channel::<Work>(4096);
-            spawn_writer(Path::new(opts.get_filename()), rx)
-                .await
-                .with_context(|| format!("cannot open SQLite database {url}"))?;
+            let writer_health = Arc::new(WriterHealth::default());
+            spawn_writer(
+                Path::new(opts.get_filename()),
+                rx,
+                Arc::clone(&writer_health),
+            )
+            .await
+            .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
             let readers = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts.read_only(true))
                 .await
-                .with_context(|| format!("cannot open SQLite database {url} for reading"))?;
+                .with_context(|| {
+                    format!(
+                        "cannot open SQLite database {} for reading",
+                        redact_url(url)
+                    )
+                })?;
             tokio::spawn(checkpoint_wal(writer_pool.clone()));
             Ok(Db::Sqlite {
                 readers,
                 writer: tx,
                 writer_pool,
+                writer_health,
             })
         } else {
             let opts = PgConnectOptions::from_str(url).with_context(|| {
-                format!("bad PostgreSQL URL (password hidden): {}", redact_url(url))
+                format!("bad PostgreSQL URL (secrets hidden): {}", redact_url(url))
             })?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -223,6 +276,21 @@ impl Db {
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))?;
             Ok(Db::Pg(pool))
+        }
+    }
+
+    /// Whether the PostgreSQL connection is encrypted (as `sslmode` in the
+    /// URL asked); `None` on SQLite.
+    pub async fn tls_in_use(&self) -> anyhow::Result<Option<bool>> {
+        match self {
+            Db::Sqlite { .. } => Ok(None),
+            Db::Pg(pool) => sqlx::query_scalar::<_, bool>(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            )
+            .fetch_one(pool)
+            .await
+            .map(Some)
+            .context("reading pg_stat_ssl"),
         }
     }
 
@@ -257,10 +325,19 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the database answers (for `/readyz`).
+    /// Whether the database answers (for `/readyz`); on SQLite also whether
+    /// the writer thread is running (not restarting after a panic, not gone).
     pub async fn ping(&self) -> bool {
         let r = match self {
-            Db::Sqlite { readers, .. } => {
+            Db::Sqlite {
+                readers,
+                writer,
+                writer_health,
+                ..
+            } => {
+                if writer.is_closed() || !writer_health.up.load(Ordering::Acquire) {
+                    return false;
+                }
                 sqlx::query("SELECT 1").execute(readers).await.map(|_| ())
             }
             Db::Pg(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
@@ -279,27 +356,36 @@ impl Db {
         match self {
             Db::Sqlite { writer, .. } => {
                 let (done_tx, done_rx) = oneshot::channel::<Result<T, E>>();
-                let job: Job = Box::new(move |tx: &mut Tx| {
+                // Shared with `panicked`, which answers if the job panics.
+                let done = Arc::new(Mutex::new(Some(done_tx)));
+                let take = |done: &Mutex<Option<oneshot::Sender<Result<T, E>>>>| {
+                    done.lock().unwrap_or_else(|p| p.into_inner()).take()
+                };
+                let answer = Arc::clone(&done);
+                let panicked: Panicked = Box::new(move |why| {
+                    if let Some(done) = take(&answer) {
+                        let _ = done.send(Err(E::from(panicked_error("write", &why))));
+                    }
+                });
+                let run: Job = Box::new(move |tx: &mut Tx| {
                     Box::pin(async move {
-                        match f(tx).await {
-                            Ok(v) => {
-                                let finish: Finish = Box::new(move |commit| {
-                                    // The caller may have gone away; nothing waits then.
-                                    let _ = done_tx.send(commit.map(|()| v).map_err(E::from));
-                                });
-                                (true, finish)
+                        let out = f(tx).await;
+                        let ok = out.is_ok();
+                        let finish: Finish = Box::new(move |commit| {
+                            let out = match out {
+                                Ok(v) => commit.map(|()| v).map_err(E::from),
+                                Err(e) => Err(e),
+                            };
+                            // The caller may have gone away; nothing waits then.
+                            if let Some(done) = take(&done) {
+                                let _ = done.send(out);
                             }
-                            Err(e) => {
-                                let finish: Finish = Box::new(move |_| {
-                                    let _ = done_tx.send(Err(e));
-                                });
-                                (false, finish)
-                            }
-                        }
+                        });
+                        (ok, finish)
                     })
                 });
                 writer
-                    .send(Work::Job(job))
+                    .send(Work::Job(WriteJob { run, panicked }))
                     .await
                     .map_err(|_| E::from(StoreError::WriterGone))?;
                 done_rx.await.map_err(|_| E::from(StoreError::WriterGone))?
@@ -307,7 +393,16 @@ impl Db {
             Db::Pg(pool) => {
                 let t = pool.begin().await.map_err(StoreError::from)?;
                 let mut tx = Tx::Pg(t);
-                let out = f(&mut tx).await;
+                let borrowed = &mut tx;
+                // A panic fails this write alone (rolled back below), as on
+                // SQLite.
+                let out = match unwound(move || f(borrowed)).await {
+                    Ok(out) => out,
+                    Err(why) => {
+                        tracing::error!(panic = %why, "a write panicked; it is rolled back");
+                        Err(E::from(panicked_error("write", &why)))
+                    }
+                };
                 let Tx::Pg(t) = tx else {
                     unreachable!("a Pg Db opens Pg transactions")
                 };
@@ -358,7 +453,7 @@ impl Db {
     /// every message id of the batch, the turns run back to back without a
     /// savepoint each, and one statement records them all. If a turn fails,
     /// the batch is rolled back and replayed turn by turn, so only the failing
-    /// turn fails.
+    /// turn fails. A turn that panics fails the same way, on either backend.
     pub async fn turn<T, F>(
         &self,
         platform: &str,
@@ -374,10 +469,13 @@ impl Db {
             Db::Sqlite { writer, .. } => {
                 let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
                 let fill = Arc::clone(&slot);
+                let id = msg_id.to_string();
                 let run: TurnRun = Arc::new(move |tx: &mut Tx| {
                     let fill = Arc::clone(&fill);
                     let fut = f(tx);
+                    let id = id.clone();
                     Box::pin(async move {
+                        faults::maybe_panic(&id);
                         let (json, value) = fut.await?;
                         *fill.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
                         Ok(json)
@@ -413,7 +511,12 @@ impl Db {
     }
 
     /// [`Db::turn`] on PostgreSQL: the turn and its message id in one
-    /// transaction of its own.
+    /// transaction of its own. The message id is claimed first, so a copy
+    /// delivered at the same moment waits for the first delivery's commit
+    /// before it has done anything, and then gets its saved reply. A turn
+    /// that loses a race to another message (a unique key taken meanwhile, a
+    /// serialization failure or a deadlock) is run again, up to
+    /// [`PG_TURN_ATTEMPTS`] times, instead of telling the sender to resend.
     async fn turn_pg<T, F>(
         &self,
         platform: &str,
@@ -434,31 +537,42 @@ impl Db {
                 Fail::Store(e)
             }
         }
-        let (p, id) = (platform.to_string(), msg_id.to_string());
-        let r = self
-            .write(move |tx| {
-                Box::pin(async move {
-                    let (json, value) = f(tx).await?;
-                    // On PostgreSQL a concurrent first delivery holds the key
-                    // until it commits; this one waits here, then conflicts.
-                    if !inbound::record(tx, &p, &id, now_ms, &json).await? {
-                        return Err(Fail::Duplicate);
-                    }
-                    Ok(value)
-                })
-            })
-            .await;
-        match r {
-            Ok(v) => Ok(TurnOutcome::Fresh(v)),
-            Err(Fail::Store(e)) => Err(e),
-            Err(Fail::Duplicate) => {
-                let (p, id) = (platform.to_string(), msg_id.to_string());
-                let saved = self
-                    .read(move |tx| {
-                        Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
+        let f = Arc::new(f);
+        let mut attempt = 1;
+        loop {
+            let (p, id, f) = (platform.to_string(), msg_id.to_string(), Arc::clone(&f));
+            let r = self
+                .write(move |tx| {
+                    Box::pin(async move {
+                        if !inbound::claim(tx, &p, &id, now_ms).await? {
+                            return Err(Fail::Duplicate);
+                        }
+                        faults::maybe_panic(&id);
+                        let (json, value) = f(tx).await?;
+                        inbound::save_reply(tx, &p, &id, &json).await?;
+                        Ok(value)
                     })
-                    .await?;
-                Ok(TurnOutcome::Duplicate(saved))
+                })
+                .await;
+            match r {
+                Ok(v) => return Ok(TurnOutcome::Fresh(v)),
+                Err(Fail::Store(e)) if e.is_race() && attempt < PG_TURN_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "a turn lost a race on PostgreSQL; running it again");
+                    // A little jitter, so that the racers do not meet again.
+                    let pause = 5 * attempt + fastrand::u64(0..20 * attempt);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                Err(Fail::Store(e)) => return Err(e),
+                Err(Fail::Duplicate) => {
+                    let (p, id) = (platform.to_string(), msg_id.to_string());
+                    let saved = self
+                        .read(move |tx| {
+                            Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
+                        })
+                        .await?;
+                    return Ok(TurnOutcome::Duplicate(saved));
+                }
             }
         }
     }
@@ -479,31 +593,62 @@ impl Db {
     }
 }
 
+/// Whether the SQLite writer thread is running, for `/readyz`.
+#[derive(Debug)]
+pub struct WriterHealth {
+    /// False while the writer restarts after a panic, and once it has ended.
+    up: AtomicBool,
+    /// How often it has restarted.
+    restarts: AtomicU64,
+}
+
+impl Default for WriterHealth {
+    fn default() -> Self {
+        WriterHealth {
+            up: AtomicBool::new(true),
+            restarts: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Marks the writer down when its thread ends, however it ends.
+struct DownOnExit(Arc<WriterHealth>);
+
+impl Drop for DownOnExit {
+    fn drop(&mut self) {
+        self.0.up.store(false, Ordering::Release);
+    }
+}
+
 /// Starts the SQLite writer on a thread of its own, with a single-threaded
 /// runtime (timers only: it does no network I/O) and its own connection,
 /// opened from that thread.
-async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .context("cannot build the SQLite writer runtime")?;
+async fn spawn_writer(
+    path: &Path,
+    rx: mpsc::Receiver<Work>,
+    health: Arc<WriterHealth>,
+) -> anyhow::Result<()> {
+    let rt = writer_runtime()?;
     let path = path.to_path_buf();
     let (ready_tx, ready_rx) = oneshot::channel::<rusqlite::Result<()>>();
     std::thread::Builder::new()
         .name("liancun-writer".into())
-        .spawn(move || match open_writer(&path) {
-            Ok(conn) => {
-                // Bigger groups per commit where the writer shares a core
-                // with the HTTP threads (see batch_scheduling).
-                if let Err(e) = crate::affinity::batch_scheduling() {
-                    tracing::warn!(error = %e, "the SQLite writer keeps the default scheduling policy");
+        .spawn(move || {
+            let _down = DownOnExit(Arc::clone(&health));
+            match open_writer(&path) {
+                Ok(conn) => {
+                    // Bigger groups per commit where the writer shares a core
+                    // with the HTTP threads (see batch_scheduling).
+                    if let Err(e) = crate::affinity::batch_scheduling() {
+                        tracing::warn!(error = %e, "the SQLite writer keeps the default scheduling policy");
+                    }
+                    if ready_tx.send(Ok(())).is_ok() {
+                        keep_writing(rt, conn, rx, &path, &health);
+                    }
                 }
-                if ready_tx.send(Ok(())).is_ok() {
-                    rt.block_on(run_writer(Tx::Local(Box::new(conn)), rx));
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
                 }
-            }
-            Err(e) => {
-                let _ = ready_tx.send(Err(e));
             }
         })
         .context("cannot start the SQLite writer thread")?;
@@ -511,6 +656,97 @@ async fn spawn_writer(path: &Path, rx: mpsc::Receiver<Work>) -> anyhow::Result<(
         .await
         .context("the SQLite writer thread stopped while connecting")??;
     Ok(())
+}
+
+fn writer_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("cannot build the SQLite writer runtime")
+}
+
+/// Runs the writer until every sender is gone. A unit of work that panics
+/// fails alone (see [`unwound`]); a panic in the writer's own code fails the
+/// work it held, and the writer starts over on a new connection (what was
+/// open is rolled back), `/readyz` failing until it is back.
+fn keep_writing(
+    mut rt: tokio::runtime::Runtime,
+    conn: Local,
+    mut rx: mpsc::Receiver<Work>,
+    path: &Path,
+    health: &WriterHealth,
+) {
+    let mut tx = Tx::Local(Box::new(conn));
+    loop {
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(run_writer(&mut tx, &mut rx))
+        }));
+        let Err(p) = run else {
+            return;
+        };
+        health.up.store(false, Ordering::Release);
+        tracing::error!(panic = %panic_text(&*p), "the SQLite writer panicked; the writes it held failed; restarting it");
+        rollback(&mut tx, "what the writer left open when it panicked");
+        let mut pause = Duration::from_millis(50);
+        let conn = loop {
+            match open_writer(path) {
+                Ok(conn) => break conn,
+                Err(e) => {
+                    tracing::error!(error = %e, "the SQLite writer cannot reopen its connection; trying again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        tx = Tx::Local(Box::new(conn));
+        rt = match writer_runtime() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "the SQLite writer cannot restart; every write fails from now on");
+                return;
+            }
+        };
+        health.restarts.fetch_add(1, Ordering::Relaxed);
+        health.up.store(true, Ordering::Release);
+        tracing::warn!("the SQLite writer restarted");
+    }
+}
+
+/// What a panic said, for the log.
+fn panic_text(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// The error a unit of work that panicked fails with.
+fn panicked_error(what: &str, why: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("the {what} panicked: {why}"))
+}
+
+/// Makes a unit of work's future with `make` and runs it, turning a panic in
+/// either into `Err` with what the panic said: the unit fails, its caller is
+/// answered, and the writer goes on.
+async fn unwound<'a, T>(make: impl FnOnce() -> BoxFuture<'a, T>) -> Result<T, String> {
+    let fut = std::panic::catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_text(&*p))?;
+    CatchUnwind(fut).await
+}
+
+/// A future that ends with `Err` when polling it panics.
+struct CatchUnwind<'a, T>(BoxFuture<'a, T>);
+
+impl<T> Future for CatchUnwind<'_, T> {
+    type Output = Result<T, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let fut = &mut self.get_mut().0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => Poll::Ready(Err(panic_text(&*p))),
+        }
+    }
 }
 
 /// The writer's connection, set up as sqlx sets up its own: WAL, `NORMAL`
@@ -589,7 +825,7 @@ fn local_batch(tx: &mut Tx, sql: &str) -> StoreResult<()> {
 /// arrival order as runs of the same kind: plain jobs commit together with a
 /// savepoint each ([`run_batch`]), turns commit together as a batch of turns
 /// ([`run_turns`]).
-async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
+async fn run_writer(tx: &mut Tx, rx: &mut mpsc::Receiver<Work>) {
     let mut batch: Vec<Work> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut work = std::mem::take(&mut batch).into_iter().peekable();
@@ -602,7 +838,7 @@ async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
                             jobs.push(job);
                         }
                     }
-                    if let Err(e) = run_batch(&mut tx, jobs).await {
+                    if let Err(e) = run_batch(tx, jobs).await {
                         tracing::error!(error = %e, "SQLite write batch failed");
                     }
                 }
@@ -613,8 +849,10 @@ async fn run_writer(mut tx: Tx, mut rx: mpsc::Receiver<Work>) {
                             turns.push(turn);
                         }
                     }
-                    run_turns(&mut tx, turns).await;
+                    run_turns(tx, turns).await;
                 }
+                #[cfg(test)]
+                Work::Crash => panic!("the writer itself panics (test)"),
             }
         }
     }
@@ -730,7 +968,12 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
             slots.push(Slot::CopyOf(j));
         } else {
             first.insert(key, i);
-            slots.push(Slot::Fresh((t.run)(tx).await?));
+            let json = unwound(|| (t.run)(tx)).await.map_err(|why| {
+                tracing::error!(platform = %t.platform, msg_id = %t.msg_id, panic = %why,
+                    "a turn panicked; it fails alone, the rest of its batch is replayed");
+                panicked_error("turn", &why)
+            })??;
+            slots.push(Slot::Fresh(json));
         }
     }
     let rows: Vec<inbound::Handled<'_>> = turns
@@ -760,7 +1003,7 @@ async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
         .collect())
 }
 
-async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
+async fn run_batch(tx: &mut Tx, jobs: Vec<WriteJob>) -> anyhow::Result<()> {
     let single = jobs.len() == 1;
     if let Err(e) = begin(tx) {
         // Dropping a job closes its channel: its caller hears WriterGone.
@@ -778,7 +1021,15 @@ async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
         local_batch(tx, "SAVEPOINT job")
     };
     for (i, job) in jobs.into_iter().enumerate() {
-        let (ok, finish) = job(tx).await;
+        let WriteJob { run, panicked } = job;
+        let (ok, finish) = match unwound(|| run(tx)).await {
+            Ok(done) => done,
+            Err(why) => {
+                tracing::error!(panic = %why, "a write panicked; it fails alone");
+                let finish: Finish = Box::new(move |_| panicked(why));
+                (false, finish)
+            }
+        };
         if !single && steps.is_ok() {
             let sql = match (ok, i + 1 == n) {
                 (true, false) => "RELEASE job; SAVEPOINT job",
@@ -814,11 +1065,76 @@ async fn run_batch(tx: &mut Tx, jobs: Vec<Job>) -> anyhow::Result<()> {
     }
 }
 
-pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
-        _ => url.to_string(),
+/// Query parameters of a database URL that carry no secret (sqlx's
+/// PostgreSQL and SQLite options); any other parameter's value is hidden.
+const HARMLESS_URL_PARAMS: [&str; 17] = [
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "application_name",
+    "statement-cache-capacity",
+    "mode",
+    "cache",
+    "immutable",
+];
+
+/// A database URL fit to print (`check-config`, connection errors): the
+/// password of `user:password@`, the value of every query parameter not
+/// known to be harmless (`?password=`, `?sslkey=` which may hold a key
+/// inline, `?options=`, misspellings such as `?pass%77ord=`) and any
+/// fragment become `***`. A URL that does not parse is shown as its
+/// scheme alone, since where its password ends cannot be told.
+pub fn redact_url(url: &str) -> String {
+    if !url.contains(['@', '?', '#']) {
+        return url.to_string();
     }
+    let scheme = url
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .unwrap_or("***");
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return format!("{scheme}:*** (does not parse as a URL; shown without its rest)");
+    };
+    // A password with a raw `/` or `?` ends the authority early and leaves
+    // its tail in the path: `postgres://lc:123/tail@db/x`.
+    if u.path().contains('@') || u.host_str().is_some_and(|h| h.contains('@')) {
+        return format!("{scheme}:*** (an @ outside the user part; shown without its rest)");
+    }
+    if u.password().is_some() && u.set_password(Some("***")).is_err() {
+        return format!("{scheme}:***");
+    }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if HARMLESS_URL_PARAMS.contains(&&*k) {
+                    v.into_owned()
+                } else {
+                    "***".to_string()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    if u.fragment().is_some() {
+        u.set_fragment(Some("***"));
+    }
+    u.to_string()
 }
 
 /// Milliseconds since the epoch for a chrono instant.
@@ -869,9 +1185,29 @@ pub async fn table_count(tx: &mut Tx, table: &'static str) -> StoreResult<i64> {
 
 /// The file path of a `sqlite:` URL.
 pub fn sqlite_path(url: &str) -> anyhow::Result<std::path::PathBuf> {
-    let opts =
-        SqliteConnectOptions::from_str(url).with_context(|| format!("bad SQLite URL {url:?}"))?;
+    let opts = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("bad SQLite URL {:?}", redact_url(url)))?;
     Ok(opts.get_filename().to_path_buf())
+}
+
+/// The one name of a database file however it is spelled: symlinks and
+/// `..` resolved, relative to the working directory made absolute. A file
+/// not created yet is named by its folder's canonical path.
+pub fn canonical_db_path(db: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    if db.exists() {
+        return std::fs::canonicalize(db)
+            .with_context(|| format!("cannot resolve the path {}", db.display()));
+    }
+    let name = db
+        .file_name()
+        .with_context(|| format!("{} names no file", db.display()))?;
+    let parent = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let parent = std::fs::canonicalize(parent)
+        .with_context(|| format!("cannot resolve the folder {}", parent.display()))?;
+    Ok(parent.join(name))
 }
 
 /// Holds the SQLite database for this process: a second `liancun serve` on
@@ -895,6 +1231,7 @@ impl ProcessLock {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create folder {}", parent.display()))?;
         }
+        let db = canonical_db_path(&db)?;
         let mut path = db.clone().into_os_string();
         path.push(".lock");
         let path = std::path::PathBuf::from(path);
@@ -951,9 +1288,133 @@ impl Db {
     }
 }
 
+/// Test seam: turns that panic inside their write closure, as a bug in a
+/// turn would. Nothing in the service arms it; only tests call
+/// [`faults::panic_in_turn`].
+#[doc(hidden)]
+pub mod faults {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    static MSG_IDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// From now on, every run of the turn of message `msg_id` panics.
+    #[doc(hidden)]
+    pub fn panic_in_turn(msg_id: &str) {
+        MSG_IDS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(msg_id.to_string());
+        ARMED.store(true, Ordering::Release);
+    }
+
+    /// Panics if the turn of `msg_id` is to panic.
+    pub(super) fn maybe_panic(msg_id: &str) {
+        if ARMED.load(Ordering::Acquire)
+            && MSG_IDS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|m| m == msg_id)
+        {
+            panic!("the turn of {msg_id} panics (test seam)");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_credential_form_is_hidden_in_printed_database_urls() {
+        for (url, keep) in [
+            (
+                "postgres://liancun:s3cret@db:5432/liancun",
+                "liancun:***@db:5432/liancun",
+            ),
+            (
+                "postgres://db/liancun?password=s3cret&sslmode=require",
+                "sslmode=require",
+            ),
+            (
+                "postgresql:///liancun?host=/run/postgresql&user=lc&password=s3cret",
+                "user=lc",
+            ),
+            ("postgres://db/x?PASSWORD=s3cret", "PASSWORD=***"),
+            ("postgres://db/x?pass%77ord=s3cret", "password=***"),
+            (
+                "postgres://db/x?sslkey=-----BEGIN%20PRIVATE%20KEY-----s3cret",
+                "sslkey=***",
+            ),
+            (
+                "postgres://db/x?options=-c%20secret%3Ds3cret",
+                "options=***",
+            ),
+            ("postgres://lc:s3c%40ret@db/x", "lc:***@db/x"),
+            ("postgres://lc:s3c@ret@db/x", "@db/x"),
+            ("postgres://db/x#s3cret", "db/x#***"),
+            ("mysql://root:s3cret@db/x", "mysql://root:***@db/x"),
+            // Does not parse: nothing but the scheme is shown.
+            ("postgres://lc:s3c#ret@db/x", "postgres:***"),
+            ("postgres://lc:s3c/ret@db/x", "postgres:***"),
+            ("postgres://lc:123/s3cret@db/x", "postgres:***"),
+            (
+                "sqlite://data/liancun.db?mode=rwc",
+                "sqlite://data/liancun.db?mode=rwc",
+            ),
+        ] {
+            let shown = redact_url(url);
+            for secret in ["s3cret", "s3c", "ret@", "%40ret", "cret", "PRIVATE"] {
+                assert!(!shown.contains(secret), "{url} → {shown}");
+            }
+            assert!(shown.contains(keep), "{url} → {shown}, wanted {keep}");
+        }
+        assert_eq!(
+            redact_url("sqlite://data/liancun.db"),
+            "sqlite://data/liancun.db"
+        );
+    }
+
+    #[test]
+    fn one_lock_per_database_file_however_it_is_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data");
+        std::fs::create_dir_all(real.join("sub")).unwrap();
+        let url = format!("sqlite://{}", real.join("liancun.db").display());
+        let held = ProcessLock::acquire(&url).unwrap().expect("a SQLite lock");
+        // Another spelling of the same (not yet created) file: `..`.
+        let dotdot = format!("sqlite://{}", real.join("sub/../liancun.db").display());
+        let err = ProcessLock::acquire(&dotdot)
+            .err()
+            .expect("`..` is the same file");
+        assert!(format!("{err:#}").contains("already using"), "{err:#}");
+        // A symlinked folder.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let linked = format!("sqlite://{}", link.join("liancun.db").display());
+        assert!(
+            ProcessLock::acquire(&linked).is_err(),
+            "a symlinked folder is the same file"
+        );
+        // A symlink to the database file itself, once it exists.
+        std::fs::write(real.join("liancun.db"), b"").unwrap();
+        std::os::unix::fs::symlink(real.join("liancun.db"), dir.path().join("other.db")).unwrap();
+        let file_link = format!("sqlite://{}", dir.path().join("other.db").display());
+        assert!(
+            ProcessLock::acquire(&file_link).is_err(),
+            "a symlinked file is the same file"
+        );
+        // Another file is not.
+        let other = format!("sqlite://{}", real.join("other.db").display());
+        assert!(ProcessLock::acquire(&other).unwrap().is_some());
+        drop(held);
+        assert!(
+            ProcessLock::acquire(&linked).unwrap().is_some(),
+            "free once released"
+        );
+    }
 
     /// A turn that adds a township named after its message and replies with
     /// that name; `fail` makes it fail after its insert.
@@ -1053,6 +1514,75 @@ mod tests {
                 mine: Some(2)
             }
         );
+        db.close().await;
+    }
+
+    /// 0015: numbers become unique per team. Open tasks of earlier weeks take
+    /// fresh numbers above the team's highest, the latest week keeps its own,
+    /// and the counter goes on from there.
+    #[tokio::test]
+    async fn task_numbers_become_unique_per_team() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let Db::Sqlite { writer_pool, .. } = &db else {
+            unreachable!()
+        };
+        let mut before = sqlx::migrate!("migrations/sqlite");
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(writer_pool).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO townships (id, name, created_at) VALUES (1, '凤林镇', 0);
+             INSERT INTO villages (id, township_id, name, created_at) VALUES (1, 1, '第1村', 0);
+             INSERT INTO teams (id, village_id, name, created_at) VALUES (1, 1, '甲团', 0), (2, 1, '乙团', 0);
+             INSERT INTO people (id, platform, platform_user_id, display_name, created_at)
+                 VALUES (1, 'dingtalk', 'a', '甲', 0);
+             INSERT INTO tasks (id, team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) VALUES
+                 (1, 1, '2026-W48', 1, 'a', 'red', 0, 'open', 'plan', 1, 0),
+                 (2, 1, '2026-W48', 2, 'b', 'red', 0, 'closed', 'plan', 1, 0),
+                 (3, 1, '2026-W48', 3, 'c', 'red', 0, 'open', 'plan', 1, 0),
+                 (4, 1, '2026-W49', 1, 'd', 'red', 0, 'open', 'plan', 1, 0),
+                 (5, 1, '2026-W49', 2, 'e', 'red', 0, 'closed', 'plan', 1, 0),
+                 (6, 2, '2026-W49', 1, 'f', 'red', 0, 'open', 'plan', 1, 0);",
+        )
+        .execute(writer_pool)
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let nos: Vec<(i64, i64)> = sqlx::query_as("SELECT id, no FROM tasks ORDER BY id")
+            .fetch_all(writer_pool)
+            .await
+            .unwrap();
+        assert_eq!(nos, vec![(1, 4), (2, 2), (3, 5), (4, 1), (5, 2), (6, 1)]);
+        let new = db
+            .write(|tx| {
+                Box::pin(async move {
+                    let t = tasks::NewTask {
+                        text: "g".into(),
+                        level: "green",
+                        deadline_at: 0,
+                        source: "add",
+                        owners: vec![1],
+                    };
+                    let a = tasks::insert_tasks(tx, 1, "2026-W50", 1, 0, &[t.clone(), t.clone()])
+                        .await?;
+                    let b = tasks::insert_tasks(tx, 2, "2026-W50", 1, 0, &[t]).await?;
+                    let found = tasks::task_by_no(tx, 1, 2).await?;
+                    Ok::<_, StoreError>((a, b, found.map(|f| f.task.id)))
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(new.0.iter().map(|x| x.1).collect::<Vec<_>>(), vec![6, 7]);
+        assert_eq!(new.1.iter().map(|x| x.1).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(new.2, Some(5), "no open #2: the latest task that had it");
         db.close().await;
     }
 
@@ -1247,5 +1777,193 @@ mod tests {
             .unwrap();
         assert_eq!(recorded, 4);
         db.close().await;
+    }
+
+    /// Holds the writer with a job until the returned sender is used, so
+    /// that what is sent meanwhile is taken as one batch.
+    async fn hold_writer(
+        db: &Db,
+    ) -> (
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<StoreResult<()>>,
+    ) {
+        let (release, hold) = oneshot::channel::<()>();
+        let (started_tx, started) = oneshot::channel::<()>();
+        let blocker = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |_tx| {
+                    Box::pin(async move {
+                        let _ = started_tx.send(());
+                        let _ = hold.await;
+                        Ok::<_, StoreError>(())
+                    })
+                })
+                .await
+            })
+        };
+        started.await.unwrap();
+        (release, blocker)
+    }
+
+    async fn add_township(db: &Db, name: &str, panics: bool) -> StoreResult<()> {
+        let name = name.to_string();
+        db.write(move |tx| {
+            Box::pin(async move {
+                sql::query("INSERT INTO townships (name, created_at) VALUES ($1, 1)")
+                    .bind(&name)
+                    .execute(tx)
+                    .await?;
+                if panics {
+                    panic!("a bug in the write of {name}");
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+    }
+
+    async fn migrated() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        (dir, db)
+    }
+
+    /// A write that panics fails alone, with an error naming the panic; its
+    /// batch-mates commit and the writer takes the next write.
+    #[tokio::test]
+    async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
+        let (_dir, db) = migrated().await;
+        let e = add_township(&db, "alone", true).await.unwrap_err();
+        assert!(e.to_string().contains("panicked"), "{e}");
+
+        let (release, blocker) = hold_writer(&db).await;
+        let mut pending = Vec::new();
+        for (name, panics) in [("w1", false), ("boom", true), ("w2", false)] {
+            let db = db.clone();
+            pending.push(tokio::spawn(async move {
+                add_township(&db, name, panics).await
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let out: Vec<_> = futures_util::future::join_all(pending).await;
+        assert!(matches!(out[0], Ok(Ok(()))), "{:?}", out[0]);
+        assert!(
+            matches!(&out[1], Ok(Err(StoreError::Other(e))) if e.to_string().contains("panicked")),
+            "{:?}",
+            out[1]
+        );
+        assert!(matches!(out[2], Ok(Ok(()))), "{:?}", out[2]);
+        add_township(&db, "after", false).await.unwrap();
+        assert_eq!(names(&db).await, ["after", "w1", "w2"]);
+        assert!(db.ping().await);
+        db.close().await;
+    }
+
+    /// A turn that panics gets an error; the rest of its batch is replayed
+    /// and recorded, and the next turn goes through.
+    #[tokio::test]
+    async fn a_panicking_turn_fails_alone_and_its_batch_is_replayed() {
+        let (_dir, db) = migrated().await;
+        faults::panic_in_turn("unit-boom");
+        let (release, blocker) = hold_writer(&db).await;
+        let mut pending = Vec::new();
+        for id in ["t1", "unit-boom", "t2"] {
+            pending.push(tokio::spawn(township_turn(db.clone(), id, false)));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        let mut out = Vec::new();
+        for p in pending {
+            out.push(p.await.unwrap());
+        }
+        assert!(
+            matches!(&out[0], Ok(TurnOutcome::Fresh(n)) if n == "t1"),
+            "{:?}",
+            out[0]
+        );
+        assert!(
+            matches!(&out[1], Err(StoreError::Other(e)) if e.to_string().contains("panicked")),
+            "{:?}",
+            out[1]
+        );
+        assert!(
+            matches!(&out[2], Ok(TurnOutcome::Fresh(n)) if n == "t2"),
+            "{:?}",
+            out[2]
+        );
+        assert!(matches!(
+            township_turn(db.clone(), "t3", false).await,
+            Ok(TurnOutcome::Fresh(n)) if n == "t3"
+        ));
+        assert_eq!(names(&db).await, ["t1", "t2", "t3"]);
+        let recorded = db
+            .read(|tx| Box::pin(async move { inbound::count(tx).await }))
+            .await
+            .unwrap();
+        assert_eq!(recorded, 3);
+        db.close().await;
+    }
+
+    /// A panic in the writer's own code fails the work it held; the writer
+    /// restarts on a new connection and takes the next write. `/readyz`
+    /// (ping) fails while it is down.
+    #[tokio::test]
+    async fn the_writer_restarts_after_a_panic_of_its_own() {
+        let (_dir, db) = migrated().await;
+        let Db::Sqlite {
+            writer,
+            writer_health,
+            ..
+        } = &db
+        else {
+            unreachable!()
+        };
+        let (release, blocker) = hold_writer(&db).await;
+        writer.send(Work::Crash).await.unwrap();
+        let lost = {
+            let db = db.clone();
+            tokio::spawn(async move { add_township(&db, "lost", false).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        // Taken in the batch that crashed: failed, not left waiting.
+        assert!(
+            matches!(lost.await.unwrap(), Err(StoreError::WriterGone)),
+            "the write held by the crashed batch fails"
+        );
+        for _ in 0..100 {
+            if writer_health.restarts.load(Ordering::Relaxed) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(writer_health.restarts.load(Ordering::Relaxed), 1);
+        add_township(&db, "after", false).await.unwrap();
+        assert_eq!(names(&db).await, ["after"]);
+        assert!(db.ping().await, "ready again once restarted");
+        writer_health.up.store(false, Ordering::Release);
+        assert!(!db.ping().await, "not ready while the writer is down");
+        writer_health.up.store(true, Ordering::Release);
+        db.close().await;
+    }
+
+    #[test]
+    fn races_are_told_from_other_failures() {
+        assert!(StoreError::Conflict("tasks_team_week_no_key".into()).is_race());
+        assert!(!StoreError::NotFound.is_race());
+        assert!(!StoreError::WriterGone.is_race());
+        assert!(!StoreError::Other(anyhow::anyhow!("disk full")).is_race());
+        let wrapped = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("a turn");
+        assert!(!StoreError::Other(wrapped).is_race());
     }
 }

@@ -68,7 +68,7 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
    WHERE v.township_id = $1), \
  due AS ( \
    SELECT k.team_id, COUNT(*) AS due, \
-          SUM(CASE WHEN k.state = 'closed' AND k.closed_at <= k.deadline_at THEN 1 ELSE 0 END) AS on_time \
+          SUM(CASE WHEN k.state = 'closed' AND k.closed_at <= k.deadline_at AND k.carried_over = 0 THEN 1 ELSE 0 END) AS on_time \
    FROM tasks k JOIN tm ON tm.team_id = k.team_id \
    WHERE k.deadline_at >= $2 AND k.deadline_at < $3 AND k.state <> 'cancelled' GROUP BY k.team_id), \
  req AS ( \
@@ -129,7 +129,7 @@ const PERSON_MONTH_SQL: &str = "WITH tm AS ( \
    SELECT o.person_id, k.team_id, COUNT(*) AS n FROM tasks k JOIN tm ON tm.team_id = k.team_id \
    JOIN task_owners o ON o.task_id = k.id \
    WHERE k.deadline_at >= $2 AND k.state = 'closed' AND k.closed_at >= $2 AND k.closed_at < $3 \
-     AND k.closed_at <= k.deadline_at GROUP BY o.person_id, k.team_id) \
+     AND k.closed_at <= k.deadline_at AND k.carried_over = 0 GROUP BY o.person_id, k.team_id) \
  SELECT {extra} r.person_id AS person_id, r.team_id AS team_id, \
    CAST(COALESCE(sv.n, 0) AS BIGINT) AS services, \
    CAST(COALESCE(vi.n, 0) AS BIGINT) AS visits, \

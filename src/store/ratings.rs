@@ -78,3 +78,42 @@ pub async fn summary(
         mine,
     })
 }
+
+/// Records that `team_id`'s airing of `week` went out (the first one counts).
+pub async fn record_airing(tx: &mut Tx, team_id: i64, week: &str, now_ms: i64) -> StoreResult<()> {
+    sql::query(
+        "INSERT INTO team_airings (team_id, week, aired_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (team_id, week) DO NOTHING",
+    )
+    .bind(team_id)
+    .bind(week)
+    .bind(now_ms)
+    .execute(tx)
+    .await?
+    .rows_affected();
+    Ok(())
+}
+
+/// Which of `weeks` the team has had its airing of.
+pub async fn aired(tx: &mut Tx, team_id: i64, this: &str, prev: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sql::query_as("SELECT week FROM team_airings WHERE team_id = $1 AND week IN ($2, $3)")
+            .bind(team_id)
+            .bind(this)
+            .bind(prev)
+            .fetch_all(tx)
+            .await?;
+    Ok(rows.into_iter().map(|(w,)| w).collect())
+}
+
+/// A week's ratings of a team: (raters, sum of scores).
+pub async fn week_totals(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<(i64, i64)> {
+    let (raters, sum): (i64, Option<i64>) = sql::query_as(
+        "SELECT COUNT(*), CAST(SUM(score) AS BIGINT) FROM ratings WHERE team_id = $1 AND week = $2",
+    )
+    .bind(team_id)
+    .bind(week)
+    .fetch_one(tx)
+    .await?;
+    Ok((raters, sum.unwrap_or(0)))
+}

@@ -15,6 +15,10 @@ crate::row_struct! {
         pub source: String,
         pub closed_at: Option<i64>,
         pub result: Option<String>,
+        /// The ISO week whose list the task belongs to (`2026-W49`).
+        pub week: String,
+        /// 1 once the task was postponed after being carried over: never on time.
+        pub carried_over: i64,
     }
 }
 
@@ -44,16 +48,19 @@ pub async fn plan_published(tx: &mut Tx, team_id: i64, week: &str) -> StoreResul
     Ok(r.is_some())
 }
 
-/// Marks the week's plan as published. `Conflict` if it already was.
+/// Marks the week's plan as published; `false` if it already was (also when
+/// another message published it a moment ago: that one wins, this one waits
+/// for it on PostgreSQL and stores nothing).
 pub async fn insert_plan(
     tx: &mut Tx,
     team_id: i64,
     week: &str,
     by: i64,
     now_ms: i64,
-) -> StoreResult<()> {
-    sql::query(
-        "INSERT INTO plans (team_id, week, published_by, published_at) VALUES ($1, $2, $3, $4)",
+) -> StoreResult<bool> {
+    let n = sql::query(
+        "INSERT INTO plans (team_id, week, published_by, published_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (team_id, week) DO NOTHING",
     )
     .bind(team_id)
     .bind(week)
@@ -62,10 +69,27 @@ pub async fn insert_plan(
     .execute(tx)
     .await?
     .rows_affected();
-    Ok(())
+    Ok(n == 1)
 }
 
-/// Inserts tasks with the next free numbers of the week; returns their numbers.
+/// Takes the team's next `n` task numbers; returns the first. The counter row
+/// is locked until the transaction ends, so concurrent messages of one team
+/// take turns instead of colliding (issue 15.3).
+async fn take_numbers(tx: &mut Tx, team_id: i64, n: i64) -> StoreResult<i64> {
+    let (last,): (i64,) = sql::query_as(
+        "INSERT INTO task_counters (team_id, last_no) VALUES ($1, $2) \
+         ON CONFLICT (team_id) DO UPDATE SET last_no = task_counters.last_no + $2 \
+         RETURNING last_no",
+    )
+    .bind(team_id)
+    .bind(n)
+    .fetch_one(tx)
+    .await?;
+    Ok(last - n + 1)
+}
+
+/// Inserts tasks into `week`'s list with the team's next numbers; returns
+/// their (id, number).
 pub async fn insert_tasks(
     tx: &mut Tx,
     team_id: i64,
@@ -74,14 +98,13 @@ pub async fn insert_tasks(
     now_ms: i64,
     tasks: &[NewTask],
 ) -> StoreResult<Vec<(i64, i64)>> {
-    let (max,): (Option<i64>,) =
-        sql::query_as("SELECT MAX(no) FROM tasks WHERE team_id = $1 AND week = $2")
-            .bind(team_id)
-            .bind(week)
-            .fetch_one(tx)
-            .await?;
+    if tasks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(tasks.len()).map_err(|e| super::StoreError::Other(e.into()))?;
+    let first = take_numbers(tx, team_id, n).await?;
     let mut out = Vec::with_capacity(tasks.len());
-    for (next, t) in (max.unwrap_or(0) + 1..).zip(tasks) {
+    for (next, t) in (first..).zip(tasks) {
         let id = sql::query_as(
             "INSERT INTO tasks (team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id")
@@ -122,7 +145,7 @@ pub async fn replace_owners(tx: &mut Tx, task_id: i64, owners: &[i64]) -> StoreR
 /// using it are literals, not formatted anew on every call).
 macro_rules! task_cols {
     () => {
-        "id, no, text, level, deadline_at, state, source, closed_at, result"
+        "id, no, text, level, deadline_at, state, source, closed_at, result, week, carried_over"
     };
 }
 
@@ -168,20 +191,16 @@ pub(crate) fn attach_owners(
         .collect()
 }
 
-/// Task `#no` of the week, with its owners.
-pub async fn task_by_no(
-    tx: &mut Tx,
-    team_id: i64,
-    week: &str,
-    no: i64,
-) -> StoreResult<Option<TaskWithOwners>> {
+/// Task `#no` of the team, with its owners: the open task of that number
+/// (there is at most one, of any week), else the latest task that had it.
+pub async fn task_by_no(tx: &mut Tx, team_id: i64, no: i64) -> StoreResult<Option<TaskWithOwners>> {
     let task: Option<TaskRow> = sql::query_as(concat!(
         "SELECT ",
         task_cols!(),
-        " FROM tasks WHERE team_id = $1 AND week = $2 AND no = $3"
+        " FROM tasks WHERE team_id = $1 AND no = $2 \
+          ORDER BY CASE WHEN state = 'open' THEN 0 ELSE 1 END, id DESC LIMIT 1"
     ))
     .bind(team_id)
-    .bind(week)
     .bind(no)
     .fetch_optional(tx)
     .await?;
@@ -222,22 +241,33 @@ pub async fn close(
     }
 }
 
-/// Moves an open task's deadline and records why.
+/// Moves an open task's deadline, and the task into `week`'s list, and
+/// records why. `carried`: the task was carried over from an earlier week,
+/// so it is marked never on time.
+#[allow(clippy::too_many_arguments)]
 pub async fn postpone(
     tx: &mut Tx,
     task_id: i64,
     from_at: i64,
     to_at: i64,
+    week: &str,
+    carried: bool,
     reason: &str,
     by: i64,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let n = sql::query("UPDATE tasks SET deadline_at = $2 WHERE id = $1 AND state = 'open'")
-        .bind(task_id)
-        .bind(to_at)
-        .execute(tx)
-        .await?
-        .rows_affected();
+    let n = sql::query(
+        "UPDATE tasks SET deadline_at = $2, week = $3, \
+         carried_over = CASE WHEN $4 = 1 THEN 1 ELSE carried_over END \
+         WHERE id = $1 AND state = 'open'",
+    )
+    .bind(task_id)
+    .bind(to_at)
+    .bind(week)
+    .bind(i64::from(carried))
+    .execute(tx)
+    .await?
+    .rows_affected();
     if n != 1 {
         return Err(StoreError::NotFound);
     }
@@ -294,16 +324,30 @@ pub async fn cancel(
     }
 }
 
-/// Whether the week's plan is published, and how many tasks of weeks before
-/// it are still open (the backlog that still needs clearing).
-pub async fn plan_and_backlog(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<(bool, i64)> {
-    let (plans, backlog): (i64, i64) = sql::query_as(
-        "SELECT (SELECT COUNT(*) FROM plans WHERE team_id = $1 AND week = $2), \
-                (SELECT COUNT(*) FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open')",
+/// The team's tasks still open from weeks before `week`, oldest week first:
+/// they are carried over (结转) into `week`'s list.
+pub async fn carried_tasks(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+) -> StoreResult<Vec<TaskWithOwners>> {
+    let tasks: Vec<TaskRow> = sql::query_as(concat!(
+        "SELECT ",
+        task_cols!(),
+        " FROM tasks WHERE team_id = $1 AND week < $2 AND state = 'open' ORDER BY week, no"
+    ))
+    .bind(team_id)
+    .bind(week)
+    .fetch_all(tx)
+    .await?;
+    let owners: Vec<(i64, i64, String, String)> = sql::query_as(
+        "SELECT o.task_id, p.id, p.platform_user_id, p.display_name FROM task_owners o \
+         JOIN tasks t ON t.id = o.task_id JOIN people p ON p.id = o.person_id \
+         WHERE t.team_id = $1 AND t.week < $2 AND t.state = 'open' ORDER BY o.task_id, p.id",
     )
     .bind(team_id)
     .bind(week)
-    .fetch_one(tx)
+    .fetch_all(tx)
     .await?;
-    Ok((plans > 0, backlog))
+    Ok(attach_owners(tasks, &owners))
 }

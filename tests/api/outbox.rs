@@ -56,6 +56,9 @@ scenario! {
         app.ensure_village("凤林镇", "北山村").await;
         assert!(app.say(&ADMIN, "绑定 凤林镇 北山村").await.contains("已绑定"));
         let group_b = app.group_id().await;
+        // The groups' sessionWebhooks have expired: the reminders go through
+        // the robot's OpenAPI.
+        app.advance(chrono::Duration::minutes(91));
         // Someone else used up group A's robot budget at the platform.
         let sender = liancun::platform::dingtalk::send::DingtalkSender::new(
             reqwest::Client::new(), &app.fake_base(), &app.fake_base(), Some(APP_KEY.into()), Some(SECRET.into()));

@@ -1,4 +1,4 @@
-//! Pushes to WeCom groups through their group robots (PROTOCOLS.md §3):
+//! Pushes to WeCom groups through their group robots (webhook `send?key=`):
 //! scheduled jobs with `<@userid>` mentions, a team with a DingTalk and a
 //! WeCom group at once, wrong keys, throttling, and the push-robot API.
 
@@ -102,7 +102,7 @@ scenario! {
         run_job(&app, "plan_reminder", None).await;
         assert_eq!(app.deliver().await.sent, 2, "one per group");
         let ding_msg = &app.fake.received()[0];
-        assert!(ding_msg.text.contains("@zhangsan01"), "{}", ding_msg.text);
+        assert!(ding_msg.shown.contains("@张三"), "{}", ding_msg.shown);
         let wx_msg = &app.wecom.received()[0];
         assert!(wx_msg.content.contains("@张三") && wx_msg.content.contains("排清单"), "{}", wx_msg.content);
         assert!(!wx_msg.content.contains("<@") && wx_msg.mentioned.is_empty(), "{}", wx_msg.content);

@@ -67,6 +67,8 @@ async fn november(app: &mut TestApp) {
             .await
             .contains("#4")
     );
+    // The leader's prompt goes out now, not in the middle of later pushes.
+    app.deliver().await;
     app.set_local(2026, 11, 3, 10, 0);
     app.say(&LISI, "服务 #1 清理河道上游").await;
     app.say(&ZHANGSAN, "服务 帮王大妈办医保").await;
@@ -206,8 +208,9 @@ scenario! {
              本团：第 2 名 / 共 2 个团，66.7分\n计分：按时销号、诉求办结、走访覆盖、群众评价、难点项目"
         );
         assert_eq!(app.say(&ZHAOLIU, "/rank").await, r, "the alias, for a member too");
+        // October: both teams existed and did nothing, so nobody is ranked.
         let r = app.say(&ZHAOLIU, "排名 上月").await;
-        assert!(r.starts_with("凤林镇 10月还没有") || r.contains("10月排名"), "{r}");
+        assert_eq!(r, "凤林镇 10月各服务团都还没有工作记录，数据不足，暂不排名。");
     }
 }
 
@@ -226,7 +229,8 @@ scenario! {
         assert_eq!((m[0].status.as_str(), m[0].enqueued), ("done", 3), "two groups and the admin");
         app.deliver().await;
         let got = app.fake.received();
-        let groups: Vec<_> = got.iter().filter(|r| r.route == "openapi").collect();
+        // (Besides the leader's prompt of the November request.)
+        let groups: Vec<_> = got.iter().filter(|r| r.route == "openapi" && r.text.contains("排名")).collect();
         assert_eq!(groups.len(), 2, "{got:?}");
         for g in &groups {
             assert!(g.text.starts_with("🏆 凤林镇 11月服务团排名\n🥇1. 南坞村 南坞服务团 73.4分\n🥈2. 大陈村 大陈服务团 66.7分"), "{}", g.text);
@@ -258,6 +262,8 @@ scenario! {
     async fn pioneers_are_nominated_confirmed_two_each_and_announced_once(app) {
         november(&mut app).await;
         app.set_local(2026, 12, 1, 10, 0);
+        // The leader's prompt of November's request goes out first.
+        app.deliver().await;
         let (s, v) = app.admin("GET", "/api/v1/townships/1/pioneers", None).await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["month"], "2026-11", "last month by default");
@@ -297,7 +303,7 @@ scenario! {
         assert_eq!(s, 200, "{r}");
         assert_eq!(r["announced"], 2, "one message per group");
         app.deliver().await;
-        let got = app.fake.received();
+        let got: Vec<_> = app.fake.received().into_iter().filter(|r| r.text.contains("先锋")).collect();
         assert_eq!(got.len(), 2);
         for g in &got {
             assert_eq!(
@@ -393,5 +399,51 @@ scenario! {
         assert_eq!(people_rolled, people_live);
         let ranked = liancun::bench::rank_all_townships(&app.db, &[1], month, job_ms).await.unwrap();
         assert_eq!(ranked, 120);
+    }
+}
+
+scenario! {
+    async fn a_team_with_nothing_in_the_month_gets_no_medal(app) {
+        november(&mut app).await;
+        app.in_group("cid-hecun");
+        app.ensure_village("凤林镇", "贺村").await;
+        assert!(app.say(&ADMIN, "绑定 凤林镇 贺村 贺村服务团").await.contains("已绑定"));
+        app.set_local(2026, 11, 30, 12, 0);
+        let r = app.say(&VILLAGERS[0], "排名").await;
+        assert_eq!(
+            r,
+            "🏆 凤林镇 11月排名（截至11月30日）\n🥇1. 南坞村 南坞服务团 73.4分\n🥈2. 大陈村 大陈服务团 66.7分\n\
+             数据不足（当月无工作记录，不排名）：贺村 贺村服务团\n\
+             本团：当月没有工作记录，数据不足，不排名（共 2 个团有名次）\n\
+             计分：按时销号、诉求办结、走访覆盖、群众评价、难点项目"
+        );
+        let (s, v) = app.admin("GET", "/api/v1/townships/1/ranking?month=2026-11", None).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["teams"].as_array().map(Vec::len), Some(2), "{v}");
+        assert_eq!(v["insufficient_data"][0]["team"], "贺村服务团", "{v}");
+        assert_eq!(v["insufficient_data"][0]["team_id"], 3, "{v}");
+        // Nor a pioneer: a nomination of the team is refused by its field.
+        let (s, e) = app.admin("POST", "/api/v1/townships/1/pioneers/nominations",
+            Some(json!({"month": "2026-11", "team": 3, "name": "贺某", "reason": "积分超市"}))).await;
+        assert_eq!(s, 422, "{e}");
+        assert!(e["error"].as_str().unwrap().starts_with("team:"), "{e}");
+
+        // The monthly push says the same; the admins' list too.
+        let (s, _) = app.admin("POST", "/api/v1/townships/1/admins",
+            Some(json!({"platform": "dingtalk", "user_id": "zuzhiban01", "name": "组织办"}))).await;
+        assert_eq!(s, 200);
+        app.set_local(2026, 12, 1, 8, 50);
+        app.tick().await;
+        app.set_local(2026, 12, 1, 9, 1);
+        app.tick().await;
+        app.deliver().await;
+        let got = app.fake.received();
+        let mine = got.iter().find(|r| r.route == "openapi" && r.text.contains("本团：当月没有工作记录")).expect("贺村's group");
+        assert!(!mine.text.contains("第 3 名"), "{}", mine.text);
+        let admin = got.iter().find(|r| r.route == "direct").expect("the admins");
+        assert!(admin.text.contains("（共 2 个团）") && admin.text.contains("数据不足（当月无工作记录，不排名）：贺村 贺村服务团"), "{}", admin.text);
+        // A month nobody worked in: one line, no medal.
+        let r = app.say(&VILLAGERS[0], "排名").await;
+        assert_eq!(r, "凤林镇 12月各服务团都还没有工作记录，数据不足，暂不排名。");
     }
 }

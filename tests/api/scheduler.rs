@@ -26,9 +26,11 @@ scenario! {
         assert_eq!(d.sent, 1);
         let got = app.fake.received();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].route, "openapi");
-        assert_eq!(got[0].robot, ROBOT_CODE);
-        assert!(got[0].text.contains("@zhangsan01") && got[0].text.contains("排清单"), "{}", got[0].text);
+        // The reminder exists to reach the leader: the group's sessionWebhook
+        // (still valid after the 08:00 setup) mentions him for real.
+        assert_eq!(got[0].route, "session");
+        assert_eq!(got[0].at_user_ids, ["zhangsan01"]);
+        assert!(got[0].shown.contains("@张三") && got[0].shown.contains("排清单"), "{}", got[0].shown);
         assert_eq!(app.deliver().await.total(), 0, "nothing sent twice");
         // Once the plan is out, Monday night has nothing to chase.
         app.say(&ZHANGSAN, "排清单\n1. 河道清理 @李四 周五").await;
@@ -122,10 +124,21 @@ scenario! {
         let f = app.tick().await;
         assert_eq!(firings_of(&f, "overdue_scan").iter().map(|f| f.enqueued).sum::<usize>(), 2, "group + admin");
         app.deliver().await;
+        // The 1:1 copies are queued when the alert goes out; the worker's
+        // next step sends them.
+        assert_eq!(app.deliver().await.sent, 2);
         let got = app.fake.received();
+        // The session of the 10:00 messages expired at 11:30: OpenAPI, which
+        // cannot @, names the owners, and each of them gets it 1:1.
         let alert = got.iter().find(|r| r.route == "openapi").unwrap();
-        assert!(alert.text.contains("已逾期") && alert.text.contains("@lisi01") && alert.text.contains("@wangwu01"), "{}", alert.text);
-        let admin = got.iter().find(|r| r.route == "direct").unwrap();
+        assert!(alert.shown.contains("已逾期") && alert.shown.contains("@李四") && alert.shown.contains("@王五"), "{}", alert.shown);
+        assert!(!alert.shown.contains("lisi01") && !alert.shown.contains("wangwu01"), "no raw ids: {}", alert.shown);
+        for owner in ["user:lisi01", "user:wangwu01"] {
+            let direct: Vec<_> = got.iter().filter(|r| r.route == "direct" && r.target == owner).collect();
+            assert_eq!(direct.len(), 1, "{owner}: {got:?}");
+            assert_eq!(direct[0].shown, alert.shown, "the same text 1:1");
+        }
+        let admin = got.iter().find(|r| r.route == "direct" && r.target == "user:zuzhiban01").unwrap();
         assert!(admin.text.contains("插花田") && !admin.text.contains("河道清理"), "only red/orange escalate: {}", admin.text);
         // Later scans the same day stay quiet about the same tasks.
         app.set_local(2026, 12, 2, 16, 1);
@@ -150,6 +163,7 @@ scenario! {
         app.say(&LISI, "服务 #3 联系电工").await;
         app.say(&WANGWU, "走访 张大爷家 反映路灯").await;
         app.say(&VILLAGERS[0], "诉求 村口垃圾没人清").await;
+        app.deliver().await; // the leader's prompt to hand it on
         for (v, s) in VILLAGERS.iter().take(3).zip(["满意", "基本满意", "评价 4 不错"]) {
             app.say(v, s).await;
         }
@@ -159,31 +173,50 @@ scenario! {
         let got = app.fake.received();
         let airing = got.iter().find(|r| r.text.contains("本周晾晒")).expect("airing sent");
         assert_eq!(airing.msgtype, "markdown");
-        for want in ["清单销号：2/4，按时 2", "服务：1 次", "走访：1 户次", "村民诉求：1 件，待办 1 件", "村民评价：4.0 分（3 人）", "评价 5"] {
+        // This week's ratings stay open until next week's airing, which
+        // shows them as last week's final score.
+        for want in ["清单销号：2/4，按时 2", "服务：1 次", "走访：1 户次", "村民诉求：1 件，待办 1 件", "上周村民评价：暂无", "@联村助手 评价 5"] {
             assert!(airing.text.contains(want), "{want}: {}", airing.text);
         }
         for name in ["村民甲", "村民乙", "村民丙"] {
             assert!(!airing.text.contains(name), "villagers are not named in public");
         }
+        app.set_local(2026, 12, 11, 20, 1);
+        app.tick().await;
+        // The airing and #3's overdue alert: one send per robot and group every 3 s.
+        app.deliver().await;
+        app.advance(chrono::Duration::seconds(5));
+        app.deliver().await;
+        let next = app.fake.received().into_iter().rfind(|r| r.text.contains("本周晾晒")).expect("next airing");
+        assert!(next.text.contains("本周晾晒（12月7日—13日）"), "{}", next.text);
+        assert!(next.text.contains("- 上周村民评价：4.0 分（3 人）"), "{}", next.text);
     }
 }
 
 scenario! {
     async fn results_reminder_and_clearance_nag_each_owner_once_a_day(app) {
         app.setup_team().await;
+        // The group's own push robot, a route that can @.
+        let gid = app.group_id().await;
+        let (s, _) = app.admin("PUT", &format!("/api/v1/groups/{gid}/push-robot"),
+            Some(serde_json::json!({"access_token": "robot-token-1"}))).await;
+        assert_eq!(s, 204);
+        app.fake.add_robot_webhook("robot-token-1", None);
         app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周日\n2. 河道清理 @王五 周日").await;
         app.set_local(2026, 12, 4, 15, 1);
         app.tick().await;
         app.deliver().await;
         let r = app.fake.received();
-        assert!(r[0].text.contains("@lisi01") && r[0].text.contains("@wangwu01"), "{}", r[0].text);
-        // A manual re-run the same day lists the tasks but @s nobody again.
+        assert!(r[0].shown.contains("@李四") && r[0].shown.contains("@王五"), "{}", r[0].shown);
+        assert_eq!(r[0].at_user_ids, ["lisi01", "wangwu01"]);
+        // A manual re-run the same day lists the tasks but @s nobody again:
+        // the names are there, the at list is empty.
         let (status, _) = app.admin("POST", "/api/v1/jobs/results_reminder/run", None).await;
         assert_eq!(status, 200);
         app.advance(chrono::Duration::seconds(5));
         app.deliver().await;
         let again = &app.fake.received()[1];
-        assert!(again.text.contains("插花田") && !again.text.contains("@lisi01"), "{}", again.text);
+        assert!(again.shown.contains("插花田") && again.at_user_ids.is_empty(), "{again:?}");
         app.say(&LISI, "完成 #1 好了").await;
         app.say(&WANGWU, "完成 #2 好了").await;
         app.set_local(2026, 12, 6, 20, 1);
@@ -191,5 +224,39 @@ scenario! {
         app.deliver().await;
         let last = app.fake.received().pop().unwrap();
         assert!(last.text.contains("全部清零"), "{}", last.text);
+    }
+}
+
+scenario! {
+    async fn an_overdue_alert_takes_the_route_that_notifies_the_owner(app) {
+        app.setup_team().await; // Wednesday 10:00
+        app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 今天 12:00 红").await;
+        // A message at 12:10 leaves the group a fresh sessionWebhook.
+        app.set_local(2026, 12, 2, 12, 10);
+        app.say(&WANGWU, "清单").await;
+        app.set_local(2026, 12, 2, 12, 16);
+        app.tick().await;
+        app.deliver().await;
+        let got = app.fake.received();
+        let alert = got.iter().find(|r| r.shown.contains("已逾期")).expect("alert sent");
+        assert_eq!(alert.route, "session", "{got:?}");
+        assert_eq!(alert.at_user_ids, ["lisi01"]);
+        assert!(alert.shown.contains("@李四") && !alert.shown.contains("lisi01"), "{}", alert.shown);
+        assert!(!got.iter().any(|r| r.target == "user:lisi01"), "mentioned for real: no 1:1 needed");
+
+        // The next day, with the group's own push robot: that robot @s him.
+        let gid = app.group_id().await;
+        let (s, _) = app.admin("PUT", &format!("/api/v1/groups/{gid}/push-robot"),
+            Some(serde_json::json!({"access_token": "robot-token-1"}))).await;
+        assert_eq!(s, 204);
+        app.fake.add_robot_webhook("robot-token-1", None);
+        app.set_local(2026, 12, 3, 8, 1);
+        app.tick().await;
+        app.deliver().await;
+        let got = app.fake.received();
+        let alert = got.iter().rev().find(|r| r.shown.contains("已逾期")).expect("alert sent");
+        assert_eq!((alert.route.as_str(), alert.at_user_ids.as_slice()), ("robot", &["lisi01".to_string()][..]));
+        assert!(alert.shown.contains("@李四") && !alert.shown.contains("lisi01"), "{}", alert.shown);
+        assert!(!got.iter().any(|r| r.target == "user:lisi01"), "{got:?}");
     }
 }

@@ -96,6 +96,9 @@ scenario! {
         let content = v["text"]["content"].as_str().unwrap();
         assert!(content.contains("@lisi01"), "{content}");
         assert_eq!(v["at"]["atUserIds"], serde_json::json!(["lisi01"]));
+        // What the group reads: the name, never the id.
+        let shown = app.shown(&v);
+        assert!(shown.contains("@李四") && !shown.contains("lisi01"), "{shown}");
     }
 }
 
@@ -142,5 +145,19 @@ scenario! {
         let after = app.counts().await;
         assert_eq!(after["services"], before["services"] + 1);
         assert_eq!(after["inbound_messages"], before["inbound_messages"] + 1);
+    }
+}
+
+scenario! {
+    async fn a_client_that_keeps_the_bots_name_is_understood_without_configuration(app) {
+        app.setup_team().await;
+        // The bot is called 小帮手 in this group, which no display_names lists;
+        // the client left "@小帮手" in the text, DingTalk lists the bot in atUsers.
+        let r = app.say(&ZHANGSAN, "@小帮手 加清单 河道清理 @李四 周五").await;
+        assert!(r.contains("已加入本周清单") && r.contains("#1 【绿】河道清理 @李四"), "{r}");
+        // A leading @name of a person @-ed is not the bot's: it stays, and the
+        // message is no command.
+        let r = app.say(&ZHANGSAN, "@李四 清单").await;
+        assert!(r.starts_with("没看懂"), "{r}");
     }
 }

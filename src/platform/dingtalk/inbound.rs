@@ -1,8 +1,10 @@
-//! Decoding a DingTalk robot callback body (PROTOCOLS.md §1.1) into [`Inbound`].
+//! Decoding a DingTalk enterprise robot callback body (HTTP mode: JSON with
+//! `msgId`, `conversationId`, `senderStaffId`, `text.content`, `atUsers`…) into [`Inbound`].
 
 use serde::Deserialize;
 
-use crate::platform::{Inbound, Platform, Sender};
+use crate::domain::text;
+use crate::platform::{Inbound, LeadingAt, Platform, Sender};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,6 +32,13 @@ struct Body {
     at_users: Vec<AtUser>,
     #[serde(default)]
     is_admin: bool,
+    #[serde(default)]
+    is_in_at_list: bool,
+    #[serde(default)]
+    session_webhook: String,
+    /// A number in every example; read a numeric string too.
+    #[serde(default)]
+    session_webhook_expired_time: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,10 +75,10 @@ fn rich_text(content: &serde_json::Value) -> Option<String> {
     Some(text)
 }
 
-/// Decodes `body` for bot `bot`.
+/// Decodes `body` for bot `bot`. Control characters are dropped from every
+/// string of it first ([`text::clean`]).
 pub fn decode(bot: &str, body: &[u8]) -> Result<Inbound, DecodeError> {
-    let b: Body =
-        serde_json::from_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let b: Body = text::from_json_slice(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     for (name, v) in [
         ("msgId", &b.msg_id),
         ("conversationId", &b.conversation_id),
@@ -119,6 +128,18 @@ pub fn decode(bot: &str, body: &[u8]) -> Result<Inbound, DecodeError> {
         },
         text,
         mentioned,
+        // DingTalk usually cuts the bot's own @name, some clients keep it.
+        leading_at: if b.is_in_at_list {
+            LeadingAt::BotUnlessOther
+        } else {
+            LeadingAt::Unknown
+        },
+        session_webhook: b
+            .session_webhook_expired_time
+            .as_ref()
+            .and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()))
+            .filter(|exp| *exp > 0 && !b.session_webhook.is_empty())
+            .map(|exp| (b.session_webhook.clone(), exp)),
     })
 }
 
@@ -179,6 +200,32 @@ mod tests {
                 .as_deref(),
             Some("清单 ")
         );
+    }
+
+    /// The Stream client decodes with the same function: both drop them.
+    #[test]
+    fn control_characters_are_dropped_from_every_field() {
+        let body = serde_json::json!({
+            "msgId": "m\u{0}1", "msgtype": "text", "text": {"content": " 清单\u{0}\u{1b}"},
+            "conversationId": "c\u{0}", "conversationType": "2", "conversationTitle": "三组\u{0}群",
+            "senderId": "s", "senderNick": "张\u{0}三", "senderStaffId": "zhang\u{0}san",
+            "atUsers": [{"dingtalkId": "x1", "staffId": "li\u{0}si"}]
+        });
+        let m = decode("js", body.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            (
+                m.msg_id.as_str(),
+                m.conversation_id.as_str(),
+                m.conversation_title.as_str()
+            ),
+            ("m1", "c", "三组群")
+        );
+        assert_eq!(
+            (m.sender.id.as_str(), m.sender.name.as_str()),
+            ("zhangsan", "张三")
+        );
+        assert_eq!(m.text.as_deref(), Some(" 清单"));
+        assert_eq!(m.mentioned, vec!["lisi".to_string()]);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::reply::Reply;
 
 /// Writes mentions the DingTalk way: the text carries `@userId` and the `at`
 /// block lists the ids; DingTalk shows the person's name in their place.
+/// Only for routes that carry an `at` block (HTTP-mode reply body, custom
+/// robot, sessionWebhook): see [`send::Route::render`].
 pub fn render_text(reply: &Reply) -> (String, Vec<String>) {
     let mut text = reply.text.clone();
     // Longest names first, so "@张三丰" is not cut by "@张三".

@@ -1,4 +1,6 @@
-//! Outbound DingTalk messages (PROTOCOLS.md §1.1 "How the bot replies", §2, §6.1, §7).
+//! Outbound DingTalk messages: replies through the callback's session webhook,
+//! group messages through the OpenAPI, custom robot webhooks; bodies under
+//! 20 000 bytes, at most 20 messages a minute per robot.
 //!
 //! Three routes:
 //! * **OpenAPI** (enterprise-internal app robot): `POST {api_base}/v1.0/robot/groupMessages/send`
@@ -38,12 +40,13 @@
 //!   with `"errcode":130101`.
 //! * Custom robot: `130101 "send too fast, exceed 20 times per minute"` (ccfos/nightingale#369);
 //!   `300005 "token is not exist"` and `660026 "sending too many messages per minute"` (probe
-//!   P5b / P5); `460101` body over 20 000 bytes (PROTOCOLS.md §2.3).
+//!   P5b / P5); `460101` body over 20 000 bytes (DingTalk's documented size limit).
 //! * Expired session webhook: HTTP 200 `{"errcode":300001,"errmsg":"session 不存在"}`
 //!   (agentscope-ai/agentscope#1317, agentscope-ai/QwenPaw#1435, #2392).
 //!
 //! Assumed (not seen on an official page):
-//! * `410100` is a throttle code (secondary, PROTOCOLS.md §2.3); `-1` is "system busy, retry".
+//! * `410100` is a throttle code (seen only in third-party clients, not in DingTalk's
+//!   documentation); `-1` is "system busy, retry".
 //! * Unknown non-zero `errcode`s are configuration errors (→ [`SendError::Fatal`]).
 //! * Any 5xx / 408 is temporary; any other 4xx from OpenAPI is permanent.
 //! * A 2xx webhook answer without an `errcode` is treated as temporary (retry) rather than
@@ -70,8 +73,8 @@ pub const OPENAPI_TEXT_BUDGET: usize = 7_000;
 /// Text budget per robot / session message: half of (20 000 − 2 000 reserved for the title,
 /// the `at` lists and the envelope), for the same reason.
 pub const WEBHOOK_TEXT_BUDGET: usize = 9_000;
-/// Markdown readability: PROTOCOLS.md §2.3 recommends ≤ 3 000 characters per message (rendering
-/// reportedly stops beyond ~3 500). Applied on top of the byte budget for markdown.
+/// Markdown readability: at most 3 000 characters per message (DingTalk clients reportedly stop rendering
+/// markdown beyond ~3 500). Applied on top of the byte budget for markdown.
 pub const MARKDOWN_MAX_CHARS: usize = 3_000;
 /// A session webhook closer than this to its expiry is not used.
 pub const SESSION_EXPIRY_MARGIN_MS: i64 = 60_000;
@@ -151,6 +154,30 @@ impl Route {
             Route::Direct { .. } => "direct",
             Route::RobotWebhook { .. } => "robot",
             Route::Session { .. } => "session",
+        }
+    }
+
+    /// Whether the route carries an `at` list. The custom robot and a
+    /// sessionWebhook do: `@userId` in the text plus `at.atUserIds` is shown
+    /// as the person's name and notifies them. The OpenAPI `sampleText` /
+    /// `sampleMarkdown` messages have no `at` (PROTOCOLS.md §1.1): an
+    /// `@userId` written there reaches the group literally.
+    pub fn supports_mentions(&self) -> bool {
+        match self {
+            Route::RobotWebhook { .. } | Route::Session { .. } => true,
+            Route::OpenApi { .. } | Route::Direct { .. } => false,
+        }
+    }
+
+    /// `reply` as this route must carry it: (text, at-user ids). Where the
+    /// route can mention, people become `@userId` plus the at list (the
+    /// client shows their names); where it cannot, the text keeps the
+    /// display names `@名字` as written, and the at list is empty.
+    pub fn render(&self, reply: &crate::reply::Reply) -> (String, Vec<String>) {
+        if self.supports_mentions() {
+            super::render_text(reply)
+        } else {
+            (reply.text.clone(), Vec::new())
         }
     }
 
@@ -506,7 +533,7 @@ fn markdown_title(msg: &OutMessage) -> String {
     first.chars().take(30).collect()
 }
 
-/// The robot / session webhook body for `msg` (PROTOCOLS.md §2.2). Mentions render only when the
+/// The robot / session webhook body for `msg` (`text` or `markdown` with `at`). Mentions render only when the
 /// text itself contains `@userId` / `@mobile`; the text is sent as given.
 fn webhook_body(msg: &OutMessage) -> Value {
     let at = json!({
@@ -1296,6 +1323,37 @@ mod tests {
         assert!(matches!(err, SendError::Retry { .. }), "{err:?}");
         assert_eq!(err.code(), "network");
         assert!(!err.to_string().contains("secret-token-xyz"), "{err}");
+    }
+
+    #[test]
+    fn each_route_renders_mentions_its_own_way() {
+        use crate::reply::{Mention, Reply};
+        let r = Reply::with_mentions(
+            "#1 逾期 @张三",
+            vec![Mention {
+                user_id: "zs01".into(),
+                name: "张三".into(),
+            }],
+        );
+        let session = Route::Session {
+            url: "http://x".into(),
+            expires_ms: 1,
+        };
+        for route in [robot("t"), session] {
+            assert!(route.supports_mentions());
+            assert_eq!(
+                route.render(&r),
+                ("#1 逾期 @zs01".to_string(), vec!["zs01".to_string()])
+            );
+        }
+        let direct = Route::Direct {
+            robot_code: "r".into(),
+            user_ids: vec!["zs01".into()],
+        };
+        for route in [openapi("r"), direct] {
+            assert!(!route.supports_mentions());
+            assert_eq!(route.render(&r), ("#1 逾期 @张三".to_string(), Vec::new()));
+        }
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! DingTalk HMAC-SHA256 signatures (PROTOCOLS.md §1.1 and §2.1).
+//! DingTalk HMAC-SHA256 signatures: the `sign` header of robot callbacks
+//! (base64 HMAC-SHA256 of "timestamp\nappSecret" under the app secret) and
+//! the 加签 of custom robot webhook URLs (the same over the robot's `SEC…` secret).
 //!
 //! `sign = base64(HMAC-SHA256(key = secret, msg = timestamp + "\n" + secret))`.
 //! Callbacks carry it in headers; custom robot webhooks append it, URL-encoded.

@@ -1,4 +1,5 @@
-//! DingTalk Stream mode (PROTOCOLS.md §1.2): the service opens a websocket to
+//! DingTalk Stream mode (a websocket opened with a ticket from
+//! `/v1.0/gateway/connections/open`): the service opens a websocket to
 //! DingTalk itself, so a site with no public address still gets its bot's
 //! messages.
 //!
@@ -418,7 +419,7 @@ async fn handle_message(ctx: &Ctx, data: &str) {
         tracing::warn!(bot = %ctx.bot, "stream message has no usable reply route; reply dropped");
         return;
     };
-    let (text, at_user_ids) = super::render_text(&answer.reply);
+    let (text, at_user_ids) = route.render(&answer.reply);
     for part in split_for(&route, false, &text) {
         let msg = OutMessage {
             title: String::new(),

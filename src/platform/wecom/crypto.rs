@@ -1,6 +1,7 @@
 //! WXBizMsgCrypt-compatible message crypto for WeCom (企业微信) callbacks, the
 //! WeCom 智能机器人 JSON callbacks and DingTalk callback crypto (same algorithm,
-//! owner key = receive id). See PROTOCOLS.md §4.1.
+//! owner key = receive id): AES-256-CBC with the 43-character EncodingAESKey,
+//! IV = its first 16 bytes, PKCS#7 padding to 32-byte blocks.
 //!
 //! * signature = hex_lower(SHA1(concat(sort([token, timestamp, nonce, encrypt]))))
 //! * AES-256-CBC, key = base64(EncodingAESKey + "="), IV = key[0..16]

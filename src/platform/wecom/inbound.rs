@@ -1,13 +1,16 @@
 //! Decoding decrypted WeCom callbacks into [`Inbound`]: the 智能机器人 JSON
-//! (PROTOCOLS.md §4.2) and the classic application XML (§4.1).
+//! (智能机器人 API mode: encrypted JSON) and the classic application XML (自建应用, WXBizMsgCrypt).
 
 use serde::Deserialize;
 
 use super::xml::xml_field;
-use crate::platform::{Inbound, Platform, Sender};
+use crate::domain::text;
+use crate::platform::{Inbound, LeadingAt, Platform, Sender};
 
 /// What a decrypted callback turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One value per callback, moved once: boxing the message would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Decoded {
     /// A message for the bot.
     Message(Inbound),
@@ -71,10 +74,11 @@ struct MixedItem {
     text: Option<Content>,
 }
 
-/// Decodes the plaintext of a 智能机器人 callback for bot `bot`.
+/// Decodes the plaintext of a 智能机器人 callback for bot `bot`. Control
+/// characters are dropped from every string of it first ([`text::clean`]).
 pub fn decode_aibot(bot: &str, plaintext: &str) -> Result<Decoded, DecodeError> {
-    let b: Body =
-        serde_json::from_str(plaintext).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let b: Body = text::from_json_slice(plaintext.as_bytes())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
     // Refresh polls repeat a stream we already finished (every reply says
     // finish: true), and events carry no command: neither is a message.
     if matches!(b.msgtype.as_str(), "event" | "stream") {
@@ -125,6 +129,14 @@ pub fn decode_aibot(bot: &str, plaintext: &str) -> Result<Decoded, DecodeError> 
         text,
         // @names in WeCom text come without ids; the bot layer resolves them.
         mentioned: Vec::new(),
+        // A group callback comes only when the bot is @-ed, and its text
+        // keeps "@机器人名" in front (PROTOCOLS.md §4.2, §6.3).
+        leading_at: if is_group {
+            LeadingAt::Bot
+        } else {
+            LeadingAt::Unknown
+        },
+        session_webhook: None,
     }))
 }
 
@@ -139,12 +151,18 @@ pub struct AppMessage {
 }
 
 /// Decodes the plaintext XML of a classic application callback. The app
-/// lives outside groups, so every message is a 1:1 chat.
+/// lives outside groups, so every message is a 1:1 chat. Control characters
+/// are dropped from every field ([`text::clean`]).
 pub fn decode_app(bot: &str, plaintext: &str) -> Result<AppMessage, DecodeError> {
-    let msg_type = xml_field(plaintext, "MsgType")
-        .ok_or_else(|| DecodeError::Malformed("no MsgType".into()))?;
-    let to_user = xml_field(plaintext, "ToUserName").unwrap_or_default();
-    let from_user = xml_field(plaintext, "FromUserName").unwrap_or_default();
+    let field = |name: &str| {
+        xml_field(plaintext, name).map(|mut v| {
+            text::clean_in_place(&mut v);
+            v
+        })
+    };
+    let msg_type = field("MsgType").ok_or_else(|| DecodeError::Malformed("no MsgType".into()))?;
+    let to_user = field("ToUserName").unwrap_or_default();
+    let from_user = field("FromUserName").unwrap_or_default();
     if msg_type == "event" {
         return Ok(AppMessage {
             decoded: Decoded::Ignored(msg_type),
@@ -152,14 +170,14 @@ pub fn decode_app(bot: &str, plaintext: &str) -> Result<AppMessage, DecodeError>
             from_user,
         });
     }
-    let msg_id = xml_field(plaintext, "MsgId").unwrap_or_default();
+    let msg_id = field("MsgId").unwrap_or_default();
     for (name, v) in [("MsgId", &msg_id), ("FromUserName", &from_user)] {
         if v.trim().is_empty() {
             return Err(DecodeError::Empty(name));
         }
     }
     let text = match msg_type.as_str() {
-        "text" => Some(xml_field(plaintext, "Content").unwrap_or_default()),
+        "text" => Some(field("Content").unwrap_or_default()),
         _ => None,
     };
     Ok(AppMessage {
@@ -177,6 +195,8 @@ pub fn decode_app(bot: &str, plaintext: &str) -> Result<AppMessage, DecodeError>
             },
             text,
             mentioned: Vec::new(),
+            leading_at: LeadingAt::Unknown,
+            session_webhook: None,
         }),
         to_user,
         from_user,
@@ -276,6 +296,17 @@ mod tests {
         ] {
             assert!(decode_aibot("b", body).is_err(), "{body:?}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_dropped_from_app_xml_fields() {
+        let xml = "<xml><ToUserName>c</ToUserName><FromUserName>zhang\u{0}san</FromUserName>\
+                   <MsgType>text</MsgType><Content>\u{0}清单\u{1}</Content><MsgId>7\u{0}1</MsgId></xml>";
+        let m = message(decode_app("corp", xml).expect("decodes").decoded);
+        assert_eq!(
+            (m.sender.id.as_str(), m.text.as_deref(), m.msg_id.as_str()),
+            ("zhangsan", Some("清单"), "71")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::reply::{Mention, Reply};
 use crypto::MsgCrypt;
 
-/// Largest `stream.content` WeCom accepts (bytes, PROTOCOLS.md §6.1).
+/// Largest `stream.content` WeCom accepts (20 480 bytes of UTF-8, as WeCom documents for 智能机器人 replies).
 pub const STREAM_CONTENT_MAX_BYTES: usize = 20_480;
 
 /// Writes a reply as WeCom markdown: `@名字` of a mentioned person becomes
@@ -52,6 +52,16 @@ pub fn render_markdown(reply: &Reply) -> String {
     truncate_bytes(out, STREAM_CONTENT_MAX_BYTES)
 }
 
+/// Writes a reply as the markdown of a 智能机器人 answer (passive `stream`
+/// reply, `response_url`): that markdown is the `markdown_v2` kind, which
+/// has no `<@userid>` (PROTOCOLS.md §6.2), so a mention would reach the
+/// group as a raw id. People stay `@名字` as written; line breaks are hard
+/// breaks as in [`render_markdown`].
+pub fn render_aibot_markdown(reply: &Reply) -> String {
+    let out = reply.text.replace("\r\n", "\n").replace('\n', "  \n");
+    truncate_bytes(out, STREAM_CONTENT_MAX_BYTES)
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
 fn truncate_bytes(s: String, max: usize) -> String {
     if s.len() <= max {
@@ -86,7 +96,7 @@ struct StreamPlain<'a> {
 }
 
 // Field order matters: it is the order of the official examples and of our
-// known-answer vector (PROTOCOLS.md §5.4 d).
+// known-answer vector (tests/vectors/wecom.json, the encrypted stream reply).
 #[derive(Serialize)]
 struct StreamBody<'a> {
     id: &'a str,
@@ -108,7 +118,7 @@ pub fn stream_reply_plaintext(stream_id: &str, content: &str) -> String {
     serde_json::to_string(&plain).unwrap_or_default()
 }
 
-/// The passive reply body of a 智能机器人 callback (PROTOCOLS.md §4.2).
+/// The passive reply body of a 智能机器人 callback (JSON `{"msgtype": "stream", …}`, encrypted like the callback).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassiveReply {
     pub encrypt: String,
@@ -184,6 +194,17 @@ mod tests {
             user_id: user_id.into(),
             name: name.into(),
         }
+    }
+
+    #[test]
+    fn an_aibot_answer_names_people_and_never_writes_an_id() {
+        let r = Reply::with_mentions(
+            "已设团员：@张三 @李四\n下一步",
+            vec![Mention::new("zs01", "张三"), Mention::new("ls01", "李四")],
+        );
+        let md = render_aibot_markdown(&r);
+        assert_eq!(md, "已设团员：@张三 @李四  \n下一步");
+        assert!(!md.contains("<@") && !md.contains("zs01"), "{md}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Outbound WeCom group-robot (群机器人 / 消息推送) messages: PROTOCOLS.md §3, §6.1, §7.
+//! Outbound WeCom group-robot (群机器人 / 消息推送) messages: text ≤ 2 048 bytes,
+//! markdown ≤ 4 096 bytes, 20 messages a minute per robot.
 //!
 //! `POST {api_base}/cgi-bin/webhook/send?key=KEY` with a JSON body; the key is the only
 //! credential, so it never reaches a log line, an error message or a `Debug` output (errors from
@@ -6,11 +7,12 @@
 //!
 //! # Answers and what they mean
 //!
-//! Errors come back as HTTP 200 with a non-zero `errcode` (PROTOCOLS.md §3):
+//! Errors come back as HTTP 200 with a non-zero `errcode` (as WeCom documents):
 //! * `0` — accepted.
-//! * `45009` "api freq out of limit" — more than 20 messages a minute to this robot (secondary,
-//!   PROTOCOLS.md §3, §10.6): [`SendError::Throttled`]; the outbox pauses the robot for
-//!   [`THROTTLE_PAUSE`] (§7: retry after ≥ 60 s; the limit is a rolling minute, no penalty period
+//! * `45009` "api freq out of limit" — more than 20 messages a minute to this robot (the code
+//!   comes from third-party sources, not WeCom's own page): [`SendError::Throttled`]; the outbox
+//!   pauses the robot for
+//!   [`THROTTLE_PAUSE`] (retry after ≥ 60 s; the limit is a rolling minute, no penalty period
 //!   is documented, unlike DingTalk's 10 minutes).
 //! * `-1` "system busy" — [`SendError::Retry`] (assumed, as for DingTalk).
 //! * `93000` "invalid webhook url" (a wrong or deleted key, secondary), `40058` content too long,
@@ -43,14 +45,14 @@ pub const MARKDOWN_MAX_BYTES: usize = 4_096;
 /// Per-request timeout.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the outbox pauses a robot after [`SendError::Throttled`]: the limit is 20 in a
-/// rolling minute, so after a minute the window has room again (PROTOCOLS.md §7).
+/// rolling minute, so after a minute the window has room again.
 pub const THROTTLE_PAUSE: Duration = Duration::from_secs(60);
 
-/// The rate-limit code (PROTOCOLS.md §3, secondary).
+/// The rate-limit code, "api freq out of limit" (from third-party sources).
 pub const ERR_THROTTLED: i64 = 45009;
-/// A wrong or deleted webhook key (PROTOCOLS.md §3, secondary).
+/// A wrong or deleted webhook key, "invalid webhook url" (from third-party sources).
 pub const ERR_INVALID_WEBHOOK: i64 = 93000;
-/// Content too long (PROTOCOLS.md §3, §6.1).
+/// Content too long: text over 2 048 bytes, markdown over 4 096.
 pub const ERR_TOO_LONG: i64 = 40058;
 
 /// One group-robot message.
@@ -107,7 +109,7 @@ impl WecomMessage {
         }
     }
 
-    /// The webhook body (PROTOCOLS.md §3).
+    /// The webhook body: `{"msgtype": "text"|"markdown", …}` with mentions.
     pub fn body(&self) -> Value {
         if self.markdown {
             json!({ "msgtype": "markdown", "markdown": { "content": self.text } })

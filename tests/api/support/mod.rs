@@ -39,6 +39,11 @@ pub enum Backend {
     Postgres,
 }
 
+/// Why a PostgreSQL test that was built to run cannot: the build saw
+/// `LIANCUN_TEST_PG`, the run does not.
+pub const PG_UNSET: &str =
+    "LIANCUN_TEST_PG is not set for this run, but the suite was built with it";
+
 /// The PostgreSQL server for tests, if configured.
 pub fn pg_admin_url() -> Option<String> {
     std::env::var("LIANCUN_TEST_PG")
@@ -228,6 +233,10 @@ impl TestApp {
         let clock = FixedClock::at(now);
         let fake = FakeDingtalk::new(APP_KEY, SECRET);
         fake.set_now_ms(now.timestamp_millis());
+        // The org directory: how DingTalk shows a mention of these people.
+        for p in ROSTER.into_iter().chain(VILLAGERS.iter()) {
+            fake.add_member(p.id, p.nick);
+        }
         let fake_addr = fake.spawn().await.expect("fake DingTalk listens");
         let wecom = FakeWecom::new();
         wecom.set_now_ms(now.timestamp_millis());
@@ -329,7 +338,8 @@ impl TestApp {
             "isAdmin": who.group_admin,
             "isInAtList": true,
             "atUsers": at_users,
-            "sessionWebhook": "http://127.0.0.1:9/robot/sendBySession?session=x",
+            // The fake DingTalk takes session sends like the real one.
+            "sessionWebhook": format!("{}/robot/sendBySession?session={msg_id}", self.fake_base()),
             "sessionWebhookExpiredTime": now + 5_400_000,
         })
     }
@@ -369,15 +379,28 @@ impl TestApp {
         serde_json::from_str(&text).expect("reply is JSON")
     }
 
-    /// `who` says `text` in the group; returns the bot's reply text, with
-    /// mentions shown as @userId the way DingTalk receives them.
+    /// `who` says `text` in the group; returns the bot's reply as a member
+    /// of the group reads it: an `@userId` listed in the reply's
+    /// `at.atUserIds` shows as the person's name, anything else as sent.
     pub async fn say(&self, who: &Person, text: &str) -> String {
         let id = format!("msg-{}", SEQ.fetch_add(1, Ordering::Relaxed));
         let v = self.send_with_id(&id, who, text).await;
-        v["text"]["content"]
-            .as_str()
-            .expect("text reply")
-            .to_string()
+        self.shown(&v)
+    }
+
+    /// A DingTalk reply body (HTTP-mode response) as a member reads it.
+    pub fn shown(&self, reply: &Value) -> String {
+        let text = reply["text"]["content"].as_str().expect("text reply");
+        let ids: Vec<String> = reply["at"]["atUserIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.fake.shown(text, &ids)
     }
 
     pub async fn counts(&self) -> BTreeMap<&'static str, i64> {
@@ -605,11 +628,10 @@ macro_rules! scenario {
             }
 
             #[tokio::test]
+            #[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
             async fn postgres() {
-                match $crate::support::TestApp::spawn($crate::support::Backend::Postgres).await {
-                    Some(app) => run(app).await,
-                    None => eprintln!("LIANCUN_TEST_PG not set: PostgreSQL run skipped"),
-                }
+                let app = $crate::support::TestApp::spawn($crate::support::Backend::Postgres).await;
+                run(app.expect($crate::support::PG_UNSET)).await;
             }
         }
     };

@@ -1,4 +1,4 @@
-//! A fake DingTalk Stream gateway on loopback (PROTOCOLS.md §1.2):
+//! A fake DingTalk Stream gateway on loopback:
 //! `POST /v1.0/gateway/connections/open` hands out single-use tickets for
 //! `ws://127.0.0.1:PORT/connect`, and every accepted websocket is handed to
 //! the test, which then plays the server's side frame by frame.

@@ -1,5 +1,5 @@
 //! A WeCom chat driver: encrypts and signs callbacks the way WeCom does
-//! (PROTOCOLS.md §4), and opens the encrypted passive replies.
+//! (WXBizMsgCrypt: AES-CBC and a SHA-1 msg_signature), and opens the encrypted passive replies.
 
 use std::sync::atomic::Ordering;
 
