@@ -98,6 +98,8 @@ pub async fn handle(
                     calendar: calendar.as_deref(),
                 };
                 let (reply, kind) = turn(tx, &settings, default_tz, now, &msg, pre).await?;
+                // Whatever the command, the reply fits the platforms' limits.
+                let reply = reply::size::fit(reply);
                 let json = serde_json::to_string(&reply)
                     .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
                 Ok((
@@ -403,9 +405,11 @@ async fn turn(
         members_may_plan: team.as_ref().is_some_and(|t| t.members_may_plan),
     };
     // Bare 项目 (the list) is for anyone; bot::duties checks the rest.
+    // 绑定 depends on what exists and who administers it: bot::binding checks.
     let project_list = matches!(cmd, Command::Project(command::ProjectCmd::List));
     if let Err(who) = role::may(actor, kind, policy)
         && !project_list
+        && kind != CommandKind::Bind
     {
         let reply = if kind == CommandKind::Rate {
             reply::own_team_rating()
@@ -422,8 +426,18 @@ async fn turn(
                 village,
                 team: team_name,
             },
-            _,
-        ) => binding::bind(tx, &turn, &township, &village, team_name.as_deref()).await?,
+            team,
+        ) => {
+            binding::bind(
+                tx,
+                &turn,
+                team.as_ref(),
+                &township,
+                &village,
+                team_name.as_deref(),
+            )
+            .await?
+        }
         (_, None) => reply::not_bound(),
         (Command::SetRole { leader, names }, Some(team)) => {
             binding::set_role(tx, &turn, &team, leader, &names).await?

@@ -331,7 +331,8 @@ async fn list_township_admins(
     Ok(Json(page.of(people)?))
 }
 
-/// Adds a township admin.
+/// Adds a township admin. A person who belongs to another township (and
+/// not to this one) is refused with 403, unchanged.
 #[utoipa::path(post, path = "/api/v1/townships/{id}/admins", tag = "townships",
     params(("id" = i64, Path)), request_body = TownshipAdmin,
     responses((status = 200, description = "{township, person}"), (status = 401), (status = 403), (status = 404), (status = 422)))]
@@ -352,6 +353,12 @@ async fn add_township_admin(
         .write(move |tx| {
             Box::pin(async move {
                 authorize(tx, who, Owned::Township, id, "township").await?;
+                // Another township's person is not adopted nor renamed.
+                if let Some(p) =
+                    groups::person_by_platform_id(tx, a.platform.as_str(), a.user_id.trim()).await?
+                {
+                    who.check_person(&org::person_townships(tx, p.id).await?)?;
+                }
                 let pid =
                     groups::upsert_person(tx, a.platform.as_str(), a.user_id.trim(), &a.name, now)
                         .await?;
@@ -671,7 +678,11 @@ async fn audit_log(
     let entries: Vec<AuditEntry> = rows
         .into_iter()
         .map(|e| {
-            let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
+            // Masked again as read: entries written before phones were masked.
+            let parse = |s: Option<String>| {
+                s.and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                    .map(|v| audit::masked(&v))
+            };
             AuditEntry {
                 id: e.id,
                 at: e.at,

@@ -22,9 +22,10 @@ use super::auth::{
 use super::error::HttpError;
 use super::paging::Paged;
 use crate::app::AppState;
+use crate::domain::role::MAX_TEAM_MEMBERS;
 use crate::import::households as import;
 use crate::store::admin::{self as org, Owned};
-use crate::store::{Tx, audit, households};
+use crate::store::{Tx, audit, groups, households};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -893,8 +894,11 @@ async fn set_team_people(
             return Err(unprocessable(&format!("members[{i}]"), "named twice"));
         }
     }
-    if r.members.len() > 100 {
-        return Err(unprocessable("members", "at most 100"));
+    if r.members.len() > MAX_TEAM_MEMBERS {
+        return Err(unprocessable(
+            "members",
+            format!("at most {MAX_TEAM_MEMBERS}"),
+        ));
     }
     let now = state.clock.now_ms();
     let actor = who.actor();
@@ -998,7 +1002,7 @@ async fn list_people(
 
 /// Registers a person by platform identity (before they ever chat).
 #[utoipa::path(post, path = "/api/v1/people", tag = "people", request_body = NewPerson,
-    responses((status = 201, body = org::Person), (status = 401), (status = 409), (status = 422)))]
+    responses((status = 201, body = org::Person), (status = 401), (status = 403), (status = 409), (status = 422)))]
 async fn create_person(
     who: Principal,
     State(state): State<AppState>,
@@ -1023,6 +1027,11 @@ async fn create_person(
         .db
         .write(move |tx| {
             Box::pin(async move {
+                // Another township's person is neither renamed nor revealed
+                // by a 409.
+                if let Some(p) = groups::person_by_platform_id(tx, &n.platform, &uid).await? {
+                    who.check_person(&org::person_townships(tx, p.id).await?)?;
+                }
                 let id = org::insert_person(tx, &n.platform, &uid, &display, phone.as_deref(), now)
                     .await?;
                 let row = org::person(tx, id)

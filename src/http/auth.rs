@@ -57,6 +57,16 @@ impl Principal {
         }
     }
 
+    /// 403 unless the principal may change a person who belongs to
+    /// `townships` (the city: anyone; a township token: people of its own
+    /// township, or of none yet).
+    pub fn check_person(&self, townships: &[i64]) -> Result<(), HttpError> {
+        match self.township() {
+            Some(own) if !townships.is_empty() && !townships.contains(&own) => Err(forbidden()),
+            _ => Ok(()),
+        }
+    }
+
     /// 403 unless this is the city admin.
     pub fn city_only(&self) -> Result<(), HttpError> {
         match self {

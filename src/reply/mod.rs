@@ -5,6 +5,7 @@
 //! written as `@名字`; the platform adapter turns those into real mentions
 //! using [`Reply::mentions`].
 
+pub mod access;
 pub mod duties;
 pub mod export;
 pub mod help;
@@ -12,6 +13,7 @@ pub mod parse;
 pub mod push;
 pub mod ranking;
 pub mod requests;
+pub mod size;
 
 use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::{StoreResult, Tx};
 
 /// Records a change in the caller's transaction, so it exists exactly when
-/// the change does. `before`/`after` are JSON and never hold secrets.
+/// the change does. `before`/`after` are JSON and never hold secrets; phone
+/// numbers in them are stored masked (see [`masked`]).
 pub async fn record(
     tx: &mut Tx,
     now_ms: i64,
@@ -16,7 +17,10 @@ pub async fn record(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> StoreResult<()> {
-    let (b, a) = (before.map(Value::to_string), after.map(Value::to_string));
+    let (b, a) = (
+        before.map(|v| masked(v).to_string()),
+        after.map(|v| masked(v).to_string()),
+    );
     sql::query(
         "INSERT INTO audit_log (at, actor, action, target, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(now_ms).bind(actor).bind(action).bind(target).bind(b).bind(a)
@@ -56,4 +60,122 @@ pub async fn count(tx: &mut Tx) -> StoreResult<i64> {
         .fetch_one(tx)
         .await?;
     Ok(n)
+}
+
+/// `v` with phone numbers masked as in public posts, keeping the last 4
+/// digits: the value of every `phone`/`mobile` key (13812345678 →
+/// 138****5678, 0570-1234567 → ****-***4567), and mobile numbers written in
+/// any other text, except in ids.
+pub fn masked(v: &Value) -> Value {
+    let mut v = v.clone();
+    mask_in(None, &mut v);
+    v
+}
+
+fn mask_in(key: Option<&str>, v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                mask_in(Some(k), item);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                mask_in(key, item);
+            }
+        }
+        Value::String(s) => {
+            let key = key.unwrap_or_default().to_ascii_lowercase();
+            if key.contains("phone") || key.contains("mobile") {
+                *s = mask_phone(s);
+            } else if !(key == "id" || key.ends_with("_id")) {
+                *s = mask_mobiles(s);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A phone number with every digit but the last 4 hidden; a mobile number
+/// shows its first 3 as well, as public posts do.
+/// A value masked already (it holds `*`) is kept: masking again is a no-op.
+fn mask_phone(s: &str) -> String {
+    if s.contains('*') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    if b.len() == 11 && b[0] == b'1' && b.iter().all(u8::is_ascii_digit) {
+        return format!("{}****{}", &s[..3], &s[7..]);
+    }
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let mut seen = 0;
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen + 4 <= digits {
+                    return '*';
+                }
+            }
+            c
+        })
+        .collect()
+}
+
+/// Mobile numbers (a run of exactly 11 digits starting with 1) masked in text.
+fn mask_mobiles(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 11 && chars[i] == '1' {
+            let number: String = chars[i..i + 11].iter().collect();
+            out.push_str(&mask_phone(&number));
+            i += 11;
+        } else if run > 0 {
+            out.extend(&chars[i..i + run]);
+            i += run;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn phones_keep_their_last_four_digits() {
+        let v = json!({
+            "id": 7,
+            "platform_user_id": "13812345678",
+            "display_name": "王大妈13900001111",
+            "phone": "13812345678",
+            "households": [{"mobile": "0570-1234567", "name": "张大爷"}],
+            "note": "电话 138123456789 不是手机号",
+            "old_phone": null,
+        });
+        assert_eq!(
+            masked(&v),
+            json!({
+                "id": 7,
+                "platform_user_id": "13812345678",
+                "display_name": "王大妈139****1111",
+                "phone": "138****5678",
+                "households": [{"mobile": "****-***4567", "name": "张大爷"}],
+                "note": "电话 138123456789 不是手机号",
+                "old_phone": null,
+            })
+        );
+        assert_eq!(
+            masked(&masked(&v)),
+            masked(&v),
+            "masking twice changes nothing"
+        );
+    }
 }

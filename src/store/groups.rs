@@ -208,6 +208,86 @@ pub async fn team_people(tx: &mut Tx, team_id: i64) -> StoreResult<Vec<(PersonRo
         .collect())
 }
 
+/// What of a 绑定 target exists already (ids are `None` when not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BindTarget {
+    pub township_id: Option<i64>,
+    pub village_id: Option<i64>,
+    pub team_id: Option<i64>,
+    /// The team has a group on `platform` other than this one.
+    pub team_has_group: bool,
+}
+
+/// Looks up township, village and team by name, without creating any.
+pub async fn bind_target(
+    tx: &mut Tx,
+    platform: &str,
+    group_id: i64,
+    township: &str,
+    village: &str,
+    team: &str,
+) -> StoreResult<BindTarget> {
+    let mut t = BindTarget::default();
+    let found: Option<(i64,)> = sql::query_as("SELECT id FROM townships WHERE name = $1")
+        .bind(township)
+        .fetch_optional(tx)
+        .await?;
+    t.township_id = found.map(|(id,)| id);
+    let Some(township_id) = t.township_id else {
+        return Ok(t);
+    };
+    let found: Option<(i64,)> =
+        sql::query_as("SELECT id FROM villages WHERE township_id = $1 AND name = $2")
+            .bind(township_id)
+            .bind(village)
+            .fetch_optional(tx)
+            .await?;
+    t.village_id = found.map(|(id,)| id);
+    let Some(village_id) = t.village_id else {
+        return Ok(t);
+    };
+    let found: Option<(i64,)> =
+        sql::query_as("SELECT id FROM teams WHERE village_id = $1 AND name = $2")
+            .bind(village_id)
+            .bind(team)
+            .fetch_optional(tx)
+            .await?;
+    t.team_id = found.map(|(id,)| id);
+    if let Some(team_id) = t.team_id {
+        // On PostgreSQL two groups binding the same team at once take turns
+        // here, so the second sees the first's group (SQLite has one writer).
+        if matches!(tx, Tx::Pg(_)) {
+            sql::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE")
+                .bind(team_id)
+                .execute(tx)
+                .await?
+                .rows_affected();
+        }
+        let (n,): (i64,) = sql::query_as(
+            "SELECT COUNT(*) FROM chat_groups WHERE team_id = $1 AND platform = $2 AND id <> $3",
+        )
+        .bind(team_id)
+        .bind(platform)
+        .bind(group_id)
+        .fetch_one(tx)
+        .await?;
+        t.team_has_group = n > 0;
+    }
+    Ok(t)
+}
+
+/// Whether the person is an admin of the township.
+pub async fn is_township_admin(tx: &mut Tx, township_id: i64, person_id: i64) -> StoreResult<bool> {
+    let r: Option<(i64,)> = sql::query_as(
+        "SELECT person_id FROM township_admins WHERE township_id = $1 AND person_id = $2",
+    )
+    .bind(township_id)
+    .bind(person_id)
+    .fetch_optional(tx)
+    .await?;
+    Ok(r.is_some())
+}
+
 /// Finds or creates township, village and team; binds the group to the team.
 /// Returns the team id and the team it was bound to before, if another.
 pub async fn bind_group(

@@ -41,8 +41,8 @@ scenario! {
         assert_eq!(sched[0]["before"]["cron"], "0 0 9 * * Mon", "newest first, with what it replaced");
         assert_eq!(sched[0]["after"]["cron"], "0 15 9 * * Mon");
 
-        // Rebinding records what the group was bound to before.
-        app.say(&ADMIN, "绑定 凤林镇 北山村").await;
+        // Rebinding (a bot admin's) records what the group was bound to before.
+        app.say(&CITY, "绑定 凤林镇 北山村").await;
         let (_, log) = app.admin("GET", "/api/v1/audit?limit=1", None).await;
         let last = &log["items"][0];
         assert_eq!(last["action"], "bind");

@@ -18,12 +18,20 @@ scenario! {
 
 scenario! {
     async fn only_group_admins_bind(app) {
+        // Since issue 14 a group admin binds only into a township and village
+        // that exist, and only a group not bound yet; a bot admin rebinds.
         let r = app.say(&ZHANGSAN, "绑定 凤林镇 南坞村").await;
         assert!(r.contains("只有群管理员可以使用"), "{r}");
         assert_eq!(app.counts().await["townships"], 0);
         let r = app.say(&ADMIN, "绑定 凤林镇 南坞村").await;
+        assert!(r.contains("「凤林镇」还没有登记") && r.contains("机器人管理员"), "{r}");
+        assert_eq!(app.counts().await["townships"], 0, "a group admin creates no township");
+        app.ensure_village("凤林镇", "南坞村").await;
+        let r = app.say(&ADMIN, "绑定 凤林镇 南坞村").await;
         assert!(r.contains("已绑定：凤林镇 南坞村 南坞村服务团"), "default team name: {r}");
         let r = app.say(&ADMIN, "绑定 凤林镇 南坞村 南坞服务团").await;
+        assert!(r.contains("本群已绑定 凤林镇 南坞村 南坞村服务团") && r.contains("机器人管理员"), "{r}");
+        let r = app.say(&CITY, "绑定 凤林镇 南坞村 南坞服务团").await;
         assert!(r.contains("已改绑：凤林镇 南坞村 南坞服务团"), "{r}");
         let c = app.counts().await;
         assert_eq!((c["townships"], c["villages"], c["teams"]), (1, 1, 2));
@@ -33,9 +41,9 @@ scenario! {
 scenario! {
     async fn bot_admins_may_do_everything_even_on_wecom_style_groups(app) {
         // "city-admin" is listed in the bot's admins but is no DingTalk group admin.
-        let admin = Person { id: "city-admin", nick: "市委组织部", group_admin: false };
+        let admin = CITY;
         let r = app.say(&admin, "绑定 凤林镇 南坞村 南坞服务团").await;
-        assert!(r.contains("已绑定"), "{r}");
+        assert!(r.contains("已绑定"), "a bot admin creates the township: {r}");
         assert!(app.say(&admin, "设团长 @张三").await.contains("已设团长"));
         assert!(app.say(&admin, "排清单\n1. 河道清理 @张三").await.contains("已发布本周清单"));
         assert!(app.say(&admin, "取消 #1 重复事项").await.contains("#1 已取消"));
@@ -44,6 +52,7 @@ scenario! {
 
 scenario! {
     async fn roles_by_mention_and_one_leader_per_team(app) {
+        app.ensure_village("凤林镇", "南坞村").await;
         app.say(&ADMIN, "绑定 凤林镇 南坞村 南坞服务团").await;
         let r = app.say(&LISI, "设团员 @王五").await;
         assert!(r.contains("只有群管理员或团长可以使用"), "a villager may not set roles: {r}");

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod attacks;
 mod attacks_limits;
 mod audit;
 mod binding;

@@ -53,6 +53,7 @@ scenario! {
         app.setup_team().await;
         let group_a = app.group_id().await;
         app.in_group("cid-other-village");
+        app.ensure_village("凤林镇", "北山村").await;
         assert!(app.say(&ADMIN, "绑定 凤林镇 北山村").await.contains("已绑定"));
         let group_b = app.group_id().await;
         // The groups' sessionWebhooks have expired: the reminders go through

@@ -43,6 +43,7 @@ async fn november(app: &mut TestApp) {
     };
     let a_conv = app.conversation_of(a_conv).await;
     app.in_group(GROUP_B);
+    app.ensure_village("凤林镇", "大陈村").await;
     assert!(
         app.say(&ADMIN, "绑定 凤林镇 大陈村 大陈服务团")
             .await
@@ -405,6 +406,7 @@ scenario! {
     async fn a_team_with_nothing_in_the_month_gets_no_medal(app) {
         november(&mut app).await;
         app.in_group("cid-hecun");
+        app.ensure_village("凤林镇", "贺村").await;
         assert!(app.say(&ADMIN, "绑定 凤林镇 贺村 贺村服务团").await.contains("已绑定"));
         app.set_local(2026, 11, 30, 12, 0);
         let r = app.say(&VILLAGERS[0], "排名").await;

@@ -99,7 +99,9 @@ async fn stream_week(backend: Backend) {
             .starts_with("liancun/")
     );
 
-    // A bot message is acked, handled and answered through sessionWebhook.
+    // A bot message is acked, handled and answered through sessionWebhook
+    // (the sender is a group admin: the township is set up beforehand).
+    app.ensure_village("凤林镇", "南坞村").await;
     send(
         &mut ws,
         &bot_frame(

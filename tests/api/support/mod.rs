@@ -106,6 +106,12 @@ pub const VILLAGERS: [Person; 4] = [
         group_admin: false,
     },
 ];
+/// Listed in the test bot's `admins` (a bot admin), no DingTalk group admin.
+pub const CITY: Person = Person {
+    id: "city-admin",
+    nick: "市委组织部",
+    group_admin: false,
+};
 /// Everyone the driver can put into atUsers when their name follows @.
 pub const ROSTER: [&Person; 5] = [&ADMIN, &ZHANGSAN, &LISI, &WANGWU, &ZHAOLIU];
 
@@ -534,8 +540,45 @@ impl TestApp {
             .expect("group exists")
     }
 
-    /// Binds the group and sets up 张三 as leader, 李四 and 王五 as members.
+    /// The township and village (created through the admin API when new,
+    /// as a township sets up before its groups bind); returns their ids.
+    pub async fn ensure_village(&self, township: &str, village: &str) -> (i64, i64) {
+        let find = |list: &Value, name: &str| {
+            list["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|x| x["name"] == name))
+                .and_then(|x| x["id"].as_i64())
+        };
+        let (s, list) = self.admin("GET", "/api/v1/townships", None).await;
+        assert_eq!(s, 200, "{list}");
+        let tid = match find(&list, township) {
+            Some(id) => id,
+            None => {
+                let body = json!({"name": township});
+                let (s, t) = self.admin("POST", "/api/v1/townships", Some(body)).await;
+                assert_eq!(s, 201, "{t}");
+                t["id"].as_i64().expect("township id")
+            }
+        };
+        let path = format!("/api/v1/villages?township_id={tid}");
+        let (s, list) = self.admin("GET", &path, None).await;
+        assert_eq!(s, 200, "{list}");
+        let vid = match find(&list, village) {
+            Some(id) => id,
+            None => {
+                let body = json!({"township_id": tid, "name": village});
+                let (s, v) = self.admin("POST", "/api/v1/villages", Some(body)).await;
+                assert_eq!(s, 201, "{v}");
+                v["id"].as_i64().expect("village id")
+            }
+        };
+        (tid, vid)
+    }
+
+    /// Binds the group (a group admin, to a township and village set up
+    /// beforehand) and sets up 张三 as leader, 李四 and 王五 as members.
     pub async fn setup_team(&self) {
+        self.ensure_village("凤林镇", "南坞村").await;
         assert!(
             self.say(&ADMIN, "绑定 凤林镇 南坞村 南坞服务团")
                 .await
