@@ -424,7 +424,7 @@ async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
     let started = chrono::Utc::now();
     let report = crate::jobs::run(
         &app.state.jobs,
-        "plan_reminder",
+        crate::jobs::Job::PlanReminder,
         crate::jobs::Scope::All,
         started,
         true,
@@ -566,7 +566,7 @@ async fn fanout_replicas(
     // Enqueued here; the replicas' outbox workers take it from the database.
     let report = crate::jobs::run(
         &app.state.jobs,
-        "plan_reminder",
+        crate::jobs::Job::PlanReminder,
         crate::jobs::Scope::All,
         started,
         true,

@@ -16,6 +16,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Deserializer};
 
+use crate::jobs::Job;
 use crate::jobs::schedule::Schedule;
 
 /// The fewest characters `serve` accepts in an admin token.
@@ -237,19 +238,18 @@ pub struct ScheduleSettings {
 }
 
 impl ScheduleSettings {
-    /// The default schedule of `job` (`None`: unknown job or disabled).
-    pub fn get(&self, job: &str) -> Option<&Schedule> {
+    /// The default schedule of `job` (`None`: disabled).
+    pub fn get(&self, job: Job) -> Option<&Schedule> {
         match job {
-            "plan_reminder" => &self.plan_reminder,
-            "plan_missing" => &self.plan_missing,
-            "service_day" => &self.service_day,
-            "results_reminder" => &self.results_reminder,
-            "weekly_airing" => &self.weekly_airing,
-            "clearance" => &self.clearance,
-            "overdue_scan" => &self.overdue_scan,
-            "monthly_ranking" => &self.monthly_ranking,
-            "project_reminder" => &self.project_reminder,
-            _ => &None,
+            Job::PlanReminder => &self.plan_reminder,
+            Job::PlanMissing => &self.plan_missing,
+            Job::ServiceDay => &self.service_day,
+            Job::ResultsReminder => &self.results_reminder,
+            Job::WeeklyAiring => &self.weekly_airing,
+            Job::Clearance => &self.clearance,
+            Job::OverdueScan => &self.overdue_scan,
+            Job::MonthlyRanking => &self.monthly_ranking,
+            Job::ProjectReminder => &self.project_reminder,
         }
         .as_ref()
     }
@@ -604,6 +604,18 @@ mod tests {
     }
 
     #[test]
+    fn shipped_schedules_are_the_jobs_defaults() {
+        let s = Settings::from_toml_overrides("").expect("defaults are valid");
+        for job in Job::ALL {
+            assert_eq!(
+                s.schedule.get(job).map(|s| s.expr()),
+                Some(job.default_cron()),
+                "{job}"
+            );
+        }
+    }
+
+    #[test]
     fn project_due_and_public_base_url() {
         let s = Settings::from_toml_overrides("").expect("defaults are valid");
         assert_eq!(s.projects.due, (3, 31));
@@ -612,7 +624,7 @@ mod tests {
             Some(""),
             "no charts by default"
         );
-        assert!(s.schedule.get("project_reminder").is_some());
+        assert!(s.schedule.get(Job::ProjectReminder).is_some());
         let s = Settings::from_toml_overrides(
             "public_base_url = \"https://lc.example.cn/\"\nchart_key = \"k\"\n[projects]\ndue = \"6-1\"",
         )
@@ -709,9 +721,9 @@ mod tests {
     #[test]
     fn schedules_are_validated_at_load_and_can_be_disabled() {
         let s = Settings::from_toml_overrides("[schedule]\nclearance = \"\"").unwrap();
-        assert!(s.schedule.get("clearance").is_none(), "\"\" disables");
+        assert!(s.schedule.get(Job::Clearance).is_none(), "\"\" disables");
         assert_eq!(
-            s.schedule.get("plan_reminder").unwrap().expr(),
+            s.schedule.get(Job::PlanReminder).unwrap().expr(),
             "0 30 8 * * Mon"
         );
         let err = Settings::from_toml_overrides("[schedule]\nplan_reminder = \"0 30 8 * * 1\"")

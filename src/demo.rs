@@ -31,7 +31,7 @@ use crate::clock::{Clock, FixedClock};
 use crate::config::Settings;
 use crate::domain::week::{IsoWeek, local_to_utc, utc_ms_to_local};
 use crate::fake::dingtalk::{FakeDingtalk, Received};
-use crate::jobs::JOBS;
+use crate::jobs::Job;
 use crate::jobs::scheduler::Scheduler;
 use crate::outbox::worker::{Delivered, Worker};
 use crate::platform::dingtalk::sign;
@@ -154,18 +154,17 @@ fn day_name(d: Weekday) -> (&'static str, &'static str) {
 }
 
 /// The jobs in the demo's words (narration only; what they post is `reply`'s).
-fn job_label(job: &str) -> &'static str {
+fn job_label(job: Job) -> &'static str {
     match job {
-        "plan_reminder" => "排清单提醒",
-        "plan_missing" => "清单未发布检查",
-        "service_day" => "聚服务清单",
-        "results_reminder" => "晒成效提醒",
-        "weekly_airing" => "每周晾晒",
-        "clearance" => "清零检查",
-        "overdue_scan" => "逾期扫描",
-        "monthly_ranking" => "月度排名",
-        "project_reminder" => "难点项目提醒",
-        _ => "定时任务",
+        Job::PlanReminder => "排清单提醒",
+        Job::PlanMissing => "清单未发布检查",
+        Job::ServiceDay => "聚服务清单",
+        Job::ResultsReminder => "晒成效提醒",
+        Job::WeeklyAiring => "每周晾晒",
+        Job::Clearance => "清零检查",
+        Job::OverdueScan => "逾期扫描",
+        Job::MonthlyRanking => "月度排名",
+        Job::ProjectReminder => "难点项目提醒",
     }
 }
 
@@ -885,14 +884,14 @@ impl Sim {
             match f.status.as_str() {
                 "done"
                     if f.enqueued == 0
-                        && f.job != "overdue_scan"
-                        && f.job != "project_reminder" =>
+                        && f.job != Job::OverdueScan
+                        && f.job != Job::ProjectReminder =>
                 {
                     self.out.note(
                         Some(at),
                         &format!(
                             "定时任务「{}」({}) 已运行，没有要发的消息",
-                            job_label(&f.job),
+                            job_label(f.job),
                             f.job
                         ),
                     )
@@ -900,7 +899,7 @@ impl Sim {
                 "done" => {}
                 // The first look at the clock finds the 15-minute scan's
                 // earlier slot superseded by the current one: nothing to tell.
-                "skipped" if f.job == "overdue_scan" => {}
+                "skipped" if f.job == Job::OverdueScan => {}
                 "failed" => bail!(
                     "the scheduled job {} of {} failed (see job_firings in the demo database)",
                     f.job,
@@ -908,7 +907,7 @@ impl Sim {
                 ),
                 other => self.out.note(
                     Some(at),
-                    &format!("定时任务「{}」({})：{other}", job_label(&f.job), f.job),
+                    &format!("定时任务「{}」({})：{other}", job_label(f.job), f.job),
                 ),
             }
         }
@@ -1184,10 +1183,12 @@ impl Sim {
         }
         let counts = self.counts().await?;
         let mut per_job = Vec::new();
-        for job in JOBS {
+        for job in Job::ALL {
             let f = self
                 .db
-                .read(move |tx| Box::pin(async move { store::jobs::firings(tx, job).await }))
+                .read(move |tx| {
+                    Box::pin(async move { store::jobs::firings(tx, job.as_str()).await })
+                })
                 .await?;
             let runs = f.iter().filter(|(_, _, s, _)| s == "done").count();
             let other = f.len() - runs;

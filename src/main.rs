@@ -190,7 +190,8 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
                 (None, None) => liancun::jobs::Scope::All,
             };
             let now = chrono::Utc::now();
-            let report = liancun::jobs::run(&app.state.jobs, &job, scope, now, true, now).await?;
+            let job: liancun::jobs::Job = job.parse()?;
+            let report = liancun::jobs::run(&app.state.jobs, job, scope, now, true, now).await?;
             println!(
                 "{job}: {} team(s), {} push(es) enqueued",
                 report.teams, report.enqueued

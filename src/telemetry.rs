@@ -179,9 +179,9 @@ fn zero_counters() {
     for outcome in ["sent", "retried", "throttled", "dead", "unrecorded"] {
         metrics::counter!(PUSHES, "outcome" => outcome).increment(0);
     }
-    for job in crate::jobs::JOBS {
+    for job in crate::jobs::Job::ALL {
         for outcome in ["done", "failed", "skipped", "holiday"] {
-            metrics::counter!(FIRINGS, "job" => job, "outcome" => outcome).increment(0);
+            metrics::counter!(FIRINGS, "job" => job.as_str(), "outcome" => outcome).increment(0);
         }
     }
 }

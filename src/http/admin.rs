@@ -20,7 +20,7 @@ use super::paging::Paged;
 use crate::app::AppState;
 use crate::domain::calendar::YearData;
 use crate::jobs::schedule::Schedule;
-use crate::jobs::{self, JOBS, Scope};
+use crate::jobs::{self, Job, Scope};
 use crate::store::admin::{self as org, Owned};
 use crate::store::{StoreError, audit, groups, jobs as q, outbox};
 
@@ -68,12 +68,13 @@ async fn run_job(
     ApiPath(job): ApiPath<String>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
-    if !JOBS.contains(&job.as_str()) {
+    let Some(job) = Job::parse(&job) else {
+        let jobs = Job::ALL.map(Job::as_str).join(", ");
         return Err(HttpError::new(
             StatusCode::NOT_FOUND,
-            format!("no job {job:?}; jobs are {}", JOBS.join(", ")),
+            format!("no job {job:?}; jobs are {jobs}"),
         ));
-    }
+    };
     let req: RunJob = body(&raw)?;
     let scope = match (req.township, req.group, who.township()) {
         (Some(_), Some(_), _) => {
@@ -102,7 +103,7 @@ async fn run_job(
         })
         .await?;
     let now = state.clock.now();
-    let report = jobs::run(&state.jobs, &job, scope, now, true, now)
+    let report = jobs::run(&state.jobs, job, scope, now, true, now)
         .await
         .map_err(internal)?;
     Ok(Json(
@@ -425,7 +426,7 @@ async fn set_schedule(
     ApiPath((id, job)): ApiPath<(i64, String)>,
     raw: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
-    if !JOBS.contains(&job.as_str()) {
+    if Job::parse(&job).is_none() {
         return Err(HttpError::new(
             StatusCode::NOT_FOUND,
             format!("no job {job:?}"),

@@ -11,9 +11,12 @@
 //! `liancun run-job` all call it.
 
 pub mod duties;
+pub mod job;
 pub mod ranking;
 pub mod schedule;
 pub mod scheduler;
+
+pub use job::Job;
 
 use std::sync::{Arc, RwLock};
 
@@ -21,7 +24,7 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use crate::config::Settings;
-use crate::domain::calendar::{HolidayCalendar, ShiftRule};
+use crate::domain::calendar::HolidayCalendar;
 use crate::domain::level::Level;
 use crate::domain::week::IsoWeek;
 use crate::outbox::{self, Payload, QuietHours, Timing};
@@ -30,31 +33,6 @@ use crate::reply::{Mention, TaskState, TaskView};
 use crate::store::jobs::{self as q, ScopeTeam};
 use crate::store::tasks::TaskWithOwners;
 use crate::store::{Db, StoreError, StoreResult, Tx, groups};
-
-/// The jobs, in the order of the week.
-pub const JOBS: [&str; 9] = [
-    "plan_reminder",
-    "plan_missing",
-    "service_day",
-    "results_reminder",
-    "weekly_airing",
-    "clearance",
-    "overdue_scan",
-    "monthly_ranking",
-    "project_reminder",
-];
-
-/// How a job moves when its day is a holiday (the product rule: later for Monday
-/// and Tuesday jobs, earlier for Friday jobs; the rest keep their day).
-pub fn shift_rule(job: &str) -> ShiftRule {
-    match job {
-        "plan_reminder" | "plan_missing" | "service_day" => ShiftRule::Later,
-        "results_reminder" | "weekly_airing" => ShiftRule::Earlier,
-        // 周日必清零 of a week wholly off (春节) has nothing to clear.
-        "clearance" => ShiftRule::SkipWeekOff,
-        _ => ShiftRule::None,
-    }
-}
 
 /// What a job runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,21 +75,17 @@ pub struct JobReport {
 /// dedupe key so it never collides with the scheduled firing.
 pub async fn run(
     ctx: &JobCtx,
-    job: &str,
+    job: Job,
     scope: Scope,
     fire_at: DateTime<Utc>,
     manual: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<JobReport> {
-    if !JOBS.contains(&job) {
-        anyhow::bail!("unknown job {job:?}; jobs are {}", JOBS.join(", "));
-    }
     let ctx2 = ctx.clone();
-    let job = job.to_string();
     let report = ctx
         .db
         .write(move |tx| {
-            Box::pin(async move { run_in(tx, &ctx2, &job, scope, fire_at, manual, now).await })
+            Box::pin(async move { run_in(tx, &ctx2, job, scope, fire_at, manual, now).await })
         })
         .await?;
     Ok(report)
@@ -122,13 +96,13 @@ pub async fn run(
 pub async fn run_in(
     tx: &mut Tx,
     ctx: &JobCtx,
-    job: &str,
+    job: Job,
     scope: Scope,
     fire_at: DateTime<Utc>,
     manual: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<JobReport> {
-    if job == "monthly_ranking" {
+    if job == Job::MonthlyRanking {
         return monthly_ranking(tx, ctx, scope, fire_at, manual, now).await;
     }
     let teams: Vec<(ScopeTeam, Option<i64>)> = match scope {
@@ -189,12 +163,12 @@ pub async fn run_in(
         };
         // A team is reminded of its hard project once a year, whichever
         // scheduled firing finds it first.
-        let key = if job == "project_reminder" && !manual {
-            format!("job:project_reminder:{}", fire_at.with_timezone(&tz).year())
+        let key = if job == Job::ProjectReminder && !manual {
+            format!("job:{job}:{}", fire_at.with_timezone(&tz).year())
         } else {
             key.clone()
         };
-        if job == "plan_missing" {
+        if job == Job::PlanMissing {
             missing_by_township
                 .entry(team.township_id)
                 .or_default()
@@ -213,7 +187,7 @@ pub async fn run_in(
                 &payload,
                 timing,
                 now.timestamp_millis(),
-                reach(job),
+                job.reach(),
             )
             .await?;
         }
@@ -233,7 +207,7 @@ pub async fn run_in(
     for (township, teams) in missing_by_township {
         let week = IsoWeek::of(fire_at.with_timezone(&ctx.default_tz).date_naive()).to_string();
         let p = Payload {
-            title: say::title("plan_missing").into(),
+            title: say::title(Job::PlanMissing.as_str()).into(),
             markdown: false,
             reply: say::plan_missing_admin(&week, &teams),
         };
@@ -259,12 +233,13 @@ async fn monthly_ranking(
 ) -> StoreResult<JobReport> {
     let key = if manual {
         format!(
-            "manual:monthly_ranking:{}:{}",
+            "manual:{}:{}:{}",
+            Job::MonthlyRanking,
             scope.key(),
             now.timestamp_millis()
         )
     } else {
-        format!("job:monthly_ranking:{}", fire_at.timestamp_millis())
+        format!("job:{}:{}", Job::MonthlyRanking, fire_at.timestamp_millis())
     };
     let spread_ms = ctx.settings.scheduler.fanout_spread_secs * 1000;
     let quiet = ctx.quiet;
@@ -371,15 +346,6 @@ async fn nag_tasks(
     Ok(out)
 }
 
-/// Whom a job's group message is for: the overdue alert exists to reach the
-/// owners, the Monday reminder the leader; the rest speak to the group.
-fn reach(job: &str) -> outbox::Reach {
-    match job {
-        "overdue_scan" | "plan_reminder" => outbox::Reach::People,
-        _ => outbox::Reach::Group,
-    }
-}
-
 async fn leader(tx: &mut Tx, team_id: i64) -> StoreResult<Option<Mention>> {
     Ok(groups::team_people(tx, team_id)
         .await?
@@ -401,7 +367,7 @@ fn text(title: &str, reply: crate::reply::Reply) -> Payload {
 async fn compose(
     tx: &mut Tx,
     ctx: &JobCtx,
-    job: &str,
+    job: Job,
     team: &ScopeTeam,
     env: &TeamEnv,
     manual: bool,
@@ -409,12 +375,12 @@ async fn compose(
     let quiet = ctx.quiet;
     let week = env.week.to_string();
     Ok(match job {
-        "plan_reminder" | "plan_missing" => {
+        Job::PlanReminder | Job::PlanMissing => {
             if crate::store::tasks::plan_published(tx, team.team_id, &week).await? {
                 None
             } else {
                 let l = leader(tx, team.team_id).await?;
-                Some(if job == "plan_reminder" {
+                Some(if job == Job::PlanReminder {
                     let carried: Vec<TaskView> = q::open_tasks(tx, team.team_id, &week)
                         .await?
                         .iter()
@@ -423,44 +389,54 @@ async fn compose(
                         .collect();
                     (
                         text(
-                            say::title(job),
+                            say::title(job.as_str()),
                             say::plan_reminder(&week, l.as_ref(), &carried),
                         ),
                         None,
                     )
                 } else {
                     (
-                        text(say::title(job), say::plan_missing(&week, l.as_ref())),
+                        text(
+                            say::title(job.as_str()),
+                            say::plan_missing(&week, l.as_ref()),
+                        ),
                         None,
                     )
                 })
             }
         }
-        "service_day" => {
+        Job::ServiceDay => {
             let open: Vec<TaskWithOwners> = q::open_tasks(tx, team.team_id, &week).await?;
             let views: Vec<TaskView> = open
                 .iter()
                 .map(|t| view(t, env.tz, env.fire_ms, env.week))
                 .collect();
-            (!views.is_empty())
-                .then(|| (text(say::title(job), say::service_day(&week, &views)), None))
+            (!views.is_empty()).then(|| {
+                (
+                    text(say::title(job.as_str()), say::service_day(&week, &views)),
+                    None,
+                )
+            })
         }
-        "results_reminder" => {
+        Job::ResultsReminder => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
             if open.is_empty() {
                 None
             } else {
                 let nags = nag_tasks(tx, &open, env).await?;
-                Some((text(say::title(job), say::results_reminder(&nags)), None))
+                Some((
+                    text(say::title(job.as_str()), say::results_reminder(&nags)),
+                    None,
+                ))
             }
         }
-        "weekly_airing" => Some((duties::weekly_airing(tx, ctx, team, env).await?, None)),
-        "clearance" => {
+        Job::WeeklyAiring => Some((duties::weekly_airing(tx, ctx, team, env).await?, None)),
+        Job::Clearance => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
             let nags = nag_tasks(tx, &open, env).await?;
-            Some((text(say::title(job), say::clearance(&nags)), None))
+            Some((text(say::title(job.as_str()), say::clearance(&nags)), None))
         }
-        "overdue_scan" => {
+        Job::OverdueScan => {
             // Scheduled scans keep quiet at night; the 07:30 scan catches up.
             let local = crate::domain::week::utc_ms_to_local(env.tz, env.fire_ms);
             if !manual && quiet.contains(local.time()) {
@@ -506,14 +482,13 @@ async fn compose(
                         ),
                     )
                 });
-                Some((text(say::title(job), say::overdue(&nags)), admin))
+                Some((text(say::title(job.as_str()), say::overdue(&nags)), admin))
             }
         }
         // Handled per township before the per-team loop (see `monthly_ranking`).
-        "monthly_ranking" => None,
-        "project_reminder" => duties::project_reminder(tx, ctx, team, env, manual)
+        Job::MonthlyRanking => None,
+        Job::ProjectReminder => duties::project_reminder(tx, ctx, team, env, manual)
             .await?
             .map(|p| (p, None)),
-        _ => return Err(StoreError::Other(anyhow::anyhow!("unknown job {job}"))),
     })
 }

@@ -364,18 +364,6 @@ mod tests {
     use super::*;
     use chrono::{Datelike, Duration, Timelike, Weekday};
 
-    const DEFAULTS: [(&str, &str); 9] = [
-        ("plan_reminder", "0 30 8 * * Mon"),
-        ("plan_missing", "0 30 21 * * Mon"),
-        ("service_day", "0 0 8 * * Tue"),
-        ("results_reminder", "0 0 15 * * Fri"),
-        ("weekly_airing", "0 0 20 * * Fri"),
-        ("clearance", "0 0 20 * * Sun"),
-        ("overdue_scan", "0 */15 * * * *"),
-        ("monthly_ranking", "0 0 9 1 * *"),
-        ("project_reminder", "0 0 9 * * *"),
-    ];
-
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
             .single()
@@ -390,7 +378,8 @@ mod tests {
 
     #[test]
     fn product_defaults_parse() {
-        for (job, expr) in DEFAULTS {
+        for job in crate::jobs::Job::ALL {
+            let expr = job.default_cron();
             let s = Schedule::parse(expr).unwrap_or_else(|e| panic!("{job}: {e}"));
             assert_eq!(s.expr(), expr);
         }

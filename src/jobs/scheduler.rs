@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::{JOBS, JobCtx, Scope, shift_rule};
+use super::{Job, JobCtx, Scope};
 use crate::clock::SharedClock;
 use crate::domain::calendar::{ShiftRule, Shifted};
 use crate::domain::week::{local_to_utc, utc_ms_to_local};
@@ -23,7 +23,7 @@ use crate::telemetry;
 /// One firing the tick dealt with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Firing {
-    pub job: String,
+    pub job: Job,
     pub scope: String,
     pub slot: DateTime<Utc>,
     pub fire_at: DateTime<Utc>,
@@ -141,17 +141,19 @@ impl Scheduler {
                 })
                 .await?;
             let scope = Scope::Township(township_id);
-            for job in JOBS {
+            for kind in Job::ALL {
+                // The job's name, as the store keeps it.
+                let job = kind.as_str();
                 let schedule = match overrides.iter().find(|(j, _)| j == job) {
                     Some((_, cron)) => match Schedule::parse_optional(cron) {
                         Ok(s) => s,
                         Err(e) => {
                             // Validated on entry; a bad row can only come from outside the API.
                             tracing::error!(%township, job, error = %e, "bad schedule override; using the default");
-                            self.ctx.settings.schedule.get(job).cloned()
+                            self.ctx.settings.schedule.get(kind).cloned()
                         }
                     },
-                    None => self.ctx.settings.schedule.get(job).cloned(),
+                    None => self.ctx.settings.schedule.get(kind).cloned(),
                 };
                 let Some(schedule) = schedule else { continue };
                 let key = scope.key();
@@ -169,7 +171,7 @@ impl Scheduler {
                         .calendar
                         .read()
                         .map_err(|_| anyhow::anyhow!("calendar lock poisoned"))?;
-                    due_slots(&schedule, tz, shift_rule(job), &cal, after, now)
+                    due_slots(&schedule, tz, kind.shift_rule(), &cal, after, now)
                 };
                 // Several slots due at once means they were missed (the
                 // service was down): only the latest runs, the older ones are
@@ -177,7 +179,7 @@ impl Scheduler {
                 let last_fire = due.iter().rposition(|d| matches!(d, Due::Fire { .. }));
                 for (i, d) in due.into_iter().enumerate() {
                     let superseded = matches!(d, Due::Fire { .. }) && Some(i) != last_fire;
-                    if let Some(f) = self.fire(job, scope, d, now, grace, superseded).await? {
+                    if let Some(f) = self.fire(kind, scope, d, now, grace, superseded).await? {
                         out.push(f);
                     }
                 }
@@ -196,13 +198,14 @@ impl Scheduler {
     /// Claims and runs one due slot. `None` if another replica had it.
     async fn fire(
         &self,
-        job: &'static str,
+        kind: Job,
         scope: Scope,
         due: Due,
         now: DateTime<Utc>,
         grace: Duration,
         superseded: bool,
     ) -> anyhow::Result<Option<Firing>> {
+        let job = kind.as_str();
         let key = scope.key();
         let worker = self.worker.clone();
         let now_ms = now.timestamp_millis();
@@ -242,7 +245,7 @@ impl Scheduler {
                     .increment(1);
             }
             return Ok(won.then(|| Firing {
-                job: job.into(),
+                job: kind,
                 scope: key,
                 slot,
                 fire_at: at,
@@ -271,7 +274,7 @@ impl Scheduler {
                     if !won {
                         return Ok(None);
                     }
-                    let report = super::run_in(tx, &ctx, job, scope, at, false, now).await?;
+                    let report = super::run_in(tx, &ctx, kind, scope, at, false, now).await?;
                     let n = i64::try_from(report.enqueued).unwrap_or(i64::MAX);
                     q::finish_firing(
                         tx,
@@ -296,7 +299,7 @@ impl Scheduler {
                 let lag = (now - at).num_milliseconds().max(0) as f64 / 1000.0;
                 metrics::histogram!(telemetry::FIRING_LAG, "job" => job).record(lag);
                 Ok(Some(Firing {
-                    job: job.into(),
+                    job: kind,
                     scope: key,
                     slot,
                     fire_at: at,
@@ -342,7 +345,7 @@ impl Scheduler {
                     })
                     .await?;
                 Ok(Some(Firing {
-                    job: job.into(),
+                    job: kind,
                     scope: scope.key(),
                     slot,
                     fire_at: at,

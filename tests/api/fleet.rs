@@ -107,7 +107,7 @@ scenario! {
         let rss: f64 = samples(&page, "process_resident_memory_bytes")[0].split_whitespace().nth(1).unwrap().parse().unwrap();
         assert!(rss > 1_000_000.0, "a real RSS: {rss}");
         // Counters with known labels exist before anything happened to them.
-        for job in liancun::jobs::JOBS {
+        for job in liancun::jobs::Job::ALL {
             assert!(
                 samples(&page, "liancun_job_firings_total").iter().any(|l| l.contains(&format!("job=\"{job}\",outcome=\"failed\""))),
                 "{job}: {page}"

@@ -252,7 +252,7 @@ scenario! {
         assert_eq!(v["complete"], true);
         assert_eq!((team(&v, 1)["score"].as_f64(), team(&v, 2)["score"].as_f64()), (Some(73.4), Some(66.7)));
         // A re-run of the same firing writes nothing twice.
-        let again = liancun::jobs::run(&app.state.jobs, "monthly_ranking", liancun::jobs::Scope::All,
+        let again = liancun::jobs::run(&app.state.jobs, liancun::jobs::Job::MonthlyRanking, liancun::jobs::Scope::All,
             m[0].slot, false, app.clock.now()).await.expect("re-run");
         assert_eq!(again.enqueued, 0);
     }
