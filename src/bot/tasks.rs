@@ -14,13 +14,13 @@ use crate::store::tasks::{self as store_tasks, NewTask, TaskWithOwners};
 use crate::store::{StoreResult, Tx};
 
 fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
-    let state = match t.task.state.as_str() {
-        "closed" => TaskState::Closed(
+    let state = match t.task.state {
+        rules::TaskState::Closed => TaskState::Closed(
             t.task.carried_over == 0 && t.task.closed_at.is_some_and(|c| c <= t.task.deadline_at),
         ),
-        "cancelled" => TaskState::Cancelled,
-        _ if t.task.deadline_at < turn.now_ms => TaskState::Overdue,
-        _ => TaskState::Open,
+        rules::TaskState::Cancelled => TaskState::Cancelled,
+        rules::TaskState::Open if t.task.deadline_at < turn.now_ms => TaskState::Overdue,
+        rules::TaskState::Open => TaskState::Open,
     };
     TaskView {
         no: t.task.no,
@@ -136,11 +136,11 @@ async fn open_task(
     let Some(t) = store_tasks::task_by_no(tx, team.team_id, no).await? else {
         return Ok(Err(reply::task_not_found(no)));
     };
-    if t.task.state != "open" {
+    if t.task.state != rules::TaskState::Open {
         return Ok(Err(reply::task_not_open(
             no,
             &t.task.text,
-            t.task.state == "cancelled",
+            t.task.state == rules::TaskState::Cancelled,
         )));
     }
     let owner_ids: Vec<i64> = t.owners.iter().map(|(id, ..)| *id).collect();
@@ -176,7 +176,7 @@ pub async fn close(
     let mut villagers = Vec::new();
     for mut t in found {
         store_tasks::close(tx, t.task.id, turn.me, result, turn.now_ms).await?;
-        t.task.state = "closed".into();
+        t.task.state = rules::TaskState::Closed;
         t.task.closed_at = Some(turn.now_ms);
         views.push(view(turn, &t));
         if t.task.source == "request"

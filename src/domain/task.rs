@@ -5,6 +5,44 @@ use chrono::NaiveDateTime;
 
 use super::week::IsoWeek;
 
+/// Where a task is: open, closed (完成) or cancelled (取消). The store
+/// keeps it as its name ([`TaskState::as_str`]) and decodes it on reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Open,
+    Closed,
+    Cancelled,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Open => "open",
+            TaskState::Closed => "closed",
+            TaskState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state named `name` (`None`: no such state).
+    pub fn parse(name: &str) -> Option<TaskState> {
+        [TaskState::Open, TaskState::Closed, TaskState::Cancelled]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// A stored task state that is none of the three.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown task state {0:?}")]
+pub struct UnknownTaskState(pub String);
+
+impl TryFrom<String> for TaskState {
+    type Error = UnknownTaskState;
+    fn try_from(name: String) -> Result<TaskState, UnknownTaskState> {
+        TaskState::parse(&name).ok_or(UnknownTaskState(name))
+    }
+}
+
 /// Why a 延期 is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostponeRefusal {
@@ -52,6 +90,17 @@ pub fn carried_over(list_week: IsoWeek, current: IsoWeek) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_states_round_trip_and_unknown_ones_are_refused() {
+        for s in [TaskState::Open, TaskState::Closed, TaskState::Cancelled] {
+            assert_eq!(TaskState::try_from(s.as_str().to_string()), Ok(s));
+        }
+        assert_eq!(
+            TaskState::try_from("done".to_string()),
+            Err(UnknownTaskState("done".into()))
+        );
+    }
     use chrono::NaiveDate;
 
     fn at(m: u32, d: u32, h: u32) -> NaiveDateTime {

@@ -89,7 +89,7 @@ async fn filter(
                 "only tasks and requests have a state",
             ));
         }
-        if !matches!(s.as_str(), "open" | "closed" | "cancelled") {
+        if crate::domain::task::TaskState::parse(s).is_none() {
             return Err(unprocessable("state", "must be open, closed or cancelled"));
         }
     }

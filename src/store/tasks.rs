@@ -2,6 +2,7 @@
 
 use super::sql;
 use super::{StoreError, StoreResult, Tx};
+use crate::domain::task::TaskState;
 
 crate::row_struct! {
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +12,8 @@ crate::row_struct! {
         pub text: String,
         pub level: String,
         pub deadline_at: i64,
-        pub state: String,
+        #[sqlx(try_from = "String")]
+        pub state: TaskState,
         pub source: String,
         pub closed_at: Option<i64>,
         pub result: Option<String>,
@@ -19,6 +21,14 @@ crate::row_struct! {
         pub week: String,
         /// 1 once the task was postponed after being carried over: never on time.
         pub carried_over: i64,
+    }
+}
+
+/// Decoded where it is read: a state that is none of the three is an error.
+impl rusqlite::types::FromSql for TaskState {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        TaskState::try_from(v.as_str()?.to_string())
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
     }
 }
 
