@@ -25,7 +25,7 @@ fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
     TaskView {
         no: t.task.no,
         text: t.task.text.clone(),
-        level: Level::from_str_db(&t.task.level).unwrap_or(Level::Green),
+        level: t.task.level,
         deadline: turn.to_local(t.task.deadline_at),
         state,
         owners: t

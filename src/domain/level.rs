@@ -92,6 +92,18 @@ impl Level {
     }
 }
 
+/// A stored level that is none of the four.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown level {0:?}")]
+pub struct UnknownLevel(pub String);
+
+impl TryFrom<String> for Level {
+    type Error = UnknownLevel;
+    fn try_from(name: String) -> Result<Level, UnknownLevel> {
+        Level::from_str_db(&name).ok_or(UnknownLevel(name))
+    }
+}
+
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())

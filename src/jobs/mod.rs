@@ -25,7 +25,6 @@ use chrono_tz::Tz;
 
 use crate::config::Settings;
 use crate::domain::calendar::HolidayCalendar;
-use crate::domain::level::Level;
 use crate::domain::week::IsoWeek;
 use crate::outbox::{self, Payload, QuietHours, Timing};
 use crate::reply::push::{self as say, NagTask};
@@ -306,7 +305,7 @@ fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64, week: IsoWeek) -> TaskView {
     TaskView {
         no: t.task.no,
         text: t.task.text.clone(),
-        level: Level::from_str_db(&t.task.level).unwrap_or(Level::Green),
+        level: t.task.level,
         deadline: crate::domain::week::utc_ms_to_local(tz, t.task.deadline_at),
         state: if t.task.deadline_at < now_ms {
             TaskState::Overdue

@@ -2,6 +2,7 @@
 
 use super::sql;
 use super::{StoreError, StoreResult, Tx};
+use crate::domain::level::Level;
 use crate::domain::task::TaskState;
 
 crate::row_struct! {
@@ -10,7 +11,8 @@ crate::row_struct! {
         pub id: i64,
         pub no: i64,
         pub text: String,
-        pub level: String,
+        #[sqlx(try_from = "String")]
+        pub level: Level,
         pub deadline_at: i64,
         #[sqlx(try_from = "String")]
         pub state: TaskState,
@@ -28,6 +30,14 @@ crate::row_struct! {
 impl rusqlite::types::FromSql for TaskState {
     fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         TaskState::try_from(v.as_str()?.to_string())
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// Decoded where it is read: a level that is none of the four is an error.
+impl rusqlite::types::FromSql for Level {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Level::try_from(v.as_str()?.to_string())
             .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
     }
 }
