@@ -188,6 +188,17 @@ pub fn default_deadline_off_holidays(
 mod tests {
     use super::*;
 
+    #[test]
+    fn stored_levels_decode_and_unknown_ones_are_refused() {
+        for l in [Level::Red, Level::Orange, Level::Yellow, Level::Green] {
+            assert_eq!(Level::try_from(l.as_str().to_string()), Ok(l));
+        }
+        assert_eq!(
+            Level::try_from("purple".to_string()),
+            Err(UnknownLevel("purple".into()))
+        );
+    }
+
     fn dt(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, m, d)
             .and_then(|date| date.and_hms_opt(h, mi, s))
