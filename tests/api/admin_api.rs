@@ -651,6 +651,12 @@ scenario! {
         assert!(p["detail"].as_str().unwrap().contains("64 KiB"), "says the limit: {p}");
         let (s, _) = problem(&app, "GET", "/api/v1/townships", None, b"").await;
         assert_eq!(s, 401);
+        // A bad query parameter is the problem's field, as a bad body field is.
+        let (s, p) = problem(&app, "GET", "/api/v1/teams?limit=abc", admin, b"").await;
+        assert_eq!((s, p["field"].as_str()), (422, Some("limit")), "{p}");
+        assert!(p["detail"].as_str().unwrap().starts_with("limit: "), "{p}");
+        let (s, p) = problem(&app, "GET", "/api/v1/audit?lmit=5", admin, b"").await;
+        assert_eq!((s, p["field"].as_str()), (422, Some("lmit")), "{p}");
 
         // A conflict says what conflicts, in the same words on both backends.
         let (s, t) = app.admin("POST", "/api/v1/townships", Some(json!({"name": "问题镇"}))).await;
