@@ -87,7 +87,7 @@ where
 }
 
 /// A trimmed name of 1 to 64 characters, or 422 naming `field`.
-fn name(field: &str, raw: &str) -> Result<String, HttpError> {
+pub(super) fn name(field: &str, raw: &str) -> Result<String, HttpError> {
     let s = raw.trim();
     if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
         return Err(unprocessable(

@@ -270,6 +270,33 @@ scenario! {
     }
 }
 
+scenario! {
+    async fn a_township_admins_name_is_bounded_like_every_other_name(app) {
+        let (dachen, _) = app.ensure_village("大陈镇", "大陈村").await;
+        let tb = township_token(&app, dachen).await;
+        let path = format!("/api/v1/townships/{dachen}/admins");
+        let before = app.counts().await;
+        // 10,000 characters fit the body limit but not a name (an @-name in
+        // every push); blanks are not a name either.
+        for name in ["长".repeat(10_000), "   ".to_string()] {
+            let (s, e) = app.admin_with("POST", &path, Some(json!({"platform": "dingtalk", "user_id": "zhen01", "name": name})), Some(&tb)).await;
+            if name.trim().is_empty() {
+                assert_eq!(s, 200, "a blank name means none given: {e}");
+            } else {
+                assert_eq!((s, e["field"].as_str()), (422, Some("name")), "{e}");
+            }
+        }
+        let (_, admins) = app.admin("GET", &path, None).await;
+        let names: Vec<&str> = admins["items"].as_array().unwrap().iter().filter_map(|p| p["display_name"].as_str()).collect();
+        assert!(names.iter().all(|n| n.chars().count() <= 64 && !n.trim().is_empty() || n.is_empty()), "{names:?}");
+        assert_eq!(app.counts().await["people"], before["people"] + 1, "only the blank-named admin");
+        let (s, e) = app.admin_with("POST", &path, Some(json!({"platform": "dingtalk", "user_id": "zhen01", "name": "  镇干部 "})), Some(&tb)).await;
+        assert_eq!(s, 200, "{e}");
+        let (_, admins) = app.admin("GET", &path, None).await;
+        assert_eq!(admins["items"][0]["display_name"], "镇干部", "trimmed like other names");
+    }
+}
+
 // ── Chat input is bounded like the API's ──────────────────────────────
 
 scenario! {
