@@ -363,6 +363,30 @@ scenario! {
     }
 }
 
+scenario! {
+    async fn set_member_naming_the_leader_is_refused_and_the_team_keeps_its_leader(app) {
+        app.setup_team().await; // 张三 (zhangsan01) leads
+        let leader = |t: &Value| t["people"].as_array().unwrap().iter().filter(|p| p["role"] == "leader").map(|p| p["platform_user_id"].clone()).collect::<Vec<_>>();
+        assert_eq!(leader(&team_of_group(&app).await), vec![json!("zhangsan01")]);
+        let before = app.counts().await;
+        // The leader naming himself by mistake, and a group admin naming the
+        // leader among newcomers: either would leave the team leaderless.
+        for (who, text, at) in [
+            (&ZHANGSAN, "设团员 @张三", vec!["zhangsan01".to_string()]),
+            (&MALLORY, "设团员 @新人 @张三", vec!["newbie01".to_string(), "zhangsan01".to_string()]),
+        ] {
+            let (s, raw) = say_at(&app, who, text, &at).await;
+            assert_eq!(s, 200);
+            assert!(content(&raw).contains("是团长，不能设为团员，没有改动"), "{text}: {raw}");
+            assert_eq!(leader(&team_of_group(&app).await), vec![json!("zhangsan01")], "{text}");
+        }
+        assert_eq!(app.counts().await["team_roles"], before["team_roles"], "no role changed");
+        // Changing the leader is still one 设团长 away.
+        let (_, raw) = say_at(&app, &ZHANGSAN, "设团长 @李四", &["lisi01".to_string()]).await;
+        assert!(content(&raw).contains("已设团长"), "{raw}");
+    }
+}
+
 // ── Secrets and personal data ──────────────────────────────────────────
 
 scenario! {
