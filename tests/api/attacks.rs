@@ -72,7 +72,7 @@ async fn team_of_group(app: &TestApp) -> Value {
 async fn audited(app: &TestApp, action: &str) -> Vec<Value> {
     let (s, log) = app.admin("GET", "/api/v1/audit?limit=500", None).await;
     assert_eq!(s, 200, "{log}");
-    log["entries"]
+    log["items"]
         .as_array()
         .expect("entries")
         .iter()
@@ -402,7 +402,7 @@ scenario! {
         let (_, log) = app.admin("GET", "/api/v1/audit", None).await;
         let text = log.to_string();
         assert!(!text.contains("13812345678") && !text.contains("13900001111"), "{text}");
-        let update = log["entries"].as_array().unwrap().iter().find(|e| e["action"] == "person.update").unwrap();
+        let update = log["items"].as_array().unwrap().iter().find(|e| e["action"] == "person.update").unwrap();
         assert_eq!((update["before"]["phone"].as_str(), update["after"]["phone"].as_str()), (Some("138****5678"), Some("139****1111")));
     }
 }
