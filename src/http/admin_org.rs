@@ -58,7 +58,7 @@ pub const MAX_CSV: usize = 8 * 1024 * 1024;
 /// (which names line and column) after `what` (`csv`, `xlsx`, `file`).
 fn import_error(what: &str, e: import::ImportError) -> HttpError {
     match e {
-        import::ImportError::TooManyRows { .. } => {
+        import::ImportError::TooManyRows { .. } | import::ImportError::TooBigUnzipped => {
             HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("{what}: {e}"))
         }
         import::ImportError::Invalid(why) => {
