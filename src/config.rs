@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use chrono_tz::Tz;
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer};
 
 use crate::jobs::Job;
@@ -378,10 +378,19 @@ impl Settings {
             }
             fig = fig.merge(Toml::file_exact(path));
         }
+        // The file's old `log = "filter"` string becomes [log] filter before
+        // the environment is merged: a LIANCUN_LOG__FORMAT would otherwise
+        // replace the string, and the filter and its warning with it.
+        let old_log = fig.find_value("log").ok().and_then(|v| v.into_string());
+        if let Some(filter) = &old_log {
+            fig = fig.merge(Serialized::default("log.filter", filter));
+        }
         fig = fig
             .merge(env_layer())
             .merge(Env::raw().only(&["DATABASE_URL"]));
-        Self::from_figment(fig)
+        let mut s = Self::from_figment(fig)?;
+        s.log.deprecated_key |= old_log.is_some();
+        Ok(s)
     }
 
     /// Defaults only, with overrides from a TOML string (tests, `demo`).
@@ -791,6 +800,18 @@ mod tests {
             let s = Settings::from_figment(fig).map_err(|e| e.to_string())?;
             assert_eq!(s.log.format, LogFormat::Json);
             assert_eq!(s.log.filter, "liancun=debug,info");
+            Ok(())
+        });
+        // An old file's `log = "…"` with the new LIANCUN_LOG__FORMAT: the
+        // filter is kept and still warned about, not replaced by the default.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("old.toml", "log = \"liancun=debug,warn\"\n")?;
+            jail.set_env("LIANCUN_CONFIG", "old.toml");
+            jail.set_env("LIANCUN_LOG__FORMAT", "json");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(s.log.format, LogFormat::Json);
+            assert_eq!(s.log.filter, "liancun=debug,warn");
+            assert!(s.log.deprecated_key);
             Ok(())
         });
     }

@@ -122,6 +122,15 @@ pub async fn set_role(
         return Ok(reply::one_leader_only());
     }
     let roster = groups::team_people(tx, team.team_id).await?;
+    // 设团员 naming the leader would leave the team without one (and a
+    // leader who names himself could not undo it): refused, nothing changed.
+    if !leader
+        && let Some((p, _)) = roster
+            .iter()
+            .find(|(p, role)| role == "leader" && picks.iter().any(|k| k.person_id() == Some(p.id)))
+    {
+        return Ok(reply::access::leader_not_member(&people::mention(p)));
+    }
     if !leader {
         let is_member = |id: Option<i64>| {
             roster

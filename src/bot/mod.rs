@@ -358,7 +358,8 @@ async fn turn(
         }
         Err(e) => {
             let kind = e.kind();
-            return Ok((Reply::text(reply::parse::parse_error(&e)), kind));
+            let typed = command::TaskNo::first_in(text);
+            return Ok((Reply::text(reply::parse::parse_error(&e, typed)), kind));
         }
     };
     let kind = cmd.kind();

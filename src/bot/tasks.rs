@@ -213,6 +213,7 @@ pub async fn postpone(
                 &task,
                 deadline,
                 refusal == PostponeRefusal::InThePast,
+                turn.local_now.date(),
             ));
         }
     }

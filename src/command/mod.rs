@@ -153,6 +153,21 @@ impl CommandKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskNo(pub u32);
 
+impl TaskNo {
+    /// The first task number typed in `text` (`#3`, `＃3`), for the example
+    /// of a reply to a message that could not be parsed: the example then
+    /// names the task the sender meant, never another one.
+    pub fn first_in(text: &str) -> Option<u32> {
+        text.match_indices(['#', '＃']).find_map(|(i, h)| {
+            let after = text.get(i + h.len()..)?;
+            let end = after
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(after.len());
+            after.get(..end)?.parse().ok().filter(|n| *n > 0)
+        })
+    }
+}
+
 impl fmt::Display for TaskNo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)

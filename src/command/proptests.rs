@@ -148,7 +148,7 @@ proptest! {
     fn never_panics_on_arbitrary_text(text in any::<String>()) {
         with_ctx(|ctx| {
             if let Err(e) = parse(&text, ctx) {
-                let _ = parse_error(&e);
+                let _ = parse_error(&e, None);
             }
         });
     }
@@ -157,7 +157,7 @@ proptest! {
     fn never_panics_on_grammar_fragments(text in grammarish()) {
         with_ctx(|ctx| {
             if let Err(e) = parse(&text, ctx) {
-                prop_assert!(parse_error(&e).contains("例："));
+                prop_assert!(parse_error(&e, None).contains("例："));
             }
             Ok(())
         })?;

@@ -347,6 +347,11 @@ async fn add_township_admin(
     if a.user_id.trim().is_empty() || a.user_id.len() > 128 {
         return Err(unprocessable("user_id", "must be 1 to 128 characters"));
     }
+    // Bounded like every other name; empty keeps a known person's name.
+    let display = match a.name.trim() {
+        "" => String::new(),
+        n => super::admin_org::name("name", n)?,
+    };
     let now = state.clock.now_ms();
     let actor = who.actor();
     let person = state
@@ -361,7 +366,7 @@ async fn add_township_admin(
                     who.check_person(&org::person_townships(tx, p.id).await?)?;
                 }
                 let pid =
-                    groups::upsert_person(tx, a.platform.as_str(), a.user_id.trim(), &a.name, now)
+                    groups::upsert_person(tx, a.platform.as_str(), a.user_id.trim(), &display, now)
                         .await?;
                 q::add_township_admin(tx, id, pid).await?;
                 let after = json!({ "person": pid, "platform": a.platform.as_str(), "user_id": a.user_id.trim() });

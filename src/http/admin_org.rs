@@ -58,7 +58,7 @@ pub const MAX_CSV: usize = 8 * 1024 * 1024;
 /// (which names line and column) after `what` (`csv`, `xlsx`, `file`).
 fn import_error(what: &str, e: import::ImportError) -> HttpError {
     match e {
-        import::ImportError::TooManyRows { .. } => {
+        import::ImportError::TooManyRows { .. } | import::ImportError::TooBigUnzipped => {
             HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("{what}: {e}"))
         }
         import::ImportError::Invalid(why) => {
@@ -87,7 +87,7 @@ where
 }
 
 /// A trimmed name of 1 to 64 characters, or 422 naming `field`.
-fn name(field: &str, raw: &str) -> Result<String, HttpError> {
+pub(super) fn name(field: &str, raw: &str) -> Result<String, HttpError> {
     let s = raw.trim();
     if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
         return Err(unprocessable(

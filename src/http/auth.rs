@@ -230,7 +230,19 @@ where
                 let why = text
                     .strip_prefix("Failed to deserialize query string: ")
                     .unwrap_or(&text);
-                let field = super::error::field_of("", why).unwrap_or_else(|| "query".to_string());
+                // `limit: invalid digit found in string`: the parameter
+                // leads the message; it is the problem's field.
+                let (path, why) = match why.split_once(": ") {
+                    Some((name, rest))
+                        if !name.is_empty()
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                    {
+                        (name, rest)
+                    }
+                    _ => ("", why),
+                };
+                let field =
+                    super::error::field_of(path, why).unwrap_or_else(|| "query".to_string());
                 unprocessable(&field, why)
             })
     }

@@ -5,7 +5,10 @@
 
 use std::any::Any;
 
-use axum::extract::Request;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -144,9 +147,21 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
 /// itself rather than a handler — 405 from routing, 413 from the body limit,
 /// 504 from the timeout — becomes a problem document too, keeping its status
 /// and headers (`Allow` on a 405).
-pub async fn problems(req: Request, next: Next) -> Response {
+///
+/// `allowed` maps each `/api/v1` route template to the methods it takes
+/// (`GET,HEAD,POST`): the router adds its `Allow` header only after this
+/// middleware has run, so a 405's detail names them from here.
+pub async fn problems(
+    State(allowed): State<Arc<HashMap<String, String>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let api = req.uri().path().starts_with("/api/v1");
     let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
     let resp = next.run(req).await;
     let status = resp.status();
     if !api || !(status.is_client_error() || status.is_server_error()) {
@@ -165,7 +180,19 @@ pub async fn problems(req: Request, next: Next) -> Response {
         Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
         Err(_) => String::new(),
     };
-    let detail = framework_detail(status, &method, &parts.headers, &text);
+    let allow = parts
+        .headers
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            route
+                .as_ref()
+                .and_then(|r| allowed.get(r))
+                .map(String::as_str)
+        })
+        .unwrap_or("")
+        .to_string();
+    let detail = framework_detail(status, &method, &allow, &text);
     let problem = HttpError::new(status, detail).problem();
     let fresh = problem_response(status, &problem);
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -176,18 +203,12 @@ pub async fn problems(req: Request, next: Next) -> Response {
 }
 
 /// The words for an error the framework answered without any.
-fn framework_detail(
-    status: StatusCode,
-    method: &Method,
-    headers: &axum::http::HeaderMap,
-    text: &str,
-) -> String {
+fn framework_detail(status: StatusCode, method: &Method, allow: &str, text: &str) -> String {
     match status {
+        StatusCode::METHOD_NOT_ALLOWED if allow.is_empty() => {
+            format!("{method} is not allowed here")
+        }
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = headers
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
             format!("{method} is not allowed here; allowed: {allow}")
         }
         StatusCode::PAYLOAD_TOO_LARGE => format!(

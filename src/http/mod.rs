@@ -207,9 +207,39 @@ fn units(v: &mut Value) {
     }
 }
 
+/// The methods each documented route takes, as axum writes `Allow`
+/// (`GET,HEAD,POST`), for the 405 problem's detail; the document itself
+/// is served on GET.
+fn allowed_methods(doc: &OpenApi) -> std::collections::HashMap<String, String> {
+    let mut map: std::collections::HashMap<String, String> = doc
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("HEAD", item.get.is_some() || item.head.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ];
+            let allow: Vec<&str> = methods
+                .iter()
+                .filter(|(_, yes)| *yes)
+                .map(|(m, _)| *m)
+                .collect();
+            (path.clone(), allow.join(","))
+        })
+        .collect();
+    map.insert(OPENAPI_PATH.to_string(), "GET,HEAD".to_string());
+    map
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let (admin, _) = admin_api();
+    let (admin, doc) = admin_api();
+    let allowed = std::sync::Arc::new(allowed_methods(&doc));
     // Serialized once; a failure (never expected) is logged and answered 500.
     let json = openapi_json().map_err(|e| e.to_string());
     let openapi = get(move || {
@@ -251,7 +281,10 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn(error::problems))
+        .layer(axum::middleware::from_fn_with_state(
+            allowed,
+            error::problems,
+        ))
         // Outermost last: a caller's id is checked, or one is made, before
         // the trace span opens, so every line of the request carries it.
         .layer(axum::middleware::from_fn(access::track))

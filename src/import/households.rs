@@ -71,6 +71,9 @@ pub enum ImportError {
     /// More data rows than the cap: the whole file is refused.
     #[error("more than {max} households in one file; split it (by 小组, say) and import each part")]
     TooManyRows { max: usize },
+    /// An `.xlsx` that unzips to more than [`MAX_XLSX_UNZIPPED`] bytes.
+    #[error("the workbook unzips to more than {} MiB; a sheet of households is far smaller — save only the household sheet, or as CSV", MAX_XLSX_UNZIPPED >> 20)]
+    TooBigUnzipped,
     /// A bad file or row; the reason names line and column where there is one.
     #[error("{0}")]
     Invalid(String),
@@ -167,10 +170,35 @@ fn read_csv(raw: &[u8], rows: &mut Rows) -> Result<(), ImportError> {
     }
 }
 
+/// Most bytes an `.xlsx` upload may unzip to, all its parts together.
+/// 50,000 households are under 15 MiB of sheet XML and shared strings;
+/// calamine holds the shared strings in memory, so a zip bomb of a few
+/// hundred KiB would otherwise take GiBs and minutes of a blocking thread.
+pub const MAX_XLSX_UNZIPPED: u64 = 32 << 20;
+
+/// Unzips every part of the workbook into nothing, counting: refused past
+/// [`MAX_XLSX_UNZIPPED`]. The sizes a zip declares are not trusted.
+fn check_unzipped(raw: &[u8]) -> Result<(), ImportError> {
+    let bad = |e: &dyn std::fmt::Display| invalid(format!("not a readable .xlsx workbook ({e})"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(raw)).map_err(|e| bad(&e))?;
+    let mut left = MAX_XLSX_UNZIPPED;
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(|e| bad(&e))?;
+        let n = std::io::copy(
+            &mut std::io::Read::take(part, left + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| bad(&e))?;
+        left = left.checked_sub(n).ok_or(ImportError::TooBigUnzipped)?;
+    }
+    Ok(())
+}
+
 /// Reads the first sheet cell by cell (never the whole sheet at once), so
 /// that a file past the cap stops being read at its first extra row.
 fn read_xlsx(raw: &[u8], rows: &mut Rows) -> Result<(), ImportError> {
     use calamine::Reader;
+    check_unzipped(raw)?;
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(raw))
         .map_err(|e| invalid(format!("not a readable .xlsx workbook ({e})")))?;
     let Some(sheet) = book.sheet_names().into_iter().next() else {
@@ -535,6 +563,68 @@ mod tests {
         assert!(Format::detect(Some(XLSX_CONTENT_TYPE), b"a,b").is_err());
         let xls = Format::detect(None, &[0xD0, 0xCF, 0x11, 0xE0, 0xA1]).unwrap_err();
         assert!(xls.to_string().contains(".xls"), "{xls}");
+    }
+
+    /// A real workbook with one more part of `extra` zero bytes, which
+    /// deflate squeezes to about a thousandth.
+    fn padded_workbook(extra: usize) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "姓名").unwrap();
+        sheet.write_string(1, 0, "张三").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let mut src = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..src.len() {
+            let mut part = src.by_index(i).unwrap();
+            let mut data = Vec::new();
+            part.read_to_end(&mut data).unwrap();
+            out.start_file(part.name().unwrap().to_string(), opts)
+                .unwrap();
+            out.write_all(&data).unwrap();
+        }
+        out.start_file("xl/media/padding.bin", opts.large_file(true))
+            .unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..extra >> 20 {
+            out.write_all(&zeros).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn an_xlsx_that_unzips_past_the_cap_is_refused_before_it_is_read() {
+        let fine = padded_workbook(8 << 20);
+        assert_eq!(parse(Format::Xlsx, &fine, MAX_ROWS).unwrap().len(), 1);
+        // The cap leaves room for the most households one import takes.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["姓名", "小组", "电话"].into_iter().enumerate() {
+            sheet.write_string(0, c as u16, h).unwrap();
+        }
+        for r in 1..=MAX_ROWS as u32 {
+            sheet.write_string(r, 0, format!("村民{r}号户主")).unwrap();
+            sheet
+                .write_string(r, 1, format!("第{}组", r % 30 + 1))
+                .unwrap();
+            sheet
+                .write_number(r, 2, 13_800_000_000.0 + f64::from(r))
+                .unwrap();
+        }
+        let full = book.save_to_buffer().unwrap();
+        assert_eq!(
+            parse(Format::Xlsx, &full, MAX_ROWS).unwrap().len(),
+            MAX_ROWS
+        );
+        let bomb = padded_workbook(40 << 20);
+        assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
+        assert_eq!(
+            parse(Format::Xlsx, &bomb, MAX_ROWS),
+            Err(ImportError::TooBigUnzipped)
+        );
     }
 
     #[test]

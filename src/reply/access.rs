@@ -54,6 +54,17 @@ pub fn team_full(max: usize, now: usize, adding: usize) -> Reply {
     ))
 }
 
+/// 设团员 naming the team's leader.
+pub fn leader_not_member(leader: &Mention) -> Reply {
+    Reply::with_mentions(
+        format!(
+            "@{} 是团长，不能设为团员，没有改动。换团长请发：设团长 @姓名",
+            leader.name
+        ),
+        vec![leader.clone()],
+    )
+}
+
 /// Most people named one by one in a roles reply; the rest are counted.
 pub const MAX_NAMED_IN_REPLY: usize = 20;
 

@@ -36,7 +36,9 @@ fn description(kind: CommandKind) -> &'static str {
              等级：红 橙 黄 绿（也可写【红】或🔴），不写为绿；不@人则负责人是自己。"
         }
         CommandKind::AddTasks => "往本周清单追加事项，写法和排清单一样，可一次加多行。",
-        CommandKind::List => "查看本周清单里的事项、负责人、截止时间和办理进度。",
+        CommandKind::List => {
+            "查看本周清单里的事项、负责人、截止时间和办理进度；往周没销号的标【结转】，排在前面。"
+        }
         CommandKind::Serve => "记录一次服务；写上 #编号 就记到那个事项下。",
         CommandKind::Visit => "记录一次入户走访：先写农户，再写群众反映的情况。",
         CommandKind::Close => "事项办结销号，写明成效；可一次销号几项，如 #1 #3。",
@@ -89,7 +91,7 @@ fn who_may(kind: CommandKind) -> &'static str {
         | CommandKind::Rank
         | CommandKind::Help => "所有人",
         CommandKind::Coverage => "所有人（「未走访」名单：服务团成员）",
-        CommandKind::Bind => "群管理员、乡镇管理员",
+        CommandKind::Bind => "群管理员（本群首次绑定）、乡镇管理员（也可改绑）",
         CommandKind::SetLeader | CommandKind::SetMember => "群管理员、团长",
     }
 }
@@ -231,6 +233,18 @@ mod tests {
                 "{kind:?} missing from the list"
             );
         }
+    }
+
+    #[test]
+    fn help_says_what_the_commands_now_do() {
+        // A group admin alone cannot take a bound group over (README, security).
+        assert!(
+            help_for(CommandKind::Bind)
+                .contains("谁可用：群管理员（本群首次绑定）、乡镇管理员（也可改绑）")
+        );
+        assert!(help_for(CommandKind::List).contains("【结转】"));
+        assert!(help_for(CommandKind::Postpone).contains("往后延"));
+        assert!(help_for(CommandKind::MyRequests).contains("也可写：诉求进度"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod ranking;
 pub mod requests;
 pub mod size;
 
-use chrono::{Datelike, NaiveDateTime, Timelike, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::level::Level;
@@ -486,15 +486,30 @@ pub fn postponed(
 }
 
 /// 延期 refused: the new deadline is not later than the current one
-/// (`past`: it has already passed).
-pub fn postpone_not_forward(task: &TaskView, to: NaiveDateTime, past: bool) -> Reply {
+/// (`past`: it has already passed). The example is one the bot would take
+/// (`today`: the team's local date): 下周三 when that is later than the
+/// current deadline, else the day after it.
+pub fn postpone_not_forward(
+    task: &TaskView,
+    to: NaiveDateTime,
+    past: bool,
+    today: NaiveDate,
+) -> Reply {
     let why = if past {
         format!("{} 已经过去了", when(to))
     } else {
         format!("新截止时间要晚于现在的 {}", when(task.deadline))
     };
+    let next_wednesday =
+        today + chrono::Duration::days(9 - i64::from(today.weekday().num_days_from_monday()));
+    let after = task.deadline.date().max(today) + chrono::Duration::days(1);
+    let by = if next_wednesday > task.deadline.date() {
+        "下周三".to_string()
+    } else {
+        format!("{}月{}日", after.month(), after.day())
+    };
     Reply::text(format!(
-        "#{} {} 没有延期：{why}。延期只能往后延。\n例：延期 #{} 下周三 等待镇里批复",
+        "#{} {} 没有延期：{why}。延期只能往后延。\n例：延期 #{} {by} 等待镇里批复",
         task.no, task.text, task.no
     ))
 }
@@ -738,10 +753,28 @@ mod tests {
             r.contains("还没有新事项，往周结转 1 项：\n#4 【结转"),
             "{r}"
         );
-        let r = postpone_not_forward(&t, at(2026, 12, 4, 23, 59, 59), false).text;
+        let today = NaiveDate::from_ymd_opt(2026, 12, 3).expect("date");
+        let r = postpone_not_forward(&t, at(2026, 12, 4, 23, 59, 59), false, today).text;
         assert_eq!(
             r,
             "#4 古村落保护方案对接 没有延期：新截止时间要晚于现在的 12月5日(周六)。延期只能往后延。\n例：延期 #4 下周三 等待镇里批复"
         );
+        // A deadline already past next Wednesday: the example is a date the
+        // bot takes, the day after it (across New Year too).
+        let far = TaskView {
+            deadline: at(2026, 12, 31, 23, 59, 59),
+            ..t.clone()
+        };
+        let r = postpone_not_forward(&far, at(2026, 12, 20, 23, 59, 59), false, today).text;
+        assert!(r.ends_with("\n例：延期 #4 1月1日 等待镇里批复"), "{r}");
+        // An overdue task: the day after today, not after the old deadline.
+        let r = postpone_not_forward(
+            &t,
+            at(2026, 12, 1, 23, 59, 59),
+            true,
+            at(2026, 12, 20, 9, 0, 0).date(),
+        )
+        .text;
+        assert!(r.ends_with("\n例：延期 #4 下周三 等待镇里批复"), "{r}");
     }
 }

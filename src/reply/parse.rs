@@ -110,9 +110,23 @@ fn task_line_problem(why: &TaskLineError) -> (String, String) {
     }
 }
 
+/// The example of a command; with `typed` (the task number the sender
+/// wrote), one that names that task, so copying it never touches another.
+fn example_for(kind: CommandKind, typed: Option<u32>) -> String {
+    match (kind, typed) {
+        (CommandKind::Close, Some(n)) => format!("完成 #{n} 已协调到位"),
+        (CommandKind::Postpone, Some(n)) => format!("延期 #{n} 下周三 等待镇里批复"),
+        (CommandKind::Cancel, Some(n)) => format!("取消 #{n} 不用办了"),
+        (CommandKind::Assign, Some(n)) => format!("指派 #{n} @李四"),
+        (CommandKind::Serve, Some(n)) => format!("服务 #{n} 帮王大妈办医保"),
+        _ => kind.example().to_string(),
+    }
+}
+
 /// The reply to a message that could not be parsed: one or two short lines
-/// on what was wrong, then "例：" and a correct example.
-pub fn parse_error(e: &ParseError) -> String {
+/// on what was wrong, then "例：" and a correct example. `typed`: the task
+/// number the sender wrote (see [`crate::command::TaskNo::first_in`]).
+pub fn parse_error(e: &ParseError, typed: Option<u32>) -> String {
     match e {
         ParseError::Empty => "在的！发送「帮助」查看可用命令。\n例：清单".to_string(),
         ParseError::NotACommand => format!("{}\n例：帮助", not_a_command()),
@@ -127,7 +141,7 @@ pub fn parse_error(e: &ParseError) -> String {
             "「{}」{}。\n{}",
             name(*kind),
             missing(what),
-            example_line(kind.example())
+            example_line(&example_for(*kind, typed))
         ),
         ParseError::BadTaskLine {
             kind: _,
@@ -154,12 +168,12 @@ pub fn parse_error(e: &ParseError) -> String {
         ParseError::OneTaskOnly { kind } => format!(
             "「{}」一次只能写一个事项编号。\n{}",
             name(*kind),
-            example_line(kind.example())
+            example_line(&example_for(*kind, typed))
         ),
         ParseError::BadDeadline { kind, got } => format!(
             "看不懂日期「{}」，可写 {DATE_FORMS}。\n{}",
             quote(got),
-            example_line(kind.example())
+            example_line(&example_for(*kind, typed))
         ),
         ParseError::DeadlineInPast {
             kind,
@@ -167,10 +181,12 @@ pub fn parse_error(e: &ParseError) -> String {
             this_week_day,
         } => {
             let example = match (kind, this_week_day) {
-                (CommandKind::Postpone, Some(day)) => {
-                    format!("延期 #2 下周{} 等待镇里批复", weekday_cn(*day))
-                }
-                _ => kind.example().to_string(),
+                (CommandKind::Postpone, Some(day)) => format!(
+                    "延期 #{} 下周{} 等待镇里批复",
+                    typed.unwrap_or(2),
+                    weekday_cn(*day)
+                ),
+                _ => example_for(*kind, typed),
             };
             format!(
                 "{}。\n{}",
@@ -180,7 +196,7 @@ pub fn parse_error(e: &ParseError) -> String {
         }
         ParseError::TwoLevels { kind } => format!(
             "只能写一个等级（红、橙、黄、绿）。\n{}",
-            example_line(kind.example())
+            example_line(&example_for(*kind, typed))
         ),
         ParseError::BadScore { got } => format!(
             "评分「{}」不对，请写1到5分，或 满意、基本满意、不满意。\n{}",
@@ -317,7 +333,7 @@ mod tests {
     #[test]
     fn every_error_says_what_and_gives_an_example() {
         for e in every_error() {
-            let text = parse_error(&e);
+            let text = parse_error(&e, None);
             assert!(!text.is_empty(), "{e:?}");
             assert!(text.contains("例："), "{e:?}: {text}");
             let first = text.lines().next().unwrap_or_default();
@@ -335,7 +351,7 @@ mod tests {
             got: "周一".into(),
             this_week_day: Some(Weekday::Mon),
         };
-        let text = parse_error(&past_monday);
+        let text = parse_error(&past_monday, None);
         assert!(text.contains("下周一"), "{text}");
         assert!(text.contains("延期 #2 下周一"), "{text}");
 
@@ -347,12 +363,48 @@ mod tests {
                 got: "2月30日".into(),
             },
         };
-        let text = parse_error(&line);
+        let text = parse_error(&line, None);
         assert!(text.starts_with("第3行「清理 2月30日」"), "{text}");
         assert!(text.contains("2月30日"), "{text}");
 
         let long = "很".repeat(100);
-        assert!(parse_error(&ParseError::BadScore { got: long }).contains('…'));
+        assert!(parse_error(&ParseError::BadScore { got: long }, None).contains('…'));
+    }
+
+    #[test]
+    fn the_example_names_the_task_the_sender_typed() {
+        use crate::command::{ParseCtx, TaskNo, parse};
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).expect("date");
+        let ctx = ParseCtx {
+            today,
+            now: today.and_hms_opt(10, 0, 0).expect("time"),
+            bot_names: &[],
+        };
+        for (sent, kind) in [
+            ("延期 #7 明天", CommandKind::Postpone),
+            ("延期 #7", CommandKind::Postpone),
+            ("延期 ＃7 周一 等批复", CommandKind::Postpone),
+            ("延期 #7 后年 等批复", CommandKind::Postpone),
+            ("取消 #7", CommandKind::Cancel),
+            ("完成 #7", CommandKind::Close),
+            ("指派 #7", CommandKind::Assign),
+        ] {
+            let e = parse(sent, &ctx).expect_err(sent);
+            let text = parse_error(&e, TaskNo::first_in(sent));
+            let example = text
+                .lines()
+                .find_map(|l| l.strip_prefix("例："))
+                .unwrap_or_else(|| panic!("{sent}: {text}"));
+            assert!(
+                example.contains("#7") && !example.contains("#2") && !example.contains("#4"),
+                "{sent}: {text}"
+            );
+            let again = parse(example, &ctx).unwrap_or_else(|e| panic!("{sent}: {example}: {e:?}"));
+            assert_eq!(again.kind(), kind, "{sent}: {example}");
+        }
+        assert_eq!(TaskNo::first_in("延期 #12 明天"), Some(12));
+        assert_eq!(TaskNo::first_in("延期 明天 #0"), None);
+        assert_eq!(TaskNo::first_in("延期 明天"), None);
     }
 
     #[test]

@@ -1133,26 +1133,27 @@ const HARMLESS_URL_PARAMS: [&str; 17] = [
 /// known to be harmless (`?password=`, `?sslkey=` which may hold a key
 /// inline, `?options=`, misspellings such as `?pass%77ord=`) and any
 /// fragment become `***`. A URL that does not parse is shown as its
-/// scheme alone, since where its password ends cannot be told.
+/// scheme alone, since where its password ends cannot be told. Text with
+/// no scheme (a libpq `host=db password=…` string, a pasted password) is
+/// not shown at all.
 pub fn redact_url(url: &str) -> String {
-    if !url.contains(['@', '?', '#']) {
+    let Some(scheme) = url.split_once(':').map(|(s, _)| s).filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    }) else {
+        return "*** (not a URL; hidden)".to_string();
+    };
+    if !url.contains(['@', '?', '#', '=', ' ']) {
         return url.to_string();
     }
-    let scheme = url
-        .split_once(':')
-        .map(|(s, _)| s)
-        .filter(|s| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-        })
-        .unwrap_or("***");
     let Ok(mut u) = reqwest::Url::parse(url) else {
         return format!("{scheme}:*** (does not parse as a URL; shown without its rest)");
     };
     // A password with a raw `/` or `?` ends the authority early and leaves
     // its tail in the path: `postgres://lc:123/tail@db/x`.
-    if u.path().contains('@') || u.host_str().is_some_and(|h| h.contains('@')) {
+    // `postgres:host=db password=…`: key=value pairs where a path would be.
+    if u.path().contains(['@', '=']) || u.host_str().is_some_and(|h| h.contains('@')) {
         return format!("{scheme}:*** (an @ outside the user part; shown without its rest)");
     }
     if u.password().is_some() && u.set_password(Some("***")).is_err() {
@@ -1421,6 +1422,11 @@ mod tests {
             ("postgres://lc:s3c#ret@db/x", "postgres:***"),
             ("postgres://lc:s3c/ret@db/x", "postgres:***"),
             ("postgres://lc:123/s3cret@db/x", "postgres:***"),
+            // libpq key=value strings and a pasted password: nothing shown.
+            ("host=db user=lc password=s3cret", "***"),
+            ("s3cret", "***"),
+            ("postgres:host=db password=s3cret", "postgres:***"),
+            ("postgres:///x?host=/run&password=s3cret", "password=***"),
             (
                 "sqlite://data/liancun.db?mode=rwc",
                 "sqlite://data/liancun.db?mode=rwc",

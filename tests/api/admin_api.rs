@@ -638,12 +638,25 @@ scenario! {
         assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
         let p: Value = resp.json().await.unwrap();
         assert!(p["detail"].as_str().unwrap().starts_with("DELETE is not allowed"), "{p}");
+        // The detail names what the path takes, as Allow does (the router adds
+        // Allow only after the problem middleware has written the detail).
+        assert_eq!(p["detail"], format!("DELETE is not allowed here; allowed: {allow}"), "{p}");
+        let resp = app.client.put(app.url("/api/v1/openapi.json")).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 405);
+        let p: Value = resp.json().await.unwrap();
+        assert_eq!(p["detail"], "PUT is not allowed here; allowed: GET,HEAD", "{p}");
         let big = format!("{{\"name\": \"{}\"}}", "村".repeat(30_000));
         let (s, p) = problem(&app, "POST", "/api/v1/townships", admin, big.as_bytes()).await;
         assert_eq!((s, p["title"].as_str()), (413, Some("Payload Too Large")), "{p}");
         assert!(p["detail"].as_str().unwrap().contains("64 KiB"), "says the limit: {p}");
         let (s, _) = problem(&app, "GET", "/api/v1/townships", None, b"").await;
         assert_eq!(s, 401);
+        // A bad query parameter is the problem's field, as a bad body field is.
+        let (s, p) = problem(&app, "GET", "/api/v1/teams?limit=abc", admin, b"").await;
+        assert_eq!((s, p["field"].as_str()), (422, Some("limit")), "{p}");
+        assert!(p["detail"].as_str().unwrap().starts_with("limit: "), "{p}");
+        let (s, p) = problem(&app, "GET", "/api/v1/audit?lmit=5", admin, b"").await;
+        assert_eq!((s, p["field"].as_str()), (422, Some("lmit")), "{p}");
 
         // A conflict says what conflicts, in the same words on both backends.
         let (s, t) = app.admin("POST", "/api/v1/townships", Some(json!({"name": "问题镇"}))).await;

@@ -270,6 +270,33 @@ scenario! {
     }
 }
 
+scenario! {
+    async fn a_township_admins_name_is_bounded_like_every_other_name(app) {
+        let (dachen, _) = app.ensure_village("大陈镇", "大陈村").await;
+        let tb = township_token(&app, dachen).await;
+        let path = format!("/api/v1/townships/{dachen}/admins");
+        let before = app.counts().await;
+        // 10,000 characters fit the body limit but not a name (an @-name in
+        // every push); blanks are not a name either.
+        for name in ["长".repeat(10_000), "   ".to_string()] {
+            let (s, e) = app.admin_with("POST", &path, Some(json!({"platform": "dingtalk", "user_id": "zhen01", "name": name})), Some(&tb)).await;
+            if name.trim().is_empty() {
+                assert_eq!(s, 200, "a blank name means none given: {e}");
+            } else {
+                assert_eq!((s, e["field"].as_str()), (422, Some("name")), "{e}");
+            }
+        }
+        let (_, admins) = app.admin("GET", &path, None).await;
+        let names: Vec<&str> = admins["items"].as_array().unwrap().iter().filter_map(|p| p["display_name"].as_str()).collect();
+        assert!(names.iter().all(|n| n.chars().count() <= 64 && !n.trim().is_empty() || n.is_empty()), "{names:?}");
+        assert_eq!(app.counts().await["people"], before["people"] + 1, "only the blank-named admin");
+        let (s, e) = app.admin_with("POST", &path, Some(json!({"platform": "dingtalk", "user_id": "zhen01", "name": "  镇干部 "})), Some(&tb)).await;
+        assert_eq!(s, 200, "{e}");
+        let (_, admins) = app.admin("GET", &path, None).await;
+        assert_eq!(admins["items"][0]["display_name"], "镇干部", "trimmed like other names");
+    }
+}
+
 // ── Chat input is bounded like the API's ──────────────────────────────
 
 scenario! {
@@ -333,6 +360,30 @@ scenario! {
         assert!(raw.len() < 20_000, "over DingTalk's limit: {} bytes", raw.len());
         assert!(content(&raw).contains("#1 "), "{}", raw.chars().take(120).collect::<String>());
         assert_eq!(app.counts().await["tasks"], 30, "the tasks themselves are all kept");
+    }
+}
+
+scenario! {
+    async fn set_member_naming_the_leader_is_refused_and_the_team_keeps_its_leader(app) {
+        app.setup_team().await; // 张三 (zhangsan01) leads
+        let leader = |t: &Value| t["people"].as_array().unwrap().iter().filter(|p| p["role"] == "leader").map(|p| p["platform_user_id"].clone()).collect::<Vec<_>>();
+        assert_eq!(leader(&team_of_group(&app).await), vec![json!("zhangsan01")]);
+        let before = app.counts().await;
+        // The leader naming himself by mistake, and a group admin naming the
+        // leader among newcomers: either would leave the team leaderless.
+        for (who, text, at) in [
+            (&ZHANGSAN, "设团员 @张三", vec!["zhangsan01".to_string()]),
+            (&MALLORY, "设团员 @新人 @张三", vec!["newbie01".to_string(), "zhangsan01".to_string()]),
+        ] {
+            let (s, raw) = say_at(&app, who, text, &at).await;
+            assert_eq!(s, 200);
+            assert!(content(&raw).contains("是团长，不能设为团员，没有改动"), "{text}: {raw}");
+            assert_eq!(leader(&team_of_group(&app).await), vec![json!("zhangsan01")], "{text}");
+        }
+        assert_eq!(app.counts().await["team_roles"], before["team_roles"], "no role changed");
+        // Changing the leader is still one 设团长 away.
+        let (_, raw) = say_at(&app, &ZHANGSAN, "设团长 @李四", &["lisi01".to_string()]).await;
+        assert!(content(&raw).contains("已设团长"), "{raw}");
     }
 }
 

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | household file for another township's village, however malformed | 403 before the file is read; nothing stored |
 //! | 50,001 households in one CSV | 413; nothing stored (exactly 50,000 are imported, within the request timeout) |
+//! | an `.xlsx` zip bomb (200 KiB unzipping to 200 MiB) | 413 before calamine reads it; nothing stored |
 //! | one bad row among good ones | 422 naming line and column; nothing stored |
 //! | GBK CSV, UTF-8 with BOM, `.xlsx` with phones typed as numbers | imported as Excel saved them, phones exact |
 //! | many slow (half-sent) connections | `/healthz` and a signed DingTalk callback still answered; past the cap 503 at once |
@@ -212,6 +213,35 @@ scenario! {
                 ("王大妈".to_string(), "12".to_string(), None),
             ]
         );
+    }
+}
+
+scenario! {
+    async fn an_xlsx_zip_bomb_is_a_413_before_it_is_unpacked_in_memory(app) {
+        use std::io::Write;
+        let (a_village, a_token, _, _) = two_townships(&app).await;
+        // 200 KiB that unzips to 200 MiB (a sharedStrings.xml of one huge
+        // string made a few hundred MiB of memory and minutes of CPU, on
+        // after the 504).
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        z.start_file("xl/sharedStrings.xml", opts).unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..200 {
+            z.write_all(&chunk).unwrap();
+        }
+        let bomb = z.finish().unwrap().into_inner();
+        assert!(bomb.len() < 400_000, "{}", bomb.len());
+        let audit_before = count(&app, "audit_log").await;
+        let started = std::time::Instant::now();
+        let (s, e) = upload(&app, &a_token, a_village, XLSX, bomb).await;
+        assert_eq!(s, 413, "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("unzips to more than 32 MiB"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        assert_eq!(count(&app, "households").await, 0);
+        assert_eq!(count(&app, "audit_log").await, audit_before);
     }
 }
 

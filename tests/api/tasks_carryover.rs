@@ -218,3 +218,36 @@ scenario! {
         assert_eq!((c["plans"], c["requests"]), (1, 30));
     }
 }
+
+scenario! {
+    async fn a_refusal_example_names_the_same_task_and_is_taken_when_copied(app) {
+        app.setup_team().await; // Wednesday 2 December
+        app.say(&ZHANGSAN, "加清单 修路 @王五 周五").await;
+        app.say(&ZHANGSAN, "加清单 河道清理 @王五 周五").await;
+        // A message that cannot be parsed: the example is about #1, the task
+        // the sender typed, never the generic #2 or #4 (copying those would
+        // postpone or cancel another task).
+        let r = app.say(&WANGWU, "延期 #1 明天").await;
+        assert_eq!(r, "「延期」要写原因。\n例：延期 #1 下周三 等待镇里批复");
+        let r = app.say(&ZHANGSAN, "取消 #1").await;
+        assert_eq!(r, "「取消」要写原因。\n例：取消 #1 不用办了");
+        let r = app.say(&WANGWU, "延期 #1 周一 等料").await;
+        assert!(r.ends_with("\n例：延期 #1 下周一 等待镇里批复"), "{r}");
+
+        // A deadline already past next Wednesday: the refusal's example is
+        // the day after it, and sending it works.
+        let r = app.say(&WANGWU, "延期 #1 12月20日 等料").await;
+        assert!(r.starts_with("⏳ #1 已延期：修路"), "{r}");
+        let r = app.say(&WANGWU, "延期 #1 12月18日 等料").await;
+        assert_eq!(
+            r,
+            "#1 修路 没有延期：新截止时间要晚于现在的 12月20日(周日)。延期只能往后延。\n\
+             例：延期 #1 12月21日 等待镇里批复"
+        );
+        let example = r.rsplit("例：").next().expect("an example");
+        let r = app.say(&WANGWU, example).await;
+        assert!(r.starts_with("⏳ #1 已延期：修路\n12月20日(周日) → 12月21日(周一)"), "{r}");
+        let list = app.say(&WANGWU, "清单").await;
+        assert!(list.contains("#2 【绿】河道清理 @王五 · 12月4日(周五)截止"), "#2 untouched: {list}");
+    }
+}
