@@ -68,6 +68,24 @@ pub fn batch_scheduling() -> io::Result<()> {
     Ok(())
 }
 
+/// [`batch_scheduling`] for the SQLite writer: a refusal (a seccomp filter
+/// without `sched_setscheduler`, as systemd's `~@resources` makes) leaves
+/// the default policy, which is correct but commits smaller groups, and is
+/// logged once as a warning that names the call to allow. Returns whether
+/// the thread is now batch-scheduled.
+pub fn batch_scheduling_or_warn() -> bool {
+    match batch_scheduling() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "the SQLite writer keeps the default scheduling policy: SCHED_BATCH was refused (allow the sched_setscheduler system call)"
+            );
+            false
+        }
+    }
+}
+
 /// The scheduling policy of thread `tid` of this process (`SCHED_OTHER`,
 /// `SCHED_BATCH`, … as `libc` numbers them).
 #[cfg(target_os = "linux")]
@@ -112,6 +130,185 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(thread_policy(0).unwrap(), libc::SCHED_OTHER);
+    }
+
+    /// Refuses `sched_setscheduler` with EPERM on the calling thread only
+    /// (a seccomp filter installed without TSYNC binds just this thread), as
+    /// systemd's `SystemCallFilter=~@resources` with
+    /// `SystemCallErrorNumber=EPERM` would.
+    fn refuse_sched_setscheduler_on_this_thread() {
+        let nr = libc::SYS_sched_setscheduler as u32;
+        let filter = [
+            // A = seccomp_data.nr
+            libc::sock_filter {
+                code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            },
+            libc::sock_filter {
+                code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 1,
+                k: nr,
+            },
+            libc::sock_filter {
+                code: (libc::BPF_RET | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+            },
+            libc::sock_filter {
+                code: (libc::BPF_RET | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ALLOW,
+            },
+        ];
+        let prog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: `prog` points at `filter`, both alive for the calls; the
+        // kernel copies the program.
+        unsafe {
+            assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+            assert_eq!(
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0,
+                    &prog as *const libc::sock_fprog
+                ),
+                0,
+                "{}",
+                io::Error::last_os_error()
+            );
+        }
+    }
+
+    /// A log sink for one thread's `tracing` events.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_refused_sched_batch_leaves_the_default_policy_and_is_logged() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let (batched, policy) = std::thread::spawn(move || {
+            refuse_sched_setscheduler_on_this_thread();
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || sink.clone())
+                .finish();
+            let batched = tracing::subscriber::with_default(subscriber, batch_scheduling_or_warn);
+            (batched, thread_policy(0).unwrap())
+        })
+        .join()
+        .unwrap();
+        assert!(!batched);
+        assert_eq!(policy, libc::SCHED_OTHER);
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("WARN"), "{text}");
+        assert!(text.contains("SCHED_BATCH was refused"), "{text}");
+        assert!(text.contains("sched_setscheduler"), "{text}");
+    }
+
+    #[test]
+    fn an_allowed_sched_batch_is_not_logged() {
+        let log = Captured::default();
+        let sink = log.clone();
+        let batched = std::thread::spawn(move || {
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || sink.clone())
+                .finish();
+            tracing::subscriber::with_default(subscriber, batch_scheduling_or_warn)
+        })
+        .join()
+        .unwrap();
+        assert!(batched);
+        assert!(log.0.lock().unwrap().is_empty());
+    }
+
+    /// Applies systemd's rules for the `SystemCallFilter=` lines of a unit
+    /// to one system call: the first line sets the default (an allow-list
+    /// denies what it does not name), each later line adds to or, with `~`,
+    /// takes from the allowed set, in order. `groups` are the named sets that
+    /// hold the call; every other set in the unit must be in `others`, so that
+    /// a new set is classified here before the test believes it.
+    fn unit_allows(unit: &str, call: &str, groups: &[&str], others: &[&str]) -> bool {
+        let mut allowed = None;
+        for line in unit.lines() {
+            let Some(value) = line.trim().strip_prefix("SystemCallFilter=") else {
+                continue;
+            };
+            let (deny, names) = match value.strip_prefix('~') {
+                Some(rest) => (true, rest),
+                None => (false, value),
+            };
+            let first = allowed.is_none();
+            let mut names_it = false;
+            for name in names.split_whitespace() {
+                if name.starts_with('@') {
+                    assert!(
+                        groups.contains(&name) || others.contains(&name),
+                        "{name}: is {call} in it? (systemd-analyze syscall-filter {name})"
+                    );
+                }
+                names_it |= name == call || groups.contains(&name);
+            }
+            allowed = Some(match (first, deny) {
+                (true, false) => names_it,
+                (true, true) => !names_it,
+                (false, false) => allowed.unwrap_or(false) || names_it,
+                (false, true) => allowed.unwrap_or(false) && !names_it,
+            });
+        }
+        allowed.unwrap_or(true)
+    }
+
+    /// The shipped unit lets the writer set SCHED_BATCH. Group contents as
+    /// `systemd-analyze syscall-filter` lists them (systemd 252–257):
+    /// `@system-service` holds `@resources`, which holds `sched_setscheduler`;
+    /// `@privileged` does not.
+    #[test]
+    fn the_shipped_systemd_unit_allows_sched_batch() {
+        let unit = include_str!("../deploy/liancun.service");
+        let holds = ["@system-service", "@resources"];
+        let others = ["@privileged"];
+        assert!(unit_allows(unit, "sched_setscheduler", &holds, &others));
+        // The reader is not vacuous: the unit as it was refused the call.
+        let before = "SystemCallFilter=@system-service\nSystemCallFilter=~@privileged @resources\n";
+        assert!(!unit_allows(before, "sched_setscheduler", &holds, &others));
+        // Real-time policies stay refused.
+        assert!(unit.lines().any(|l| l.trim() == "RestrictRealtime=yes"));
+    }
+
+    /// The k8s deployment runs under the container runtime's default seccomp
+    /// profile (containerd's and Docker's allow `sched_setscheduler` without
+    /// any capability), not a custom one that could drop it.
+    #[test]
+    fn the_k8s_deployment_uses_the_runtime_default_seccomp_profile() {
+        let deployment = include_str!("../deploy/k8s/deployment.yaml");
+        let profiles: Vec<&str> = deployment
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("type:"))
+            .collect();
+        assert!(profiles.contains(&"type: RuntimeDefault"), "{profiles:?}");
+        assert!(!deployment.contains("Localhost"));
+        assert!(!deployment.contains("Unconfined"));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum BenchKind {
     Fanout,
     /// A year of data for 20,000 villages, then the monthly ranking of every township.
     Ranking,
+    /// `liancun serve` started again and again: time to the first ready
+    /// `/readyz`, and resident memory once idle.
+    Footprint,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -52,8 +55,8 @@ pub struct BenchArgs {
     /// Fan-out: sends in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Fan-out and ranking: database (default: a temporary SQLite file; an
-    /// empty PostgreSQL database for `ranking`).
+    /// Fan-out, ranking and footprint: database (default: a temporary SQLite
+    /// file; an empty PostgreSQL database for `ranking`).
     #[arg(long)]
     pub database_url: Option<String>,
     /// Ranking: villages (one team and group each) to generate.
@@ -87,6 +90,13 @@ pub struct BenchArgs {
     /// they do not steal each other's time).
     #[arg(long)]
     pub no_pin: bool,
+    /// Footprint: how many times `serve` is started.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Footprint: seconds each started `serve` is left idle before its
+    /// resident memory is read.
+    #[arg(long, default_value_t = 5)]
+    pub idle_seconds: u64,
 }
 
 /// What the load generator saw: every request's latency, and how long it ran.
@@ -173,6 +183,7 @@ pub async fn run(args: BenchArgs, placement: Option<Placement>) -> anyhow::Resul
         BenchKind::Callbacks => callbacks(args, placement).await,
         BenchKind::Fanout => fanout(args).await,
         BenchKind::Ranking => ranking(args).await,
+        BenchKind::Footprint => footprint(args).await,
     }
 }
 
@@ -347,6 +358,129 @@ fn peak_rss_mib() -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// Issue 19's footprint targets: start to ready, and idle resident memory.
+const READY_TARGET_SQLITE_MS: f64 = 200.0;
+const READY_TARGET_PG_MS: f64 = 500.0;
+const IDLE_RSS_TARGET_MB: f64 = 30.0;
+
+/// Starts `liancun serve` (this binary) `runs` times on one database whose
+/// migrations are current (applied here first), and for each start measures
+/// the time from spawn to the first 200 from `/readyz`, then, after
+/// `idle_seconds` without a request, the child's resident memory (VmRSS)
+/// and threads. Prints min / median / max of each.
+async fn footprint(args: BenchArgs) -> anyhow::Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let dir = tempfile_dir()?;
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("footprint.db").display()));
+    let postgres = url.starts_with("postgres");
+    let db = crate::store::Db::connect(&url).await?;
+    db.migrate().await?;
+    db.close().await;
+    let config = dir.join("footprint.toml");
+    std::fs::write(
+        &config,
+        format!("database_url = \"{url}\"\n[log]\nfilter = \"warn\"\n"),
+    )?;
+    let exe = std::env::current_exe().context("cannot find the liancun binary")?;
+    let (mut ready_ms, mut rss_mb, mut threads) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 1..=args.runs {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let t = Instant::now();
+        let mut child = tokio::process::Command::new(&exe)
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("LIANCUN_ADMIN_TOKEN")
+            .env("LIANCUN_CONFIG", &config)
+            .env("LIANCUN_LISTEN", addr.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start liancun serve")?;
+        let pid = child.id().context("the started serve has no pid")?;
+        loop {
+            if ready(addr).await {
+                break;
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("run {run}: serve exited before it was ready ({status})");
+            }
+            if t.elapsed() > Duration::from_secs(30) {
+                bail!("run {run}: serve was not ready within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("cannot read the status of serve (pid {pid})"))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        let rss = field("VmRSS:").context("no VmRSS in /proc/PID/status")? * 1024.0 / 1e6;
+        let n = field("Threads:").context("no Threads in /proc/PID/status")?;
+        println!("run {run}: ready in {ms:.0} ms; idle RSS {rss:.1} MB, {n} threads");
+        ready_ms.push(ms);
+        rss_mb.push(rss);
+        threads.push(n);
+        child.start_kill()?;
+        child.wait().await?;
+    }
+    let (backend, ready_target) = if postgres {
+        ("PostgreSQL", READY_TARGET_PG_MS)
+    } else {
+        ("SQLite", READY_TARGET_SQLITE_MS)
+    };
+    let spread = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2], v[v.len() - 1])
+    };
+    let (lo, mid, hi) = spread(&mut ready_ms);
+    println!(
+        "footprint, {backend}, {} runs, idle {} s each:",
+        args.runs, args.idle_seconds
+    );
+    println!(
+        "start to ready: min {lo:.0} ms, median {mid:.0} ms, max {hi:.0} ms (target ≤ {ready_target:.0} ms)"
+    );
+    let (lo, mid, hi) = spread(&mut rss_mb);
+    println!(
+        "idle RSS:       min {lo:.1} MB, median {mid:.1} MB, max {hi:.1} MB (target ≤ {IDLE_RSS_TARGET_MB:.0} MB)"
+    );
+    let (lo, mid, hi) = spread(&mut threads);
+    println!("threads:        min {lo}, median {mid}, max {hi}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Whether `GET /readyz` at `addr` answers 200 (false while nothing listens).
+async fn ready(addr: std::net::SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return false;
+    };
+    if s.write_all(b"GET /readyz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).await.is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
 async fn fanout(args: BenchArgs) -> anyhow::Result<()> {

@@ -680,9 +680,7 @@ async fn spawn_writer(
                 Ok(conn) => {
                     // Bigger groups per commit where the writer shares a core
                     // with the HTTP threads (see batch_scheduling).
-                    if let Err(e) = crate::affinity::batch_scheduling() {
-                        tracing::warn!(error = %e, "the SQLite writer keeps the default scheduling policy");
-                    }
+                    crate::affinity::batch_scheduling_or_warn();
                     if ready_tx.send(Ok(())).is_ok() {
                         keep_writing(rt, conn, rx, &path, &health);
                     }

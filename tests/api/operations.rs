@@ -103,6 +103,43 @@ async fn an_online_backup_restores_the_data() {
     assert_eq!(counts["team_roles"], 3);
 }
 
+/// The footprint bench, once and briefly: it starts `serve` as a child,
+/// waits for its first ready `/readyz` and reads its idle memory.
+#[tokio::test]
+async fn the_footprint_bench_starts_serve_and_reads_its_memory() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_liancun"))
+        .args(["bench", "footprint", "--runs", "1", "--idle-seconds", "1"])
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "run 1: ready in ",
+        "footprint, SQLite, 1 runs",
+        "start to ready: min ",
+        "idle RSS:       min ",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    // A resident size was read, not a default: a running server holds pages.
+    let rss = stdout
+        .split("; idle RSS ")
+        .nth(1)
+        .and_then(|rest| rest.split(" MB").next())
+        .and_then(|mb| mb.parse::<f64>().ok())
+        .expect("an idle RSS figure");
+    assert!(rss > 1.0, "idle RSS {rss} MB in {stdout}");
+}
+
 /// The callbacks bench, briefly: its harness checks every setup reply and
 /// fails on any answer but 200, so this keeps it runnable.
 #[tokio::test]
