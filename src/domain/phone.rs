@@ -39,6 +39,57 @@ pub fn household_phone(raw: &str) -> Option<String> {
     (ok_area && ok_local && all_digits(area) && all_digits(local)).then_some(s)
 }
 
+/// Masks the mobile numbers in a text, as public posts and the audit log
+/// show them: 13800001111 → 138****1111 (a run of exactly 11 digits starting
+/// with 1; longer digit runs are left alone).
+pub fn mask_mobiles(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 11 && chars[i] == '1' {
+            out.extend(&chars[i..i + 3]);
+            out.push_str("****");
+            out.extend(&chars[i + 7..i + 11]);
+            i += 11;
+        } else if run > 0 {
+            out.extend(&chars[i..i + run]);
+            i += run;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A phone number with every digit but the last 4 hidden; a mobile number
+/// shows its first 3 as well, as public posts do.
+/// A value masked already (it holds `*`) is kept: masking again is a no-op.
+pub fn mask_phone(s: &str) -> String {
+    if s.contains('*') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    if b.len() == 11 && b[0] == b'1' && b.iter().all(u8::is_ascii_digit) {
+        return format!("{}****{}", &s[..3], &s[7..]);
+    }
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let mut seen = 0;
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen + 4 <= digits {
+                    return '*';
+                }
+            }
+            c
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

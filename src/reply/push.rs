@@ -297,27 +297,7 @@ pub fn mask_name(name: &str) -> String {
 }
 
 /// Masks phone numbers in public posts: 13800001111 → 138****1111.
-pub fn mask_phones(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if run == 11 && chars[i] == '1' {
-            out.extend(&chars[i..i + 3]);
-            out.push_str("****");
-            out.extend(&chars[i + 7..i + 11]);
-            i += 11;
-        } else if run > 0 {
-            out.extend(&chars[i..i + run]);
-            i += run;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
+pub use crate::domain::phone::mask_mobiles as mask_phones;
 
 #[cfg(test)]
 mod tests {

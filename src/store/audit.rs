@@ -4,6 +4,7 @@ use super::sql;
 use serde_json::Value;
 
 use super::{StoreResult, Tx};
+use crate::domain::phone::{mask_mobiles, mask_phone};
 
 /// Records a change in the caller's transaction, so it exists exactly when
 /// the change does. `before`/`after` are JSON and never hold secrets; phone
@@ -94,54 +95,6 @@ fn mask_in(key: Option<&str>, v: &mut Value) {
         }
         _ => {}
     }
-}
-
-/// A phone number with every digit but the last 4 hidden; a mobile number
-/// shows its first 3 as well, as public posts do.
-/// A value masked already (it holds `*`) is kept: masking again is a no-op.
-fn mask_phone(s: &str) -> String {
-    if s.contains('*') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    if b.len() == 11 && b[0] == b'1' && b.iter().all(u8::is_ascii_digit) {
-        return format!("{}****{}", &s[..3], &s[7..]);
-    }
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    let mut seen = 0;
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                seen += 1;
-                if seen + 4 <= digits {
-                    return '*';
-                }
-            }
-            c
-        })
-        .collect()
-}
-
-/// Mobile numbers (a run of exactly 11 digits starting with 1) masked in text.
-fn mask_mobiles(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if run == 11 && chars[i] == '1' {
-            let number: String = chars[i..i + 11].iter().collect();
-            out.push_str(&mask_phone(&number));
-            i += 11;
-        } else if run > 0 {
-            out.extend(&chars[i..i + run]);
-            i += run;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
