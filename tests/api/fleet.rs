@@ -3,7 +3,6 @@
 //! PostgreSQL over TLS.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use liancun::store::Db;
 use serde_json::Value;
@@ -151,20 +150,8 @@ async fn json_logs_carry_the_request_id_and_a_fresh_service_warns_and_counts_fro
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    crate::support::process::wait_ready(&base).await;
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "liancun serve did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     // Act: the first scrape, then an admin call with an id and a query string.
     let page = client

@@ -44,10 +44,30 @@ pub async fn start_serve(
     }
     let child = cmd.spawn().expect("liancun starts");
     let addr = format!("http://127.0.0.1:{port}");
+    wait_ready(&addr).await;
+    Service { child, addr }
+}
+
+/// A fixed-offset time zone in which it is now about noon: the pushes of a
+/// test that may run at any hour are then never held for quiet hours
+/// (21:30–07:30 in the groups' time zone).
+pub fn daytime_tz() -> String {
+    use chrono::Timelike;
+    let hour = chrono::Utc::now().hour() as i32;
+    let offset = (12 - hour + 36) % 24 - 12; // hours east of UTC, -12..=11
+    // The Etc/GMT names count the other way: Etc/GMT-8 is UTC+8.
+    match offset {
+        0 => "Etc/GMT".to_string(),
+        o => format!("Etc/GMT{:+}", -o),
+    }
+}
+
+/// Waits (30 s at most) until the service at `base` answers `/readyz` with 200.
+pub async fn wait_ready(base: &str) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !client
-        .get(format!("{addr}/readyz"))
+        .get(format!("{base}/readyz"))
         .send()
         .await
         .is_ok_and(|r| r.status() == 200)
@@ -58,7 +78,6 @@ pub async fn start_serve(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Service { child, addr }
 }
 
 /// A group admin's signed DingTalk callback to `bot` (a connection error is 502).
