@@ -6,16 +6,14 @@
 
 pub mod affinity;
 pub mod app;
-pub mod bench;
 pub mod bot;
 pub mod chart;
 pub mod clock;
 pub mod command;
 pub mod config;
-pub mod demo;
+pub mod dev;
 pub mod domain;
 pub mod export;
-pub mod fake;
 pub mod http;
 pub mod import;
 pub mod jobs;

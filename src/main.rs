@@ -26,7 +26,7 @@ struct Cli {
 enum Cmd {
     /// Play a whole 1250 week offline (temporary SQLite, a fake DingTalk, a
     /// simulated clock) and print the village group's transcript.
-    Demo(liancun::demo::DemoArgs),
+    Demo(liancun::dev::demo::DemoArgs),
     /// Run the service (webhooks, admin API, health, metrics).
     Serve,
     /// Apply database migrations and exit.
@@ -60,7 +60,7 @@ enum Cmd {
     },
     /// Measure signed callbacks per second and p99 on loopback: the full path
     /// (SQLite) against a bare signature-checking handler.
-    Bench(liancun::bench::BenchArgs),
+    Bench(liancun::dev::bench::BenchArgs),
 }
 
 /// mimalloc: the service allocates and frees many small, short-lived buffers
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Before the runtime exists, so that it is sized for where it runs.
     let placement = match &cli.command {
-        Cmd::Bench(args) => match liancun::bench::place(args) {
+        Cmd::Bench(args) => match liancun::dev::bench::place(args) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::Result<()> {
+async fn run(cli: Cli, placement: Option<liancun::dev::bench::Placement>) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Serve => {
             let settings = Settings::load()?;
@@ -206,7 +206,7 @@ async fn run(cli: Cli, placement: Option<liancun::bench::Placement>) -> anyhow::
             app.state.db.close().await;
             Ok(())
         }
-        Cmd::Bench(args) => liancun::bench::run(args, placement).await,
-        Cmd::Demo(args) => liancun::demo::run(args).await,
+        Cmd::Bench(args) => liancun::dev::bench::run(args, placement).await,
+        Cmd::Demo(args) => liancun::dev::demo::run(args).await,
     }
 }

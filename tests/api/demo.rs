@@ -3,7 +3,7 @@
 //! in quiet hours.
 
 use chrono::NaiveDate;
-use liancun::demo::{DemoArgs, run_to_string};
+use liancun::dev::demo::{DemoArgs, run_to_string};
 
 fn has(t: &str, needle: &str) {
     assert!(t.contains(needle), "the transcript lacks {needle:?}:\n{t}");

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use liancun::fake::dingtalk::FakeDingtalk;
+use liancun::dev::fake::dingtalk::FakeDingtalk;
 
 use crate::support::process::{admin_says, free_port, start_serve};
 use crate::support::{APP_KEY, PG_UNSET, ROBOT_CODE, SECRET, pg_admin_url};

@@ -359,7 +359,7 @@ scenario! {
 
 scenario! {
     async fn the_generated_year_ranks_the_same_from_roll_ups_and_raw_rows(app) {
-        liancun::bench::generate_ranking_data(&app.db, 120, liancun::bench::RANKING_WEEKS, false)
+        liancun::dev::bench::generate_ranking_data(&app.db, 120, liancun::dev::bench::RANKING_WEEKS, false)
             .await
             .expect("generate");
         let c = app.counts().await;
@@ -397,7 +397,7 @@ scenario! {
         let mut people_live = people_live;
         people_live.sort_by_key(|p| (p.person_id, p.team_id));
         assert_eq!(people_rolled, people_live);
-        let ranked = liancun::bench::rank_all_townships(&app.db, &[1], month, job_ms).await.unwrap();
+        let ranked = liancun::dev::bench::rank_all_townships(&app.db, &[1], month, job_ms).await.unwrap();
         assert_eq!(ranked, 120);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use liancun::fake::dingtalk::FakeDingtalk;
+use liancun::dev::fake::dingtalk::FakeDingtalk;
 use sqlx::Connection;
 
 use crate::support::process::{Service, admin_says, daytime_tz, free_port, start_serve};

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use liancun::fake::dingtalk::FakeDingtalk;
+use liancun::dev::fake::dingtalk::FakeDingtalk;
 use serde_json::{Value, json};
 
 use crate::support::stream::*;

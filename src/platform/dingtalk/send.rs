@@ -787,7 +787,7 @@ fn split_raw(text: &str, max_bytes: usize, max_chars: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::dingtalk::FakeDingtalk;
+    use crate::dev::fake::dingtalk::FakeDingtalk;
     use std::sync::Arc;
 
     const T0: i64 = 1_700_000_000_000;

@@ -279,7 +279,7 @@ pub fn classify(status: u16, body: &[u8]) -> Result<(), SendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::wecom::FakeWecom;
+    use crate::dev::fake::wecom::FakeWecom;
 
     #[test]
     fn markdown_pushes_carry_images_as_links() {

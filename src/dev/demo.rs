@@ -2,7 +2,7 @@
 //! configuration at all.
 //!
 //! The real application runs on loopback with a temporary SQLite database and
-//! a fake DingTalk ([`crate::fake::dingtalk`]) as its platform. A village
+//! a fake DingTalk ([`crate::dev::fake::dingtalk`]) as its platform. A village
 //! group — a township admin, the team leader 张三, the members 李四 and 王五,
 //! and four villagers — chats with the bot through signed robot callbacks
 //! (webhook → parser → store → reply); a simulated clock walks from Monday
@@ -30,7 +30,7 @@ use crate::app::App;
 use crate::clock::{Clock, FixedClock};
 use crate::config::Settings;
 use crate::domain::week::{IsoWeek, local_to_utc, utc_ms_to_local};
-use crate::fake::dingtalk::{FakeDingtalk, Received};
+use crate::dev::fake::dingtalk::{FakeDingtalk, Received};
 use crate::jobs::Job;
 use crate::jobs::scheduler::Scheduler;
 use crate::outbox::worker::{Delivered, Worker};

@@ -485,7 +485,7 @@ async fn ready(addr: std::net::SocketAddr) -> bool {
 
 async fn fanout(args: BenchArgs) -> anyhow::Result<()> {
     use crate::clock::Clock;
-    use crate::fake::dingtalk::FakeDingtalk;
+    use crate::dev::fake::dingtalk::FakeDingtalk;
     let dir = tempfile_dir()?;
     let url = args
         .database_url
@@ -660,7 +660,7 @@ fn print_figures(label: &str, f: &Figures) {
 async fn fanout_replicas(
     args: &BenchArgs,
     url: &str,
-    fake: crate::fake::dingtalk::FakeDingtalk,
+    fake: crate::dev::fake::dingtalk::FakeDingtalk,
     fake_addr: std::net::SocketAddr,
     app: App,
 ) -> anyhow::Result<()> {
