@@ -167,7 +167,10 @@ pub async fn answer(state: &AppState, platform: &'static str, inbound: Inbound) 
                 }
                 Outcome::Handled(kind) => {
                     telemetry::callback(platform, "ok");
-                    telemetry::command(kind.map(telemetry::kind_label).unwrap_or("none"));
+                    telemetry::command(
+                        kind.map(crate::command::CommandKind::label)
+                            .unwrap_or("none"),
+                    );
                     false
                 }
             };
@@ -226,7 +229,10 @@ impl App {
                 settings,
                 clock,
                 default_tz,
-                metrics: telemetry::metrics_handle(),
+                metrics: telemetry::metrics_handle(telemetry::KnownLabels {
+                    commands: &crate::command::CommandKind::LABELS,
+                    jobs: &crate::jobs::Job::NAMES,
+                }),
                 jobs,
                 worker,
             }),

@@ -6,6 +6,7 @@
 //! [`Secret`] so they never reach logs or `Debug` output, and may be given as
 //! `env:NAME` or `file:/path` so no secret needs to live in a checked-in file.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,8 +17,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer};
 
-use crate::jobs::Job;
-use crate::jobs::schedule::Schedule;
+use crate::domain::job::Job;
+use crate::domain::schedule::Schedule;
+pub use crate::telemetry::{LogFormat, LogSettings};
 
 /// The fewest characters `serve` accepts in an admin token.
 pub const MIN_ADMIN_TOKEN: usize = 24;
@@ -128,35 +130,6 @@ pub struct Settings {
     pub chart_key: Option<Secret>,
 }
 
-/// How the service logs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogSettings {
-    /// Which lines are written, in `RUST_LOG` syntax (`info`,
-    /// `liancun=debug,info`); `RUST_LOG` wins when set. Checked at start.
-    #[serde(default = "default_log_filter")]
-    pub filter: String,
-    /// `text` for people, `json` for one JSON object per line.
-    #[serde(default)]
-    pub format: LogFormat,
-    /// The filter came from the deprecated top-level `log = "…"` key.
-    #[serde(skip)]
-    pub deprecated_key: bool,
-}
-
-/// The shape of log lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-fn default_log_filter() -> String {
-    "info".to_string()
-}
-
 /// `[log]` as a table, or the old top-level `log = "filter"` string.
 fn log_settings<'de, D: Deserializer<'de>>(d: D) -> Result<LogSettings, D::Error> {
     struct V;
@@ -212,52 +185,40 @@ pub fn parse_month_day(raw: &str) -> Option<(u32, u32)> {
     chrono::NaiveDate::from_ymd_opt(2025, m, d).map(|_| (m, d))
 }
 
-/// The eight jobs' default schedules: cron with seconds first and named
-/// days of the week; "" disables a job.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleSettings {
-    #[serde(deserialize_with = "optional_schedule")]
-    pub plan_reminder: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub plan_missing: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub service_day: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub results_reminder: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub weekly_airing: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub clearance: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub overdue_scan: Option<Schedule>,
-    #[serde(deserialize_with = "optional_schedule")]
-    pub monthly_ranking: Option<Schedule>,
-    #[serde(default, deserialize_with = "optional_schedule")]
-    pub project_reminder: Option<Schedule>,
-}
+/// The jobs' default schedules, keyed by job name ([`Job::as_str`]): cron
+/// with seconds first and named days of the week; "" disables a job. Every
+/// job has its key (`config/default.toml` ships them all); a key that names
+/// no job is refused with the list of jobs.
+#[derive(Debug, Clone)]
+pub struct ScheduleSettings(BTreeMap<Job, Option<Schedule>>);
 
 impl ScheduleSettings {
     /// The default schedule of `job` (`None`: disabled).
     pub fn get(&self, job: Job) -> Option<&Schedule> {
-        match job {
-            Job::PlanReminder => &self.plan_reminder,
-            Job::PlanMissing => &self.plan_missing,
-            Job::ServiceDay => &self.service_day,
-            Job::ResultsReminder => &self.results_reminder,
-            Job::WeeklyAiring => &self.weekly_airing,
-            Job::Clearance => &self.clearance,
-            Job::OverdueScan => &self.overdue_scan,
-            Job::MonthlyRanking => &self.monthly_ranking,
-            Job::ProjectReminder => &self.project_reminder,
-        }
-        .as_ref()
+        self.0.get(&job).and_then(Option::as_ref)
     }
 }
 
-fn optional_schedule<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Schedule>, D::Error> {
-    let raw = String::deserialize(d)?;
-    Schedule::parse_optional(&raw).map_err(serde::de::Error::custom)
+impl<'de> Deserialize<'de> for ScheduleSettings {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let raw = BTreeMap::<String, String>::deserialize(d)?;
+        let mut jobs = BTreeMap::new();
+        for (name, cron) in raw {
+            let job = name
+                .parse::<Job>()
+                .map_err(|e| D::Error::custom(format!("[schedule] {e}")))?;
+            let schedule = Schedule::parse_optional(&cron)
+                .map_err(|e| D::Error::custom(format!("schedule.{name} = {cron:?}: {e}")))?;
+            jobs.insert(job, schedule);
+        }
+        if let Some(missing) = Job::ALL.into_iter().find(|j| !jobs.contains_key(j)) {
+            return Err(D::Error::custom(format!(
+                "schedule.{missing} is missing (\"\" turns the job off)"
+            )));
+        }
+        Ok(ScheduleSettings(jobs))
+    }
 }
 
 /// How long clients may take and how many may be connected at once.
@@ -564,7 +525,7 @@ impl Settings {
 
     /// The default time zone, parsed.
     pub fn tz(&self) -> anyhow::Result<Tz> {
-        self.timezone.parse::<Tz>().map_err(|_| {
+        crate::domain::zone::parse(&self.timezone).ok_or_else(|| {
             anyhow::anyhow!(
                 "timezone = {:?} is not an IANA time zone like Asia/Shanghai",
                 self.timezone
@@ -739,7 +700,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("plan_reminder") && err.contains("Mon"),
+            err.contains(Job::PlanReminder.as_str()) && err.contains("Mon"),
             "{err}"
         );
         let err = Settings::from_toml_overrides("[schedule]\nweekly = \"0 0 8 * * Mon\"")

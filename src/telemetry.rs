@@ -1,10 +1,51 @@
 //! Logging and metrics. Every metric name lives here.
+//!
+//! A low module: it imports nothing of the crate. Callers hand it the labels
+//! they count by (a command's `CommandKind::label`, a job's
+//! name), and the settings `config` reads for it ([`LogSettings`]).
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogFormat, LogSettings};
+/// How the service logs.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Which lines are written, in `RUST_LOG` syntax (`info`,
+    /// `liancun=debug,info`); `RUST_LOG` wins when set. Checked at start.
+    #[serde(default = "default_log_filter")]
+    pub filter: String,
+    /// `text` for people, `json` for one JSON object per line.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// The filter came from the deprecated top-level `log = "…"` key.
+    #[serde(skip)]
+    pub deprecated_key: bool,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+fn default_log_filter() -> String {
+    "info".to_string()
+}
+
+/// Label values known before anything happens, so that their counters are
+/// present at zero from the start (see [`metrics_handle`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KnownLabels {
+    /// Every command kind's label (the `kind` of [`COMMANDS`]; `none` is added).
+    pub commands: &'static [&'static str],
+    /// Every scheduled job's name (the `job` of [`FIRINGS`]).
+    pub jobs: &'static [&'static str],
+}
 
 /// Callbacks by platform (`dingtalk`, `dingtalk_stream`, `wecom`) and outcome
 /// (`ok`, `duplicate`, `bad_signature`, `unknown_bot`, `malformed`,
@@ -64,8 +105,9 @@ pub fn init_logging(log: &LogSettings) -> anyhow::Result<()> {
 }
 
 /// The process-wide Prometheus recorder, installed on first use, with every
-/// metric described and the counters of known label sets present at zero.
-pub fn metrics_handle() -> PrometheusHandle {
+/// metric described and the counters of known label sets present at zero
+/// (`known` of the first call; later calls get the same recorder).
+pub fn metrics_handle(known: KnownLabels) -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
@@ -81,7 +123,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             // test process share this one); either way the handle renders ours.
             let _ = metrics::set_global_recorder(recorder);
             describe();
-            zero_counters();
+            zero_counters(known);
             metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             handle
         })
@@ -162,26 +204,22 @@ const CALLBACK_OUTCOMES: [(&str, &[&str]); 3] = [
 
 /// Counters of known label sets start at 0, so that `increase()` and
 /// `rate()` see the first event and alerts on "any" fire.
-fn zero_counters() {
+fn zero_counters(known: KnownLabels) {
     for (platform, outcomes) in CALLBACK_OUTCOMES {
         for outcome in outcomes {
             metrics::counter!(CALLBACKS, "platform" => platform, "outcome" => *outcome)
                 .increment(0);
         }
     }
-    for kind in crate::command::CommandKind::ALL
-        .into_iter()
-        .map(kind_label)
-        .chain(["none"])
-    {
-        metrics::counter!(COMMANDS, "kind" => kind).increment(0);
+    for kind in known.commands.iter().chain(&["none"]) {
+        metrics::counter!(COMMANDS, "kind" => *kind).increment(0);
     }
     for outcome in ["sent", "retried", "throttled", "dead", "unrecorded"] {
         metrics::counter!(PUSHES, "outcome" => outcome).increment(0);
     }
-    for job in crate::jobs::Job::ALL {
+    for job in known.jobs {
         for outcome in ["done", "failed", "skipped", "holiday"] {
-            metrics::counter!(FIRINGS, "job" => job.as_str(), "outcome" => outcome).increment(0);
+            metrics::counter!(FIRINGS, "job" => *job, "outcome" => outcome).increment(0);
         }
     }
 }
@@ -293,32 +331,6 @@ pub fn callback(platform: &'static str, outcome: &'static str) {
 
 pub fn command(kind: &'static str) {
     metrics::counter!(COMMANDS, "kind" => kind).increment(1);
-}
-
-/// A stable metric label for a command kind.
-pub fn kind_label(kind: crate::command::CommandKind) -> &'static str {
-    use crate::command::CommandKind::*;
-    match kind {
-        Bind => "bind",
-        SetLeader => "set_leader",
-        SetMember => "set_member",
-        Plan => "plan",
-        AddTasks => "add",
-        List => "list",
-        Serve => "serve",
-        Visit => "visit",
-        Close => "close",
-        Postpone => "postpone",
-        Cancel => "cancel",
-        Assign => "assign",
-        Rate => "rate",
-        Request => "request",
-        MyRequests => "my_requests",
-        Project => "project",
-        Coverage => "coverage",
-        Rank => "rank",
-        Help => "help",
-    }
 }
 
 /// Pushes by outcome (`sent`, `retried`, `throttled`, `dead`, `unrecorded`).

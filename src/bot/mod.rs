@@ -340,11 +340,10 @@ async fn turn(
         store::groups::touch_member(tx, group_id, me, now_ms).await?;
     }
     let team = ctx.team();
-    let tz = team
-        .as_ref()
-        .and_then(|t| t.timezone.as_deref())
-        .and_then(|z| z.parse::<Tz>().ok())
-        .unwrap_or(default_tz);
+    let tz = crate::domain::zone::team_tz(
+        team.as_ref().and_then(|t| t.timezone.as_deref()),
+        default_tz,
+    );
     let local_now = now.with_timezone(&tz).naive_local();
     let bot = settings.bot(&msg.bot);
     let parsed = match pre.parsed {
@@ -408,7 +407,7 @@ async fn turn(
     // Bare 项目 (the list) is for anyone; bot::duties checks the rest.
     // 绑定 depends on what exists and who administers it: bot::binding checks.
     let project_list = matches!(cmd, Command::Project(command::ProjectCmd::List));
-    if let Err(who) = role::may(actor, kind, policy)
+    if let Err(who) = role::may(actor, kind.who_may(), policy)
         && !project_list
         && kind != CommandKind::Bind
     {

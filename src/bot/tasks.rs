@@ -3,31 +3,50 @@
 use chrono::NaiveDateTime;
 
 use super::{Turn, limits, people, requests};
-use crate::command::{TaskDraft, TaskNo};
+use crate::command::{CommandKind, TaskDraft, TaskNo};
 use crate::domain::level::Level;
-use crate::domain::role;
-use crate::domain::task::{self as rules, PostponeRefusal};
+use crate::domain::role::WhoMay;
+use crate::domain::task::{
+    self as rules, Now, PostponeError, PostponeRefusal, TaskFacts, TaskRefusal,
+};
 use crate::domain::week::IsoWeek;
-use crate::reply::{self, Mention, Reply, TaskState, TaskView};
+use crate::reply::{self, Mention, Progress, Reply, TaskView};
 use crate::store::groups::{self, TeamRow};
 use crate::store::tasks::{self as store_tasks, NewTask, TaskWithOwners};
 use crate::store::{StoreResult, Tx};
 
+/// The owners' person ids, for [`facts`].
+fn owner_ids(t: &TaskWithOwners) -> Vec<i64> {
+    t.owners.iter().map(|(id, ..)| *id).collect()
+}
+
+/// The task as the rules see it; a stored week that does not parse counts
+/// as this week's.
+fn facts<'a>(turn: &Turn<'_>, t: &TaskWithOwners, owners: &'a [i64]) -> TaskFacts<'a> {
+    TaskFacts {
+        state: t.task.state,
+        deadline_ms: t.task.deadline_at,
+        closed_ms: t.task.closed_at,
+        week: IsoWeek::parse(&t.task.week).unwrap_or(turn.week),
+        late: t.task.carried_over != 0,
+        owners,
+    }
+}
+
+fn now(turn: &Turn<'_>) -> Now {
+    Now {
+        ms: turn.now_ms,
+        tz: turn.tz,
+    }
+}
+
 fn view(turn: &Turn<'_>, t: &TaskWithOwners) -> TaskView {
-    let state = match t.task.state {
-        rules::TaskState::Closed => TaskState::Closed(
-            t.task.carried_over == 0 && t.task.closed_at.is_some_and(|c| c <= t.task.deadline_at),
-        ),
-        rules::TaskState::Cancelled => TaskState::Cancelled,
-        rules::TaskState::Open if t.task.deadline_at < turn.now_ms => TaskState::Overdue,
-        rules::TaskState::Open => TaskState::Open,
-    };
     TaskView {
         no: t.task.no,
         text: t.task.text.clone(),
         level: t.task.level,
         deadline: turn.to_local(t.task.deadline_at),
-        state,
+        state: rules::progress(&facts(turn, t, &[]), turn.now_ms),
         owners: t
             .owners
             .iter()
@@ -88,7 +107,7 @@ pub async fn add(
             text: new.last().map(|n| n.text.clone()).unwrap_or_default(),
             level,
             deadline,
-            state: TaskState::Open,
+            state: Progress::Open,
             owners: owners.iter().map(people::mention).collect(),
             carried_from: None,
             holiday: turn.holiday_of(deadline),
@@ -123,32 +142,27 @@ pub async fn list(tx: &mut Tx, turn: &Turn<'_>, team: &TeamRow) -> StoreResult<R
     Ok(reply::list(&week, &carried, &views, published))
 }
 
-/// Loads `#no` — the team's open task of that number, whatever its week —
-/// and checks it is open and the sender may touch it.
-async fn open_task(
+/// Loads `#no`: the team's open task of that number, whatever its week,
+/// else the latest task that had it.
+async fn load(
     tx: &mut Tx,
-    turn: &Turn<'_>,
     team: &TeamRow,
     no: TaskNo,
-    owner_check: bool,
 ) -> StoreResult<Result<TaskWithOwners, Reply>> {
     let no = i64::from(no.0);
-    let Some(t) = store_tasks::task_by_no(tx, team.team_id, no).await? else {
-        return Ok(Err(reply::task_not_found(no)));
-    };
-    if t.task.state != rules::TaskState::Open {
-        return Ok(Err(reply::task_not_open(
-            no,
-            &t.task.text,
-            t.task.state == rules::TaskState::Cancelled,
-        )));
+    Ok(store_tasks::task_by_no(tx, team.team_id, no)
+        .await?
+        .ok_or_else(|| reply::task_not_found(no)))
+}
+
+/// What the sender is told when a task rule refuses: `kind` is the command.
+fn refused(turn: &Turn<'_>, t: &TaskWithOwners, kind: CommandKind, why: TaskRefusal) -> Reply {
+    let (no, text) = (t.task.no, &t.task.text);
+    match why {
+        TaskRefusal::NotOpen { cancelled } => reply::task_not_open(no, text, cancelled),
+        TaskRefusal::NotOwner => reply::not_task_owner(no, text, &view(turn, t).owners),
+        TaskRefusal::NotLeader => reply::not_allowed(kind.words()[0], WhoMay::Leader),
     }
-    let owner_ids: Vec<i64> = t.owners.iter().map(|(id, ..)| *id).collect();
-    if owner_check && !role::may_touch_task(turn.actor, turn.me, &owner_ids) {
-        let owners: Vec<Mention> = view(turn, &t).owners;
-        return Ok(Err(reply::not_task_owner(no, &t.task.text, &owners)));
-    }
-    Ok(Ok(t))
 }
 
 pub async fn close(
@@ -167,10 +181,15 @@ pub async fn close(
         {
             continue;
         }
-        match open_task(tx, turn, team, no, true).await? {
-            Ok(t) => found.push(t),
+        let t = match load(tx, team, no).await? {
+            Ok(t) => t,
             Err(refusal) => return Ok(refusal),
+        };
+        let owners = owner_ids(&t);
+        if let Err(why) = rules::close(&facts(turn, &t, &owners), turn.actor, turn.me) {
+            return Ok(refused(turn, &t, CommandKind::Close, why));
         }
+        found.push(t);
     }
     let mut views = Vec::with_capacity(found.len());
     let mut villagers = Vec::new();
@@ -200,42 +219,48 @@ pub async fn postpone(
     deadline: NaiveDateTime,
     reason: &str,
 ) -> StoreResult<Reply> {
-    let t = match open_task(tx, turn, team, no, true).await? {
+    let t = match load(tx, team, no).await? {
         Ok(t) => t,
         Err(refusal) => return Ok(refusal),
     };
-    let from = turn.to_local(t.task.deadline_at);
-    let mut task = view(turn, &t);
-    match rules::check_postpone(from, deadline, turn.local_now) {
-        Ok(()) => {}
-        Err(refusal) => {
+    let owners = owner_ids(&t);
+    let moved = match rules::postpone(
+        &facts(turn, &t, &owners),
+        turn.actor,
+        turn.me,
+        deadline,
+        now(turn),
+    ) {
+        Ok(moved) => moved,
+        Err(PostponeError::Task(why)) => return Ok(refused(turn, &t, CommandKind::Postpone, why)),
+        Err(PostponeError::NotForward(why)) => {
             return Ok(reply::postpone_not_forward(
-                &task,
+                &view(turn, &t),
                 deadline,
-                refusal == PostponeRefusal::InThePast,
+                why == PostponeRefusal::InThePast,
                 turn.local_now.date(),
             ));
         }
-    }
-    let list_week = IsoWeek::parse(&t.task.week).unwrap_or(turn.week);
-    let new_week = rules::week_after_postpone(list_week, turn.week, deadline);
+    };
+    let from = turn.to_local(t.task.deadline_at);
     store_tasks::postpone(
         tx,
         t.task.id,
         t.task.deadline_at,
         turn.to_ms(deadline),
-        &new_week.to_string(),
-        rules::carried_over(list_week, turn.week),
+        &moved.week.to_string(),
+        // Marks the task never on time (the store's `carried_over`).
+        moved.late,
         reason,
         turn.me,
         turn.now_ms,
     )
     .await?;
     let times = store_tasks::postponements(tx, t.task.id).await?.len();
+    let mut task = view(turn, &t);
     task.deadline = deadline;
     task.holiday = turn.holiday_of(deadline);
-    let moved_to = (new_week > list_week && new_week > turn.week).then_some(new_week);
-    Ok(reply::postponed(&task, from, reason, times, moved_to))
+    Ok(reply::postponed(&task, from, reason, times, moved.moved_to))
 }
 
 pub async fn cancel(
@@ -245,10 +270,14 @@ pub async fn cancel(
     no: TaskNo,
     reason: &str,
 ) -> StoreResult<Reply> {
-    let t = match open_task(tx, turn, team, no, false).await? {
+    let t = match load(tx, team, no).await? {
         Ok(t) => t,
         Err(refusal) => return Ok(refusal),
     };
+    let owners = owner_ids(&t);
+    if let Err(why) = rules::cancel(&facts(turn, &t, &owners), turn.actor) {
+        return Ok(refused(turn, &t, CommandKind::Cancel, why));
+    }
     store_tasks::cancel(tx, t.task.id, reason, turn.me, turn.now_ms).await?;
     Ok(reply::cancelled(&view(turn, &t), reason))
 }
@@ -262,10 +291,14 @@ pub async fn assign(
     no: TaskNo,
     names: &[String],
 ) -> StoreResult<Reply> {
-    let t = match open_task(tx, turn, team, no, false).await? {
+    let t = match load(tx, team, no).await? {
         Ok(t) => t,
         Err(refusal) => return Ok(refusal),
     };
+    let owners = owner_ids(&t);
+    if let Err(why) = rules::assign(&facts(turn, &t, &owners), turn.actor) {
+        return Ok(refused(turn, &t, CommandKind::Assign, why));
+    }
     let people = match people::resolve(tx, turn, names).await? {
         Ok(p) => p,
         Err(refusal) => return Ok(refusal),

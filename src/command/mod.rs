@@ -16,7 +16,7 @@ mod normalize;
 mod task_line;
 
 #[cfg(test)]
-mod proptests;
+pub(crate) mod proptests;
 #[cfg(test)]
 mod tests;
 
@@ -24,6 +24,7 @@ use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use crate::domain::role::WhoMay;
 use crate::domain::{level::Level, rating::Score};
 
 pub use args::MAX_PROJECT_NAME;
@@ -117,6 +118,66 @@ impl CommandKind {
             CommandKind::Coverage => &["走访率", "覆盖", "/coverage"],
             CommandKind::Rank => &["排名", "/rank"],
             CommandKind::Help => &["帮助", "/help", "?"],
+        }
+    }
+
+    /// Every command's [`label`](CommandKind::label), in the order of [`CommandKind::ALL`].
+    pub const LABELS: [&'static str; 19] = {
+        let mut labels = [""; 19];
+        let mut i = 0;
+        while i < CommandKind::ALL.len() {
+            labels[i] = CommandKind::ALL[i].label();
+            i += 1;
+        }
+        labels
+    };
+
+    /// The command's stable ASCII name: its metric label.
+    pub const fn label(self) -> &'static str {
+        match self {
+            CommandKind::Bind => "bind",
+            CommandKind::SetLeader => "set_leader",
+            CommandKind::SetMember => "set_member",
+            CommandKind::Plan => "plan",
+            CommandKind::AddTasks => "add",
+            CommandKind::List => "list",
+            CommandKind::Serve => "serve",
+            CommandKind::Visit => "visit",
+            CommandKind::Close => "close",
+            CommandKind::Postpone => "postpone",
+            CommandKind::Cancel => "cancel",
+            CommandKind::Assign => "assign",
+            CommandKind::Rate => "rate",
+            CommandKind::Request => "request",
+            CommandKind::MyRequests => "my_requests",
+            CommandKind::Project => "project",
+            CommandKind::Coverage => "coverage",
+            CommandKind::Rank => "rank",
+            CommandKind::Help => "help",
+        }
+    }
+
+    /// Who may use the command, as PRODUCT.md's command table says; the
+    /// check itself is [`crate::domain::role::may`].
+    pub fn who_may(self) -> WhoMay {
+        match self {
+            CommandKind::Plan => WhoMay::LeaderOrAllowedMembers,
+            CommandKind::AddTasks | CommandKind::Serve | CommandKind::Visit => {
+                WhoMay::LeaderOrMember
+            }
+            CommandKind::List
+            | CommandKind::Request
+            | CommandKind::MyRequests
+            | CommandKind::Rank
+            | CommandKind::Help
+            | CommandKind::Coverage => WhoMay::Anyone,
+            // Bare 项目 (the list) is for anyone: see `bot::duties`.
+            CommandKind::Project => WhoMay::Leader,
+            CommandKind::Close | CommandKind::Postpone => WhoMay::OwnerOrLeader,
+            CommandKind::Cancel | CommandKind::Assign => WhoMay::Leader,
+            CommandKind::Rate => WhoMay::Villagers,
+            CommandKind::Bind => WhoMay::GroupAdmin,
+            CommandKind::SetLeader | CommandKind::SetMember => WhoMay::GroupAdminOrLeader,
         }
     }
 

@@ -1724,3 +1724,130 @@ fn rank_cases() -> Vec<Case> {
 fn rank() {
     assert_eq!(check(rank_cases()), 9);
 }
+
+/// PRODUCT.md's table of who may use which command: each command's
+/// [`CommandKind::who_may`] checked by [`crate::domain::role::may`].
+mod who_may {
+    use super::CommandKind::*;
+    use crate::domain::role::{Actor, Policy, TeamRole, WhoMay, may};
+
+    const LEADER: Actor = Actor {
+        role: Some(TeamRole::Leader),
+        group_admin: false,
+        admin: false,
+    };
+    const MEMBER: Actor = Actor {
+        role: Some(TeamRole::Member),
+        group_admin: false,
+        admin: false,
+    };
+    const VILLAGER: Actor = Actor {
+        role: None,
+        group_admin: false,
+        admin: false,
+    };
+    const GROUP_ADMIN: Actor = Actor {
+        role: None,
+        group_admin: true,
+        admin: false,
+    };
+    const ADMIN: Actor = Actor {
+        role: None,
+        group_admin: false,
+        admin: true,
+    };
+
+    #[test]
+    fn the_product_table() {
+        let strict = Policy {
+            members_may_plan: false,
+        };
+        // (actor, kind, allowed, why)
+        let cases = [
+            (LEADER, Plan, true, "leader publishes the plan"),
+            (
+                MEMBER,
+                Plan,
+                false,
+                "members may not publish unless the township allows",
+            ),
+            (VILLAGER, Plan, false, "villagers never publish"),
+            (MEMBER, AddTasks, true, "members add tasks"),
+            (VILLAGER, AddTasks, false, "villagers do not add tasks"),
+            (VILLAGER, List, true, "anyone sees the list"),
+            (MEMBER, Serve, true, "members record services"),
+            (VILLAGER, Serve, false, "villagers do not record services"),
+            (VILLAGER, Visit, false, "villagers do not record visits"),
+            (
+                MEMBER,
+                Close,
+                true,
+                "members pass the command check; task owner checked later",
+            ),
+            (VILLAGER, Close, false, "villagers do not close tasks"),
+            (MEMBER, Cancel, false, "only the leader cancels"),
+            (LEADER, Cancel, true, "the leader cancels"),
+            (VILLAGER, Rate, true, "villagers rate"),
+            (MEMBER, Rate, false, "members cannot rate their own team"),
+            (LEADER, Rate, false, "the leader cannot rate their own team"),
+            (
+                GROUP_ADMIN,
+                Rate,
+                true,
+                "a group admin off the team is a villager here",
+            ),
+            (VILLAGER, Request, true, "anyone raises a request"),
+            (VILLAGER, Bind, false, "binding needs a group admin"),
+            (LEADER, Bind, false, "a leader is not a group admin"),
+            (GROUP_ADMIN, Bind, true, "group admins bind"),
+            (LEADER, SetMember, true, "leaders set members"),
+            (MEMBER, SetLeader, false, "members do not set roles"),
+            (GROUP_ADMIN, SetLeader, true, "group admins set roles"),
+            (ADMIN, Cancel, true, "admins may use every command"),
+            (ADMIN, Bind, true, "admins may use every command"),
+            (VILLAGER, Help, true, "anyone gets help"),
+        ];
+        for (actor, kind, allowed, why) in cases {
+            assert_eq!(
+                may(actor, kind.who_may(), strict).is_ok(),
+                allowed,
+                "{why}: {actor:?} {kind:?}"
+            );
+        }
+        assert!(
+            may(
+                MEMBER,
+                Plan.who_may(),
+                Policy {
+                    members_may_plan: true
+                }
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn refusals_name_who_may() {
+        let p = Policy::default();
+        assert_eq!(may(MEMBER, Cancel.who_may(), p), Err(WhoMay::Leader));
+        assert_eq!(may(VILLAGER, Bind.who_may(), p), Err(WhoMay::GroupAdmin));
+        assert_eq!(may(MEMBER, Rate.who_may(), p), Err(WhoMay::Villagers));
+    }
+
+    #[test]
+    fn labels_are_distinct_ascii_names() {
+        let labels = super::CommandKind::LABELS;
+        let mut sorted = labels.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), labels.len(), "{labels:?}");
+        assert!(
+            labels
+                .iter()
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')),
+            "{labels:?}"
+        );
+        assert_eq!(Close.label(), "close");
+        assert_eq!(AddTasks.label(), "add");
+    }
+}

@@ -1,6 +1,6 @@
-//! Who may use which command (leader, member, group admin, bot admin, anyone), as a pure function.
-
-use crate::command::CommandKind;
+//! Who may do what (leader, member, group admin, bot admin, anyone), as pure
+//! functions. Which command needs whom is the command's own
+//! (`command::CommandKind::who_may`); the check is [`may`].
 
 /// A person's standing in the team bound to the group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,28 +65,10 @@ pub struct Policy {
     pub members_may_plan: bool,
 }
 
-/// Who may use `kind`, as the command table says.
-pub fn who_may(kind: CommandKind) -> WhoMay {
-    use CommandKind::*;
-    match kind {
-        Plan => WhoMay::LeaderOrAllowedMembers,
-        AddTasks | Serve | Visit => WhoMay::LeaderOrMember,
-        List | Request | MyRequests | Rank | Help | Coverage => WhoMay::Anyone,
-        // Bare 项目 (the list) is for anyone: see `bot::duties`.
-        Project => WhoMay::Leader,
-        Close | Postpone => WhoMay::OwnerOrLeader,
-        Cancel | Assign => WhoMay::Leader,
-        Rate => WhoMay::Villagers,
-        Bind => WhoMay::GroupAdmin,
-        SetLeader | SetMember => WhoMay::GroupAdminOrLeader,
-    }
-}
-
-/// Whether `actor` may use `kind`. `Err` carries who may, for the refusal.
+/// Whether `actor` is among `who`. `Err` carries who may, for the refusal.
 /// For owner-or-leader commands this admits anyone on the team; the task
 /// check ([`may_touch_task`]) follows once the task is known.
-pub fn may(actor: Actor, kind: CommandKind, policy: Policy) -> Result<(), WhoMay> {
-    let who = who_may(kind);
+pub fn may(actor: Actor, who: WhoMay, policy: Policy) -> Result<(), WhoMay> {
     if actor.admin {
         return Ok(());
     }
@@ -182,7 +164,6 @@ pub fn may_touch_task(actor: Actor, actor_id: i64, owners: &[i64]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use CommandKind::*;
 
     const LEADER: Actor = Actor {
         role: Some(TeamRole::Leader),
@@ -211,82 +192,121 @@ mod tests {
     };
 
     #[test]
-    fn the_product_table() {
-        let strict = Policy {
-            members_may_plan: false,
+    fn who_is_among_whom() {
+        let strict = Policy::default();
+        let allowed = Policy {
+            members_may_plan: true,
         };
-        // (actor, kind, allowed, why)
+        // (actor, who, policy, allowed, why)
         let cases = [
-            (LEADER, Plan, true, "leader publishes the plan"),
+            (VILLAGER, WhoMay::Anyone, strict, true, "anyone"),
             (
                 MEMBER,
-                Plan,
+                WhoMay::Leader,
+                strict,
                 false,
-                "members may not publish unless the township allows",
+                "a member is no leader",
             ),
-            (VILLAGER, Plan, false, "villagers never publish"),
-            (MEMBER, AddTasks, true, "members add tasks"),
-            (VILLAGER, AddTasks, false, "villagers do not add tasks"),
-            (VILLAGER, List, true, "anyone sees the list"),
-            (MEMBER, Serve, true, "members record services"),
-            (VILLAGER, Serve, false, "villagers do not record services"),
-            (VILLAGER, Visit, false, "villagers do not record visits"),
+            (LEADER, WhoMay::Leader, strict, true, "the leader"),
             (
                 MEMBER,
-                Close,
-                true,
-                "members pass the command check; task owner checked later",
+                WhoMay::LeaderOrAllowedMembers,
+                strict,
+                false,
+                "members not allowed",
             ),
-            (VILLAGER, Close, false, "villagers do not close tasks"),
-            (MEMBER, Cancel, false, "only the leader cancels"),
-            (LEADER, Cancel, true, "the leader cancels"),
-            (VILLAGER, Rate, true, "villagers rate"),
-            (MEMBER, Rate, false, "members cannot rate their own team"),
-            (LEADER, Rate, false, "the leader cannot rate their own team"),
+            (
+                MEMBER,
+                WhoMay::LeaderOrAllowedMembers,
+                allowed,
+                true,
+                "members allowed",
+            ),
+            (
+                VILLAGER,
+                WhoMay::LeaderOrAllowedMembers,
+                allowed,
+                false,
+                "villagers never",
+            ),
+            (MEMBER, WhoMay::LeaderOrMember, strict, true, "on the team"),
+            (
+                VILLAGER,
+                WhoMay::OwnerOrLeader,
+                strict,
+                false,
+                "off the team",
+            ),
+            (
+                MEMBER,
+                WhoMay::OwnerOrLeader,
+                strict,
+                true,
+                "owner checked per task",
+            ),
+            (VILLAGER, WhoMay::Villagers, strict, true, "off the team"),
+            (
+                LEADER,
+                WhoMay::Villagers,
+                strict,
+                false,
+                "the team does not rate itself",
+            ),
             (
                 GROUP_ADMIN,
-                Rate,
+                WhoMay::Villagers,
+                strict,
                 true,
-                "a group admin off the team is a villager here",
+                "a group admin off the team",
             ),
-            (VILLAGER, Request, true, "anyone raises a request"),
-            (VILLAGER, Bind, false, "binding needs a group admin"),
-            (LEADER, Bind, false, "a leader is not a group admin"),
-            (GROUP_ADMIN, Bind, true, "group admins bind"),
-            (LEADER, SetMember, true, "leaders set members"),
-            (MEMBER, SetLeader, false, "members do not set roles"),
-            (GROUP_ADMIN, SetLeader, true, "group admins set roles"),
-            (ADMIN, Cancel, true, "admins may use every command"),
-            (ADMIN, Bind, true, "admins may use every command"),
-            (VILLAGER, Help, true, "anyone gets help"),
+            (
+                LEADER,
+                WhoMay::GroupAdmin,
+                strict,
+                false,
+                "a leader is no group admin",
+            ),
+            (
+                GROUP_ADMIN,
+                WhoMay::GroupAdminOrLeader,
+                strict,
+                true,
+                "group admin",
+            ),
+            (LEADER, WhoMay::GroupAdminOrLeader, strict, true, "leader"),
+            (
+                ADMIN,
+                WhoMay::GroupAdmin,
+                strict,
+                true,
+                "admins may do anything",
+            ),
+            (
+                ADMIN,
+                WhoMay::Villagers,
+                strict,
+                true,
+                "admins may do anything",
+            ),
         ];
-        for (actor, kind, allowed, why) in cases {
+        for (actor, who, policy, allowed, why) in cases {
             assert_eq!(
-                may(actor, kind, strict).is_ok(),
+                may(actor, who, policy).is_ok(),
                 allowed,
-                "{why}: {actor:?} {kind:?}"
+                "{why}: {actor:?} {who:?}"
             );
         }
-        assert!(
-            may(
-                MEMBER,
-                Plan,
-                Policy {
-                    members_may_plan: true
-                }
-            )
-            .is_ok()
-        );
     }
 
     #[test]
     fn refusals_name_who_may() {
-        assert_eq!(may(MEMBER, Cancel, Policy::default()), Err(WhoMay::Leader));
+        let p = Policy::default();
+        assert_eq!(may(MEMBER, WhoMay::Leader, p), Err(WhoMay::Leader));
         assert_eq!(
-            may(VILLAGER, Bind, Policy::default()),
+            may(VILLAGER, WhoMay::GroupAdmin, p),
             Err(WhoMay::GroupAdmin)
         );
-        assert_eq!(may(MEMBER, Rate, Policy::default()), Err(WhoMay::Villagers));
+        assert_eq!(may(MEMBER, WhoMay::Villagers, p), Err(WhoMay::Villagers));
     }
 
     #[test]

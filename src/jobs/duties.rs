@@ -107,7 +107,7 @@ pub(super) async fn project_reminder(
     }
     let l = leader(tx, team.team_id).await?;
     Ok(Some(Payload {
-        title: say::title(super::Job::ProjectReminder.as_str()).into(),
+        title: say::title(super::Job::ProjectReminder).into(),
         markdown: false,
         reply: say_duties::project_reminder(day.year(), due, l.as_ref()),
     }))

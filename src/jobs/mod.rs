@@ -11,12 +11,13 @@
 //! `liancun run-job` all call it.
 
 pub mod duties;
-pub mod job;
 pub mod ranking;
-pub mod schedule;
 pub mod scheduler;
 
-pub use job::Job;
+/// The job list lives in the domain, below `config`, which keys schedules by it.
+pub use crate::domain::job::Job;
+/// Cron schedules are pure and read by `config`: see [`crate::domain::schedule`].
+pub use crate::domain::schedule;
 
 use std::sync::{Arc, RwLock};
 
@@ -25,10 +26,11 @@ use chrono_tz::Tz;
 
 use crate::config::Settings;
 use crate::domain::calendar::HolidayCalendar;
+use crate::domain::task::{self as rules, TaskFacts};
 use crate::domain::week::IsoWeek;
-use crate::outbox::{self, Payload, QuietHours, Timing};
+use crate::outbox::{self, Payload, QuietHours, Reach, Timing};
 use crate::reply::push::{self as say, NagTask};
-use crate::reply::{Mention, TaskState, TaskView};
+use crate::reply::{Mention, TaskView};
 use crate::store::jobs::{self as q, ScopeTeam};
 use crate::store::tasks::TaskWithOwners;
 use crate::store::{Db, StoreError, StoreResult, Tx, groups};
@@ -132,11 +134,7 @@ pub async fn run_in(
     };
     let mut missing_by_township: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
     for (team, only_group) in &teams {
-        let tz = team
-            .timezone
-            .as_deref()
-            .and_then(|z| z.parse::<Tz>().ok())
-            .unwrap_or(ctx.default_tz);
+        let tz = crate::domain::zone::team_tz(team.timezone.as_deref(), ctx.default_tz);
         let local = fire_at.with_timezone(&tz).naive_local();
         let env = TeamEnv {
             tz,
@@ -186,7 +184,11 @@ pub async fn run_in(
                 &payload,
                 timing,
                 now.timestamp_millis(),
-                job.reach(),
+                if job.reaches_people() {
+                    Reach::People
+                } else {
+                    Reach::Group
+                },
             )
             .await?;
         }
@@ -206,7 +208,7 @@ pub async fn run_in(
     for (township, teams) in missing_by_township {
         let week = IsoWeek::of(fire_at.with_timezone(&ctx.default_tz).date_naive()).to_string();
         let p = Payload {
-            title: say::title(Job::PlanMissing.as_str()).into(),
+            title: say::title(Job::PlanMissing).into(),
             markdown: false,
             reply: say::plan_missing_admin(&week, &teams),
         };
@@ -302,23 +304,27 @@ async fn notify_admins(
 /// A task as a push shows it; `week` is the week being pushed about, so that
 /// tasks of earlier weeks are marked 【结转】.
 fn view(t: &TaskWithOwners, tz: Tz, now_ms: i64, week: IsoWeek) -> TaskView {
+    let list_week = IsoWeek::parse(&t.task.week);
+    let facts = TaskFacts {
+        state: t.task.state,
+        deadline_ms: t.task.deadline_at,
+        closed_ms: t.task.closed_at,
+        week: list_week.unwrap_or(week),
+        late: t.task.carried_over != 0,
+        owners: &[],
+    };
     TaskView {
         no: t.task.no,
         text: t.task.text.clone(),
         level: t.task.level,
         deadline: crate::domain::week::utc_ms_to_local(tz, t.task.deadline_at),
-        state: if t.task.deadline_at < now_ms {
-            TaskState::Overdue
-        } else {
-            TaskState::Open
-        },
+        state: rules::progress(&facts, now_ms),
         owners: t
             .owners
             .iter()
             .map(|(_, uid, name)| Mention::new(uid, name))
             .collect(),
-        carried_from: IsoWeek::parse(&t.task.week)
-            .filter(|w| crate::domain::task::carried_over(*w, week)),
+        carried_from: list_week.filter(|w| rules::carried_over(*w, week)),
         holiday: None,
     }
 }
@@ -361,8 +367,9 @@ fn text(title: &str, reply: crate::reply::Reply) -> Payload {
     }
 }
 
-/// The message a job posts to a team's groups (`None`: nothing to say), and
-/// what to tell the township admins.
+/// The jobs' composers, one arm per [`Job`]: the message a job posts to a
+/// team's groups (`None`: nothing to say), and what to tell the township
+/// admins.
 async fn compose(
     tx: &mut Tx,
     ctx: &JobCtx,
@@ -388,17 +395,14 @@ async fn compose(
                         .collect();
                     (
                         text(
-                            say::title(job.as_str()),
+                            say::title(job),
                             say::plan_reminder(&week, l.as_ref(), &carried),
                         ),
                         None,
                     )
                 } else {
                     (
-                        text(
-                            say::title(job.as_str()),
-                            say::plan_missing(&week, l.as_ref()),
-                        ),
+                        text(say::title(job), say::plan_missing(&week, l.as_ref())),
                         None,
                     )
                 })
@@ -410,12 +414,8 @@ async fn compose(
                 .iter()
                 .map(|t| view(t, env.tz, env.fire_ms, env.week))
                 .collect();
-            (!views.is_empty()).then(|| {
-                (
-                    text(say::title(job.as_str()), say::service_day(&week, &views)),
-                    None,
-                )
-            })
+            (!views.is_empty())
+                .then(|| (text(say::title(job), say::service_day(&week, &views)), None))
         }
         Job::ResultsReminder => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
@@ -423,17 +423,14 @@ async fn compose(
                 None
             } else {
                 let nags = nag_tasks(tx, &open, env).await?;
-                Some((
-                    text(say::title(job.as_str()), say::results_reminder(&nags)),
-                    None,
-                ))
+                Some((text(say::title(job), say::results_reminder(&nags)), None))
             }
         }
         Job::WeeklyAiring => Some((duties::weekly_airing(tx, ctx, team, env).await?, None)),
         Job::Clearance => {
             let open = q::open_tasks(tx, team.team_id, &week).await?;
             let nags = nag_tasks(tx, &open, env).await?;
-            Some((text(say::title(job.as_str()), say::clearance(&nags)), None))
+            Some((text(say::title(job), say::clearance(&nags)), None))
         }
         Job::OverdueScan => {
             // Scheduled scans keep quiet at night; the 07:30 scan catches up.
@@ -474,14 +471,14 @@ async fn compose(
                     .collect();
                 let admin = (!escalated.is_empty()).then(|| {
                     text(
-                        say::title("overdue_admin"),
+                        say::overdue_admin_title(),
                         say::overdue_admin(
                             &format!("{} {}", team.village_name, team.team_name),
                             &escalated,
                         ),
                     )
                 });
-                Some((text(say::title(job.as_str()), say::overdue(&nags)), admin))
+                Some((text(say::title(job), say::overdue(&nags)), admin))
             }
         }
         // Handled per township before the per-team loop (see `monthly_ranking`).

@@ -15,8 +15,8 @@ use chrono_tz::Tz;
 use super::{Job, JobCtx, Scope};
 use crate::clock::SharedClock;
 use crate::domain::calendar::{ShiftRule, Shifted};
+use crate::domain::schedule::Schedule;
 use crate::domain::week::{local_to_utc, utc_ms_to_local};
-use crate::jobs::schedule::Schedule;
 use crate::store::jobs as q;
 use crate::telemetry;
 
@@ -129,10 +129,7 @@ impl Scheduler {
             .await?;
         let mut out = Vec::new();
         for (township_id, township, tz) in townships {
-            let tz = tz
-                .as_deref()
-                .and_then(|z| z.parse::<Tz>().ok())
-                .unwrap_or(self.ctx.default_tz);
+            let tz = crate::domain::zone::team_tz(tz.as_deref(), self.ctx.default_tz);
             let overrides = self
                 .ctx
                 .db

@@ -80,7 +80,7 @@ pub struct TaskView {
     pub text: String,
     pub level: Level,
     pub deadline: NaiveDateTime,
-    pub state: TaskState,
+    pub state: Progress,
     pub owners: Vec<Mention>,
     /// The earlier week it is carried over (结转) from, if any.
     pub carried_from: Option<IsoWeek>,
@@ -88,14 +88,8 @@ pub struct TaskView {
     pub holiday: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    Open,
-    Overdue,
-    /// Closed; `true` if on time.
-    Closed(bool),
-    Cancelled,
-}
+/// Where a task stands (the domain's [`Progress`]), as a [`TaskView`] shows it.
+pub use crate::domain::task::Progress;
 
 /// Most tasks listed in one reply before "…还有 N 项".
 const MAX_LISTED: usize = 30;
@@ -217,11 +211,11 @@ fn ats(people: &[Mention]) -> String {
 
 fn task_line(t: &TaskView) -> String {
     let state = match t.state {
-        TaskState::Open => String::new(),
-        TaskState::Overdue => " ⚠️已逾期".to_string(),
-        TaskState::Closed(true) => " ✅已完成".to_string(),
-        TaskState::Closed(false) => " ✅已完成(逾期)".to_string(),
-        TaskState::Cancelled => " ❌已取消".to_string(),
+        Progress::Open => String::new(),
+        Progress::Overdue => " ⚠️已逾期".to_string(),
+        Progress::Closed { on_time: true } => " ✅已完成".to_string(),
+        Progress::Closed { on_time: false } => " ✅已完成(逾期)".to_string(),
+        Progress::Cancelled => " ❌已取消".to_string(),
     };
     format!(
         "#{} {}{}{} {} · {}{}",
@@ -382,11 +376,11 @@ pub fn tasks_added(week: &str, tasks: &[TaskView]) -> Reply {
 pub fn list(week: &str, carried: &[TaskView], tasks: &[TaskView], plan_published: bool) -> Reply {
     let done = tasks
         .iter()
-        .filter(|t| matches!(t.state, TaskState::Closed(_)))
+        .filter(|t| matches!(t.state, Progress::Closed { .. }))
         .count();
     let live = tasks
         .iter()
-        .filter(|t| t.state != TaskState::Cancelled)
+        .filter(|t| t.state != Progress::Cancelled)
         .count();
     let week = week_name(week);
     let all: Vec<TaskView> = carried.iter().chain(tasks).cloned().collect();
@@ -447,7 +441,7 @@ pub fn closed(tasks: &[TaskView], result: &str) -> Reply {
         .collect();
     let late: Vec<String> = tasks
         .iter()
-        .filter(|t| t.state == TaskState::Closed(false))
+        .filter(|t| t.state == Progress::Closed { on_time: false })
         .map(|t| format!("#{}", t.no))
         .collect();
     let mut text = format!("✅ 已销号 {}：{result}", nos.join("、"));
@@ -612,7 +606,7 @@ mod tests {
             text: "苗青头村插花田政策处理".into(),
             level: Level::Red,
             deadline: at(2026, 12, 2, 23, 59, 59),
-            state: TaskState::Overdue,
+            state: Progress::Overdue,
             owners: vec![Mention {
                 user_id: "zs".into(),
                 name: "张三".into(),
@@ -633,7 +627,7 @@ mod tests {
             text: "x".into(),
             level: Level::Green,
             deadline: at(2026, 12, 2, 23, 59, 59),
-            state: TaskState::Open,
+            state: Progress::Open,
             owners: vec![],
             carried_from: None,
             holiday: None,
@@ -665,7 +659,7 @@ mod tests {
             text: long.into(),
             level: Level::Orange,
             deadline: at(2026, 12, 4, 18, 0, 0),
-            state: TaskState::Open,
+            state: Progress::Open,
             owners: many,
             holiday: None,
             carried_from: None,
@@ -690,7 +684,7 @@ mod tests {
             text: "x".into(),
             level: Level::Green,
             deadline: at(2026, 12, 2, 12, 0, 0),
-            state: TaskState::Closed(false),
+            state: Progress::Closed { on_time: false },
             owners: vec![],
             holiday: None,
             carried_from: None,
@@ -739,7 +733,7 @@ mod tests {
             text: "古村落保护方案对接".into(),
             level: Level::Orange,
             deadline: at(2026, 12, 5, 23, 59, 59),
-            state: TaskState::Overdue,
+            state: Progress::Overdue,
             owners: vec![],
             carried_from: Some(IsoWeek::of(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())),
             holiday: None,

@@ -414,3 +414,36 @@ mod tests {
         assert!(text.contains("帮助"));
     }
 }
+
+/// Whatever is typed, parsing it and saying what was wrong never panics.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::parse_error;
+    use crate::command::parse;
+    use crate::command::proptests::{grammarish, with_ctx};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn never_panics_on_arbitrary_text(text in any::<String>()) {
+            with_ctx(|ctx| {
+                if let Err(e) = parse(&text, ctx) {
+                    let _ = parse_error(&e, None);
+                }
+            });
+        }
+
+        #[test]
+        fn never_panics_on_grammar_fragments(text in grammarish()) {
+            with_ctx(|ctx| {
+                if let Err(e) = parse(&text, ctx) {
+                    prop_assert!(parse_error(&e, None).contains("例："));
+                }
+                Ok(())
+            })?;
+        }
+    }
+}

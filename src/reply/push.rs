@@ -3,6 +3,7 @@
 use super::{
     Mention, Reply, TaskView, carried_tag, due, line_owners, short_text, task_lines, week_name,
 };
+use crate::domain::job::Job;
 
 /// A task in a nag: its owners, of whom only those not yet nagged today are @-ed.
 pub struct NagTask {
@@ -234,19 +235,25 @@ pub fn weekly_airing(a: &Airing) -> Reply {
     ))
 }
 
-/// The title a push shows in the chat list and notifications.
-pub fn title(job: &str) -> &'static str {
+/// The title a job's push shows in the chat list and notifications (the
+/// airing and the ranking name their team or township instead:
+/// [`airing_title`], `reply::ranking`).
+pub fn title(job: Job) -> &'static str {
     match job {
-        "plan_reminder" => "排清单提醒",
-        "plan_missing" => "清单未发布",
-        "service_day" => "周二聚服务",
-        "results_reminder" => "周五晒成效",
-        "clearance" => "周日必清零",
-        "overdue_scan" => "逾期提醒",
-        "overdue_admin" => "逾期事项",
-        "project_reminder" => "难点项目提醒",
-        _ => "联村助手",
+        Job::PlanReminder => "排清单提醒",
+        Job::PlanMissing => "清单未发布",
+        Job::ServiceDay => "周二聚服务",
+        Job::ResultsReminder => "周五晒成效",
+        Job::Clearance => "周日必清零",
+        Job::OverdueScan => "逾期提醒",
+        Job::ProjectReminder => "难点项目提醒",
+        Job::WeeklyAiring | Job::MonthlyRanking => "联村助手",
     }
+}
+
+/// The title of the overdue tasks the township admins are told about.
+pub fn overdue_admin_title() -> &'static str {
+    "逾期事项"
 }
 
 pub fn airing_title(team: &str) -> String {

@@ -101,6 +101,34 @@ scenario! {
 }
 
 scenario! {
+    async fn a_task_overdue_then_postponed_in_the_same_week_is_not_on_time(app) {
+        // Monday 30 November.
+        app.set_local(2026, 11, 30, 10, 0);
+        app.setup_team().await;
+        app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周二 红\n2. 河道清理 @王五 周五").await;
+        // Wednesday: #1 ran past Tuesday; 延期 to Friday, in the same week's list.
+        app.set_local(2026, 12, 2, 9, 0);
+        let r = app.say(&LISI, "延期 #1 周五 等镇里批复").await;
+        assert!(r.starts_with("⏳ #1 已延期：插花田政策处理\n12月1日(周二) → 12月4日(周五)\n"), "{r}");
+        // Done on Thursday, before the new deadline: still not on time.
+        app.set_local(2026, 12, 3, 10, 0);
+        let r = app.say(&LISI, "完成 #1 3户都签了协议").await;
+        assert!(r.ends_with("\n超过截止时间完成"), "overdue before the 延期: {r}");
+        let r = app.say(&WANGWU, "完成 #2 清理完毕").await;
+        assert!(!r.contains("超过截止时间"), "#2 is on time: {r}");
+        let list = app.say(&VILLAGERS[0], "清单").await;
+        assert!(list.contains("#1 【红】插花田政策处理") && list.contains("✅已完成(逾期)"), "{list}");
+        let team = app.db.read(|tx| Box::pin(async move {
+            liancun::store::sql::query_as::<(i64,)>("SELECT id FROM teams").fetch_one(tx).await
+        })).await.expect("the team").0;
+        let w49 = app.db.read(move |tx| Box::pin(async move {
+            liancun::store::jobs::week_stats(tx, team, "2026-W49").await
+        })).await.expect("week stats");
+        assert_eq!((w49.total, w49.closed, w49.on_time), (2, 2, 1), "only #2 was on time");
+    }
+}
+
+scenario! {
     async fn a_number_never_names_two_open_tasks(app) {
         app.setup_team().await;
         app.say(&ZHANGSAN, "排清单\n1. 插花田政策处理 @李四 周五 红").await;

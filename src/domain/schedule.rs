@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn product_defaults_parse() {
-        for job in crate::jobs::Job::ALL {
+        for job in crate::domain::job::Job::ALL {
             let expr = job.default_cron();
             let s = Schedule::parse(expr).unwrap_or_else(|e| panic!("{job}: {e}"));
             assert_eq!(s.expr(), expr);

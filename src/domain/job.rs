@@ -1,13 +1,17 @@
 //! The scheduled jobs: the one list of them, with their names (config keys,
-//! `/api/v1/jobs/{job}/run`, `job_firings.job`), default schedules, holiday
-//! shift rules and whom their group message is for. What each one posts is
-//! composed in [`super::compose`], one arm per job.
+//! metric labels, `/api/v1/jobs/{job}/run`, `job_firings.job`), default
+//! schedules, holiday shift rules and whom their group message is for.
+//!
+//! A new job is a variant here; the compiler then asks for its name, cron,
+//! shift rule and audience below, its composer (one arm of
+//! `jobs::compose`, which matches every job) and its title
+//! (`reply::push::title`). Its cron key goes in `config/default.toml`
+//! (a test checks it ships this default).
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::domain::calendar::ShiftRule;
-use crate::outbox::Reach;
+use super::calendar::ShiftRule;
 
 /// A scheduled job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,7 +43,7 @@ impl Job {
 
     /// The job's name: its config key, its path segment in the API, and what
     /// the database stores.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Job::PlanReminder => "plan_reminder",
             Job::PlanMissing => "plan_missing",
@@ -52,6 +56,17 @@ impl Job {
             Job::ProjectReminder => "project_reminder",
         }
     }
+
+    /// Every job's name, in the order of [`Job::ALL`].
+    pub const NAMES: [&'static str; 9] = {
+        let mut names = [""; 9];
+        let mut i = 0;
+        while i < Job::ALL.len() {
+            names[i] = Job::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
 
     /// The job named `name` (`None`: no such job).
     pub fn parse(name: &str) -> Option<Job> {
@@ -87,12 +102,19 @@ impl Job {
         }
     }
 
-    /// Whom the job's group message is for: the overdue alert exists to reach
-    /// the owners, the Monday reminder the leader; the rest speak to the group.
-    pub fn reach(self) -> Reach {
+    /// Whether the job's group message is for the people it @-mentions
+    /// rather than the whole group: the overdue alert exists to reach the
+    /// owners, the Monday reminder the leader; the rest speak to the group.
+    pub fn reaches_people(self) -> bool {
         match self {
-            Job::OverdueScan | Job::PlanReminder => Reach::People,
-            _ => Reach::Group,
+            Job::OverdueScan | Job::PlanReminder => true,
+            Job::PlanMissing
+            | Job::ServiceDay
+            | Job::ResultsReminder
+            | Job::WeeklyAiring
+            | Job::Clearance
+            | Job::MonthlyRanking
+            | Job::ProjectReminder => false,
         }
     }
 }
@@ -138,6 +160,7 @@ mod tests {
         for job in Job::ALL {
             assert_eq!(job.as_str().parse::<Job>(), Ok(job));
         }
+        assert_eq!(Job::NAMES, Job::ALL.map(Job::as_str));
         let err = "plan".parse::<Job>().unwrap_err().to_string();
         assert!(
             err.contains("\"plan\"") && err.contains("project_reminder"),
