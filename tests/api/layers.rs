@@ -36,6 +36,11 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// `text` without comments (line and block) and string literals, so that
 /// neither a doc link nor a message counts as an import.
 fn code_only(text: &str) -> String {
+    strip(text, false)
+}
+
+/// `text` without comments; string literals kept when `keep_strings`.
+fn strip(text: &str, keep_strings: bool) -> String {
     let b: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -62,6 +67,7 @@ fn code_only(text: &str) -> String {
                 k -= 1;
             }
             let raw = k > 0 && out.as_bytes()[k - 1] == b'r';
+            let start = i;
             i += 1;
             while i < b.len() {
                 if raw {
@@ -77,7 +83,11 @@ fn code_only(text: &str) -> String {
                 }
                 i += 1;
             }
-            out.push_str("\"\"");
+            if keep_strings {
+                out.extend(&b[start..i.min(b.len())]);
+            } else {
+                out.push_str("\"\"");
+            }
         } else if c == '\'' && next.is_some_and(|n| n != '\\') && b.get(i + 2) == Some(&'\'') {
             // A char literal such as '"' or '{'.
             out.push_str("' '");
@@ -355,6 +365,16 @@ fn the_import_reader_sees_what_the_code_imports_and_nothing_else() {
     );
     assert_eq!(imports(&code, &modules), ["store".to_string()].into());
     assert_eq!(external, ["proptests"]);
+    // Strings can be kept (for the platform-name check); comments never are.
+    let kept = strip(
+        "let a = \"dingtalk\"; // wecom\n/* wecom */ b(r\"x\");",
+        true,
+    );
+    assert!(
+        kept.contains("\"dingtalk\"") && kept.contains("r\"x\""),
+        "{kept}"
+    );
+    assert!(!kept.contains("wecom"), "{kept}");
     // A cycle is found, with the edges that make it.
     let mut g = Graph::new();
     for (a, b) in [
@@ -412,6 +432,29 @@ fn the_transport_the_seam_the_outbox_and_the_store_import_without_cycles() {
             "platform imports {up}: {:?}",
             platform.get(up)
         );
+    }
+}
+
+/// The outbox and the jobs ask the seam: they name no platform, neither as
+/// an identifier nor as a string (tests aside).
+#[test]
+fn the_outbox_and_the_jobs_name_no_platform() {
+    for dir in ["outbox", "jobs"] {
+        let mut files = Vec::new();
+        rust_files(&src().join(dir), &mut files);
+        assert!(!files.is_empty(), "src/{dir}");
+        for path in files {
+            let text = std::fs::read_to_string(&path).expect("readable source");
+            let (code, _) = without_test_modules(&strip(&text, true));
+            let lower = code.to_lowercase();
+            for name in ["dingtalk", "wecom"] {
+                assert!(
+                    !lower.contains(name),
+                    "{} names {name}: ask crate::platform instead",
+                    path.display()
+                );
+            }
+        }
     }
 }
 
