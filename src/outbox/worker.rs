@@ -295,7 +295,7 @@ impl Worker {
                 code: "unknown_bot".into(),
                 message: format!("bot {} is not configured", row.bot),
             })?;
-        let to = self.destination(row, reach_people).await?;
+        let to = self.destination(row, platform, reach_people).await?;
         let route = self.senders.route(&row.bot, &to, reach_people, now)?;
         let reply = self.own_mentions(&payload.reply, platform).await?;
         let msg = Message {
@@ -426,6 +426,7 @@ impl Worker {
     async fn destination(
         &self,
         row: &Claimed,
+        platform: Platform,
         reach_people: bool,
     ) -> Result<Destination, SendError> {
         let store_err = |e: StoreError| SendError::Retry {
@@ -459,14 +460,19 @@ impl Worker {
             });
         }
         if let Some(pid) = row.person_id {
-            let p = self
-                .db
-                .read(move |tx| Box::pin(async move { groups::person(tx, pid).await }))
-                .await
-                .map_err(store_err)?;
+            let user_id = if Senders::pushes_to_people(platform) {
+                let p = self
+                    .db
+                    .read(move |tx| Box::pin(async move { groups::person(tx, pid).await }))
+                    .await
+                    .map_err(store_err)?;
+                Some(p.platform_user_id)
+            } else {
+                None
+            };
             return Ok(Destination::Person {
                 person_id: pid,
-                user_id: p.platform_user_id,
+                user_id,
             });
         }
         Err(SendError::Fatal {

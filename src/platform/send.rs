@@ -179,8 +179,9 @@ pub enum Destination {
     },
     Person {
         person_id: i64,
-        /// The person's platform user id.
-        user_id: String,
+        /// The person's platform user id; `None` (not read) on a platform
+        /// that cannot push to one person ([`Senders::pushes_to_people`]).
+        user_id: Option<String>,
     },
 }
 
@@ -376,6 +377,15 @@ impl Senders {
         }
     }
 
+    /// Whether `platform` can push 1:1 to a person (a township admin); if
+    /// not, such a push is a dead letter whoever the person is.
+    pub fn pushes_to_people(platform: Platform) -> bool {
+        match platform {
+            Platform::Dingtalk => true,
+            Platform::Wecom => false,
+        }
+    }
+
     /// How long a robot of `platform` rests after the platform throttled it.
     pub fn throttle_pause(platform: Platform) -> Duration {
         match platform {
@@ -433,11 +443,17 @@ fn dingtalk_route(
                 open_conversation_id: conversation_id.clone(),
             })
         }
-        Destination::Person { user_id, .. } => {
+        Destination::Person { person_id, user_id } => {
             let code = robot_code.ok_or_else(no_robot)?;
+            let user_id = user_id.clone().ok_or_else(|| {
+                SendError::fatal(
+                    "no_target",
+                    format!("person {person_id} has no DingTalk user id"),
+                )
+            })?;
             Ok(ding::Route::Direct {
                 robot_code: code.to_string(),
-                user_ids: vec![user_id.clone()],
+                user_ids: vec![user_id],
             })
         }
     }
@@ -540,9 +556,10 @@ mod tests {
         assert_eq!(r.kind(), "openapi");
         let person = Destination::Person {
             person_id: 3,
-            user_id: "u3".into(),
+            user_id: Some("u3".into()),
         };
         assert_eq!(s.route("js", &person, false, now).unwrap().kind(), "direct");
+        assert!(Senders::pushes_to_people(Platform::Dingtalk));
         assert_eq!(
             code(s.route("bare", &group(None, None), false, now)),
             "no_route"
@@ -563,9 +580,11 @@ mod tests {
             code(s.route("qh", &group(Some("  "), None), false, 0)),
             "no_route"
         );
+        // The person is not even read: whoever it is, WeCom cannot reach them.
+        assert!(!Senders::pushes_to_people(Platform::Wecom));
         let person = Destination::Person {
             person_id: 3,
-            user_id: "u3".into(),
+            user_id: None,
         };
         assert_eq!(code(s.route("qh", &person, false, 0)), "no_direct_route");
     }
