@@ -1,85 +1,74 @@
-//! Wiring: settings → database → router → server with graceful shutdown.
+//! Wiring: settings → database → senders → router → server with graceful
+//! shutdown, plus the outbox worker, the scheduler and the Stream clients.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use chrono_tz::Tz;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
-use crate::bot::{self, Outcome};
 use crate::clock::SharedClock;
-use crate::config::{BotMode, PlatformKind, Settings};
-use crate::domain::calendar::HolidayCalendar;
+use crate::config::{BotMode, Settings};
 use crate::jobs::JobCtx;
 use crate::jobs::scheduler::Scheduler;
 use crate::outbox::QuietHours;
 use crate::outbox::worker::{Worker, WorkerConfig};
-use crate::platform::Inbound;
-use crate::reply::{self, Reply};
+use crate::platform::Platform;
+use crate::platform::dingtalk::stream::{StreamBot, run_stream};
+use crate::platform::send::{BotAccount, Endpoints, Senders};
 use crate::store::Db;
 use crate::telemetry;
 
-/// What every handler shares: one pointer, so that the clone axum makes for
-/// every request is one reference count.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub use crate::state::{AppState, Shared};
+use crate::state::{calendar_gaps, load_calendar};
 
-impl AppState {
-    pub fn new(shared: Shared) -> AppState {
-        AppState(Arc::new(shared))
-    }
+/// Every bot's sender, from the settings.
+pub fn senders(settings: &Settings) -> anyhow::Result<Senders> {
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("liancun/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let at = Endpoints {
+        dingtalk_api: settings.dingtalk.api_base.clone(),
+        dingtalk_oapi: settings.dingtalk.oapi_base.clone(),
+        wecom_api: settings.wecom.api_base.clone(),
+    };
+    let bots = settings
+        .bots
+        .iter()
+        .map(|b| BotAccount {
+            name: b.name.clone(),
+            platform: b.platform,
+            robot_code: b.robot_code.clone(),
+            app_key: b.app_key.clone(),
+            app_secret: b.app_secret.as_ref().map(|s| s.expose().to_string()),
+        })
+        .collect();
+    Ok(Senders::new(client, &at, bots))
 }
 
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// What [`AppState`] holds.
-pub struct Shared {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub clock: SharedClock,
-    pub default_tz: Tz,
-    pub metrics: PrometheusHandle,
-    pub jobs: JobCtx,
-    pub worker: Worker,
-}
-
-/// The bundled holiday calendar with the admins' corrections from the database.
-pub async fn load_calendar(db: &Db) -> anyhow::Result<HolidayCalendar> {
-    let mut cal = HolidayCalendar::bundled();
-    let years = db
-        .read(|tx| Box::pin(async move { crate::store::jobs::calendar_years(tx).await }))
-        .await?;
-    for (year, data) in years {
-        match toml::from_str::<crate::domain::calendar::YearData>(&data) {
-            Ok(y) => {
-                if let Err(e) = cal.set_year(i32::try_from(year).unwrap_or_default(), y) {
-                    tracing::error!(year, error = %e, "stored calendar correction is invalid; ignored");
-                }
-            }
-            Err(e) => {
-                tracing::error!(year, error = %e, "stored calendar correction does not parse; ignored")
-            }
-        }
-    }
-    Ok(cal)
-}
-
-/// Years around `now` that have no holiday data (plain weekends are used).
-pub fn calendar_gaps(cal: &HolidayCalendar, now: chrono::DateTime<chrono::Utc>) -> Vec<i32> {
-    use chrono::Datelike;
-    let y = now.year();
-    [y, y + 1]
-        .into_iter()
-        .filter(|y| !cal.has_year(*y))
+/// The bots whose DingTalk messages come over a Stream connection.
+fn stream_bots(settings: &Settings) -> Vec<StreamBot> {
+    settings
+        .bots
+        .iter()
+        .filter(|b| b.platform == Platform::Dingtalk && b.mode == BotMode::Stream)
+        .filter_map(|b| {
+            let (Some(app_key), Some(app_secret)) = (&b.app_key, &b.app_secret) else {
+                // Validated at load: a stream bot has both.
+                tracing::error!(bot = %b.name, "stream bot has no app_key/app_secret; client not started");
+                return None;
+            };
+            Some(StreamBot {
+                name: b.name.clone(),
+                app_key: app_key.clone(),
+                app_secret: app_secret.expose().to_string(),
+                robot_code: b.robot_code.clone(),
+                api_base: settings.dingtalk.api_base.clone(),
+                oapi_base: settings.dingtalk.oapi_base.clone(),
+            })
+        })
         .collect()
 }
 
@@ -131,67 +120,6 @@ pub fn startup_warnings(
     out
 }
 
-/// What became of one message handed to the bot by a transport.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub reply: Reply,
-    /// A repeat delivery: the saved reply, nothing new stored.
-    pub duplicate: bool,
-    /// Storage failed; the reply asks the sender to try again.
-    pub failed: bool,
-}
-
-/// Runs one message through [`bot::handle`] with the state's clock, and
-/// counts it under `platform` (the transport's metric label). Shared by the
-/// WeCom callback and the DingTalk Stream client so both count alike.
-pub async fn answer(state: &AppState, platform: &'static str, inbound: Inbound) -> Answer {
-    use tracing::Instrument;
-    let span = tracing::info_span!("callback", platform, msg_id = %inbound.msg_id,
-        conversation = %inbound.conversation_id);
-    let handled = bot::handle(
-        &state.db,
-        &state.settings,
-        &state.jobs.calendar,
-        state.default_tz,
-        state.clock.now(),
-        inbound,
-    )
-    .instrument(span)
-    .await;
-    match handled {
-        Ok(h) => {
-            let duplicate = match h.outcome {
-                Outcome::Duplicate => {
-                    telemetry::callback(platform, "duplicate");
-                    true
-                }
-                Outcome::Handled(kind) => {
-                    telemetry::callback(platform, "ok");
-                    telemetry::command(
-                        kind.map(crate::command::CommandKind::label)
-                            .unwrap_or("none"),
-                    );
-                    false
-                }
-            };
-            Answer {
-                reply: h.reply,
-                duplicate,
-                failed: false,
-            }
-        }
-        Err(e) => {
-            tracing::error!(platform, error = %e, "handling a message failed; nothing was stored");
-            telemetry::callback(platform, "error");
-            Answer {
-                reply: reply::try_again_later(),
-                duplicate: false,
-                failed: true,
-            }
-        }
-    }
-}
-
 /// A built application, ready to serve.
 pub struct App {
     pub state: AppState,
@@ -212,10 +140,11 @@ impl App {
             calendar: Arc::new(std::sync::RwLock::new(calendar)),
             quiet: QuietHours::default(),
         };
+        let senders = Arc::new(senders(&settings)?);
         let worker = Worker::new(
             db.clone(),
             Arc::clone(&clock),
-            Arc::clone(&settings),
+            Arc::clone(&senders),
             WorkerConfig {
                 concurrency: settings.outbox.concurrency,
                 lease_ms: settings.outbox.lease_secs * 1000,
@@ -235,6 +164,7 @@ impl App {
                 }),
                 jobs,
                 worker,
+                senders,
             }),
         })
     }
@@ -293,21 +223,12 @@ impl App {
         if self.state.settings.scheduler.enabled {
             background.spawn(Arc::new(self.scheduler()).run(stop_rx.clone()));
         }
-        for b in self
-            .state
-            .settings
-            .bots
-            .iter()
-            .filter(|b| b.platform == PlatformKind::Dingtalk && b.mode == BotMode::Stream)
-        {
+        for bot in stream_bots(&self.state.settings) {
             let mut stop = stop_rx.clone();
-            background.spawn(crate::platform::dingtalk::stream::run_stream(
-                self.state.clone(),
-                b.name.clone(),
-                async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                },
-            ));
+            let handler: Arc<dyn crate::platform::Handler> = Arc::new(self.state.clone());
+            background.spawn(run_stream(bot, handler, async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            }));
         }
         let nofile = crate::http::serve::raise_open_file_limit();
         let limits = crate::http::serve::Limits::new(&self.state.settings.server, nofile);

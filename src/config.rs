@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer};
 use crate::domain::job::Job;
 use crate::domain::schedule::Schedule;
 pub use crate::telemetry::{LogFormat, LogSettings};
+use crate::platform::Platform;
 
 /// The fewest characters `serve` accepts in an admin token.
 pub const MIN_ADMIN_TOKEN: usize = 24;
@@ -68,13 +69,6 @@ impl<'de> Deserialize<'de> for Secret {
         let raw = String::deserialize(d)?;
         Secret::resolve(&raw).map_err(serde::de::Error::custom)
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PlatformKind {
-    Dingtalk,
-    Wecom,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -283,7 +277,7 @@ pub struct WecomSettings {
 pub struct BotSettings {
     /// The `{bot}` in `/webhook/dingtalk/{bot}`.
     pub name: String,
-    pub platform: PlatformKind,
+    pub platform: Platform,
     /// The names people type after @ to address the bot (stripped from
     /// commands). Only an override: a WeCom group message's leading @name,
     /// and a DingTalk one's when the bot is in its at list, are recognised
@@ -320,8 +314,8 @@ impl BotSettings {
     pub fn addressing(&self) -> String {
         let names = self.display_names.join(", ");
         let leading = match self.platform {
-            PlatformKind::Wecom => "and any leading @name of a group message",
-            PlatformKind::Dingtalk => {
+            Platform::Wecom => "and any leading @name of a group message",
+            Platform::Dingtalk => {
                 "and a leading @name when the bot is in the at list (isInAtList) and it is not another @-ed person's name"
             }
         };
@@ -471,7 +465,7 @@ impl Settings {
                 bail!("bot name {:?} is used twice", b.name);
             }
             match b.platform {
-                PlatformKind::Dingtalk => {
+                Platform::Dingtalk => {
                     if b.app_secret.is_none() {
                         bail!("bot {:?} (dingtalk) needs app_secret", b.name);
                     }
@@ -479,7 +473,7 @@ impl Settings {
                         bail!("bot {:?} in stream mode needs app_key", b.name);
                     }
                 }
-                PlatformKind::Wecom => {
+                Platform::Wecom => {
                     if b.token.is_none() {
                         bail!("bot {:?} (wecom) needs token", b.name);
                     }

@@ -1,8 +1,12 @@
 //! 联村助手 (liancun): the weekly rhythm of village service teams, run by chat.
 //!
-//! Layout: `http` and `platform` are transport; `command` and `domain` are pure;
-//! `bot` turns one inbound message into state changes and a reply; `store` is the
-//! only module with SQL; `reply` is the only module with Chinese sentences.
+//! Layout: `http` and `platform` are transport (`platform` is the only code
+//! that knows DingTalk or WeCom, inbound and outbound); `state` is what the
+//! transports share and the turn they take a message through; `command` and
+//! `domain` are pure; `bot` turns one inbound message into state changes and
+//! a reply; `store` is the only module with SQL; `reply` is the only module
+//! with Chinese sentences; `outbox` sends pushes through `platform`; `app`
+//! wires it all.
 
 pub mod affinity;
 pub mod app;
@@ -20,5 +24,6 @@ pub mod jobs;
 pub mod outbox;
 pub mod platform;
 pub mod reply;
+pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -17,10 +17,10 @@ use super::auth::{
 use super::error::HttpError;
 pub use super::paging::Page;
 use super::paging::Paged;
-use crate::app::AppState;
 use crate::domain::calendar::YearData;
 use crate::jobs::schedule::Schedule;
 use crate::jobs::{self, Job, Scope};
+use crate::state::AppState;
 use crate::store::admin::{self as org, Owned};
 use crate::store::{StoreError, audit, groups, jobs as q, outbox};
 
@@ -531,7 +531,7 @@ async fn get_calendar(
         .into_iter()
         .filter_map(|y| cal.year(y).map(|d| json!({ "year": y, "notice": d.notice, "holidays": d.holidays, "workdays": d.workdays })))
         .collect();
-    let gaps = crate::app::calendar_gaps(&cal, state.clock.now());
+    let gaps = crate::state::calendar_gaps(&cal, state.clock.now());
     let warnings: Vec<String> = gaps
         .iter()
         .map(|y| format!("no holiday data for {y}: weekday jobs follow plain weekends until the State Council notice is added"))

@@ -21,9 +21,9 @@ use super::auth::{
 };
 use super::error::HttpError;
 use super::paging::Paged;
-use crate::app::AppState;
 use crate::domain::role::MAX_TEAM_MEMBERS;
 use crate::import::households as import;
+use crate::state::AppState;
 use crate::store::admin::{self as org, Owned};
 use crate::store::{Tx, audit, groups, households};
 

@@ -17,9 +17,9 @@ use super::auth::{
     ApiPath, ApiQuery, Principal, authorize, body, not_found, store_err, unprocessable,
 };
 use super::error::HttpError;
-use crate::app::AppState;
 use crate::domain::ranking::{Month, Weights};
 use crate::jobs::ranking::{self as rk, Candidates, MAX_CANDIDATES, TownshipRanking};
+use crate::state::AppState;
 use crate::store::admin::{self, Owned};
 use crate::store::ranking::{self as q, Pioneer};
 use crate::store::{StoreError, Tx, audit};

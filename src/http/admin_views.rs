@@ -16,11 +16,11 @@ use super::admin::Page;
 use super::auth::{ApiPath, ApiQuery, Principal, authorize, internal, unprocessable};
 use super::error::HttpError;
 use super::paging::Paged;
-use crate::app::AppState;
 use crate::domain::level::Level;
 use crate::domain::week::{IsoWeek, local_to_utc, utc_ms_to_local};
 use crate::export::{Cell, Table};
 use crate::reply::export as zh;
+use crate::state::AppState;
 use crate::store::admin::{self as org, Owned, ViewFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {

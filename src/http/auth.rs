@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::HttpError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::{StoreError, Tx, admin as q};
 
 /// An authenticated caller of the admin API.

@@ -10,10 +10,10 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::error::HttpError;
-use crate::app::AppState;
 use crate::chart::{self, ChartWeek};
 use crate::domain::week::IsoWeek;
 use crate::jobs::duties::{CHART_WEEKS, weeks_back};
+use crate::state::AppState;
 use crate::store::weekly;
 
 pub fn router() -> Router<AppState> {

@@ -32,7 +32,7 @@ use utoipa::openapi::{InfoBuilder, LicenseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Largest request body accepted anywhere (the product refuses bodies over 64 KiB).
 pub const MAX_BODY: usize = 64 * 1024;

@@ -14,17 +14,19 @@ use axum::{Json, Router};
 use super::MAX_BODY;
 use super::error::HttpError;
 
-use crate::app::AppState;
-use crate::config::PlatformKind;
-use crate::platform::dingtalk;
+use crate::platform::{Platform, dingtalk};
+use crate::state::AppState;
 use crate::telemetry;
+
+/// The metric label of DingTalk HTTP callbacks.
+const PLATFORM: &str = Platform::Dingtalk.as_str();
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/dingtalk/{bot}", post(dingtalk_callback))
 }
 
 fn reject(outcome: &'static str, status: StatusCode, reason: &str) -> Response {
-    telemetry::callback("dingtalk", outcome);
+    telemetry::callback(PLATFORM, outcome);
     HttpError::new(status, reason).into_webhook_response()
 }
 
@@ -50,7 +52,7 @@ async fn dingtalk_callback(
     let Some(bot) = state
         .settings
         .bot(&bot_name)
-        .filter(|b| b.platform == PlatformKind::Dingtalk)
+        .filter(|b| b.platform == Platform::Dingtalk)
     else {
         return reject("unknown_bot", StatusCode::NOT_FOUND, "unknown bot");
     };
@@ -87,7 +89,7 @@ async fn dingtalk_callback(
         Ok(m) => m,
         Err(e) => return reject("malformed", StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let reply = crate::app::answer(&state, "dingtalk", inbound).await.reply;
+    let reply = crate::state::answer(&state, PLATFORM, inbound).await.reply;
     metrics::histogram!(telemetry::CALLBACK_SECONDS).record(started.elapsed().as_secs_f64());
     Json(dingtalk::message_body(&reply)).into_response()
 }

@@ -21,14 +21,16 @@ use tracing::Instrument;
 
 use super::error::HttpError;
 use super::webhook::read_body;
-use crate::app::{self, AppState};
-use crate::config::PlatformKind;
+use crate::platform::Platform;
 use crate::platform::wecom::crypto::{CryptoError, MsgCrypt};
 use crate::platform::wecom::inbound::{self, Decoded};
+use crate::platform::wecom::send::{Route, WecomMessage, WecomSender};
 use crate::platform::wecom::{self, xml::xml_field};
+use crate::state::{self, AppState};
 use crate::telemetry;
 
-const PLATFORM: &str = "wecom";
+/// The metric label of WeCom callbacks.
+const PLATFORM: &str = Platform::Wecom.as_str();
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/webhook/wecom/{bot}", get(verify_url).post(callback))
@@ -115,7 +117,7 @@ fn bot_crypt(state: &AppState, name: &str) -> Result<MsgCrypt, Refusal> {
     let Some(bot) = state
         .settings
         .bot(name)
-        .filter(|b| b.platform == PlatformKind::Wecom)
+        .filter(|b| b.platform == Platform::Wecom)
     else {
         return Err(reject("unknown_bot", StatusCode::NOT_FOUND, "unknown bot"));
     };
@@ -276,7 +278,7 @@ async fn aibot_message(
     let turn = tokio::spawn(
         {
             let state = state.clone();
-            async move { app::answer(&state, PLATFORM, inbound).await }
+            async move { state::answer(&state, PLATFORM, inbound).await }
         }
         .in_current_span(),
     );
@@ -289,6 +291,7 @@ async fn aibot_message(
             return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
         }
         Err(_) => {
+            let senders = std::sync::Arc::clone(&state.senders);
             tokio::spawn(
                 async move {
                     let answer = match turn.await {
@@ -298,7 +301,7 @@ async fn aibot_message(
                             return;
                         }
                     };
-                    late_reply(response_url, &answer.reply).await;
+                    late_reply(senders.wecom(), response_url, &answer.reply).await;
                 }
                 .in_current_span(),
             );
@@ -318,8 +321,10 @@ async fn aibot_message(
 }
 
 /// Sends a turn's answer to the message's one-shot `response_url`
-/// (markdown, ≤ 20 480 bytes); counted either way.
-async fn late_reply(url: Option<String>, reply: &crate::reply::Reply) {
+/// (markdown, ≤ 20 000 bytes) through the WeCom sender; counted either way.
+/// Not through the outbox: it is the answer to one message, like a
+/// DingTalk Stream reply, and its URL works once, for an hour.
+async fn late_reply(sender: &WecomSender, url: Option<String>, reply: &crate::reply::Reply) {
     let Some(url) = url else {
         tracing::warn!(
             "a slow WeCom turn had no response_url: its answer is lost to the chat (it was stored)"
@@ -327,29 +332,14 @@ async fn late_reply(url: Option<String>, reply: &crate::reply::Reply) {
         telemetry::callback(PLATFORM, "late_reply_lost");
         return;
     };
-    let mut content = wecom::render_aibot_markdown(reply);
-    if content.len() > 20_000 {
-        let mut cut = 20_000;
-        while !content.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        content.truncate(cut);
-    }
-    let body = serde_json::json!({"msgtype": "markdown", "markdown": {"content": content}});
-    let sent = reqwest::Client::new()
-        .post(&url)
-        .timeout(std::time::Duration::from_secs(10))
-        .json(&body)
-        .send()
-        .await;
-    match sent {
-        Ok(r) if r.status().is_success() => telemetry::callback(PLATFORM, "late_reply"),
-        Ok(r) => {
-            tracing::warn!(status = %r.status(), "WeCom response_url refused the late answer");
-            telemetry::callback(PLATFORM, "late_reply_lost");
-        }
+    let route = Route::ResponseUrl { url };
+    match sender
+        .send_to(&route, &WecomMessage::aibot_answer(reply))
+        .await
+    {
+        Ok(()) => telemetry::callback(PLATFORM, "late_reply"),
         Err(e) => {
-            tracing::warn!(error = %e.without_url(), "WeCom response_url unreachable");
+            tracing::warn!(code = e.code(), error = %e, "WeCom response_url refused the late answer");
             telemetry::callback(PLATFORM, "late_reply_lost");
         }
     }
@@ -370,7 +360,7 @@ async fn app_message(
         Decoded::Message(m) => m,
         Decoded::Ignored(kind) => return ignored(bot, &kind),
     };
-    let answer = app::answer(state, PLATFORM, inbound).await;
+    let answer = state::answer(state, PLATFORM, inbound).await;
     let now = now_s(state);
     // Application messages show plain text; no markdown, no mentions (1:1).
     let plaintext =

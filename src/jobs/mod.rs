@@ -277,13 +277,12 @@ async fn notify_admins(
 ) -> StoreResult<usize> {
     let mut n = 0;
     for (person_id, platform, _, _) in q::township_admins(tx, township_id).await? {
-        let Some(bot) = ctx.settings.bots.iter().find(|b| {
-            let p = match b.platform {
-                crate::config::PlatformKind::Dingtalk => "dingtalk",
-                crate::config::PlatformKind::Wecom => "wecom",
-            };
-            p == platform
-        }) else {
+        let Some(bot) = ctx
+            .settings
+            .bots
+            .iter()
+            .find(|b| b.platform.as_str() == platform)
+        else {
             tracing::warn!(person_id, %platform, "no bot of the township admin's platform: admin not notified");
             continue;
         };

@@ -11,7 +11,7 @@ use chrono::{NaiveTime, Timelike};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::dingtalk::send::split_message;
+use crate::platform::send::{self as seam, PART_BYTES};
 use crate::reply::Reply;
 use crate::store::groups::PushTarget;
 use crate::store::outbox::{self, NewPush};
@@ -36,11 +36,6 @@ pub struct Stored {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reach_people: bool,
 }
-
-/// Most bytes of text per pushed message. The tightest platform budget
-/// (WeCom markdown: 4 096 bytes) with room for JSON escaping and mentions;
-/// longer messages become numbered parts.
-pub const PART_BYTES: usize = 3_600;
 
 /// When a push may go out.
 #[derive(Debug, Clone, Copy)]
@@ -118,21 +113,20 @@ impl Timing {
 }
 
 /// The send budget key of a group: one robot in one group, or the group's own
-/// custom robot.
+/// push robot (the platform says which, [`seam::group_robot_key`]).
 pub fn group_robot_key(t: &PushTarget, robot_code: Option<&str>) -> String {
-    match (&t.push_webhook_token, t.platform.as_str()) {
-        (Some(_), _) => format!("{}:webhook:{}", t.platform, t.group_id),
-        (None, "dingtalk") => format!(
-            "dingtalk:{}:{}",
-            robot_code.unwrap_or(&t.bot),
-            t.conversation_id
-        ),
-        (None, p) => format!("{p}:group:{}", t.group_id),
-    }
+    seam::group_robot_key(
+        t.platform,
+        t.group_id,
+        &t.bot,
+        &t.conversation_id,
+        t.push_webhook_token.is_some(),
+        robot_code,
+    )
 }
 
 fn parts(payload: &Payload) -> Vec<Payload> {
-    let texts = split_message(&payload.reply.text, PART_BYTES);
+    let texts = seam::split(&payload.reply.text, PART_BYTES);
     if texts.len() <= 1 {
         return vec![payload.clone()];
     }
@@ -226,7 +220,7 @@ pub async fn enqueue_person(
             group_id: None,
             person_id: Some(person_id),
             bot: bot.to_string(),
-            robot_key: format!("direct:{bot}:{person_id}"),
+            robot_key: seam::person_robot_key(bot, person_id),
             message: to_json(part, false)?,
             due_at: due,
         };

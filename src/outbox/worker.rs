@@ -5,31 +5,17 @@
 //! rows are claimed as soon as slots free up, so a fan-out to thousands of
 //! groups keeps the pipe full instead of waiting for the slowest of a batch.
 //!
-//! Routes, read at send time (a changed push robot applies to what waits):
-//! * DingTalk group: its custom push robot if set, else the bot's OpenAPI
-//!   robot (`robot_code`); DingTalk person: the bot's 1:1 OpenAPI messages.
-//!   Each route renders mentions its own way ([`Route::render`]): the
-//!   custom robot and a sessionWebhook carry `@userId` and the at list, so
-//!   the client shows the name and notifies; the OpenAPI messages cannot @,
-//!   so people are written by name (`@张三`), never by id.
-//! * DingTalk group push meant to reach the people it mentions
-//!   ([`super::Reach::People`]: overdue alerts, the Monday reminder): the
-//!   push robot if set, else the group's last sessionWebhook while it lasts,
-//!   else OpenAPI by name, and then the same text 1:1 to each of them
-//!   (queued as rows of their own when the group message went out).
-//! * WeCom group: its group robot (`PUT /api/v1/groups/{id}/push-robot`
-//!   `{"key": …}`), as markdown with `<@userid>` mentions. Without a key the
-//!   push is a dead letter `no_route` that says so.
-//! * WeCom person (a township admin): a group robot only posts into its own
-//!   group, and the 智能机器人 cannot start a conversation, so there is no
-//!   1:1 route: a dead letter `no_direct_route`. Such admins should be
-//!   registered with their DingTalk id, or read the dead letters.
+//! What a row needs is read at send time (a changed push robot applies to
+//! what waits) and handed to the platform seam ([`Senders`]), which picks
+//! the route, renders mentions its way, sends and classifies the failure.
+//! A push meant to reach the people it mentions ([`super::Reach::People`])
+//! whose route could not notify them (it wrote them `@名字`) is followed by
+//! the same text 1:1 to each of them, queued as rows of their own.
 //!
 //! Mentions are kept only for people of the target's platform: in a team
-//! with both DingTalk and WeCom groups, a DingTalk member appears in the
-//! WeCom group as `@名字`, without a mention that WeCom cannot resolve.
+//! with groups on two platforms, a member of one appears in the other's
+//! group as `@名字`, without a mention the platform cannot resolve.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,12 +25,8 @@ use tokio::task::JoinSet;
 
 use super::{Payload, Stored};
 use crate::clock::SharedClock;
-use crate::config::{PlatformKind, Settings};
-use crate::platform::SendError;
-use crate::platform::dingtalk::send::{
-    DingtalkSender, OutMessage, Route, SESSION_EXPIRY_MARGIN_MS,
-};
-use crate::platform::wecom::send::{WecomMessage, WecomSender};
+use crate::platform::Platform;
+use crate::platform::send::{Destination, Message, SendError, Senders};
 use crate::reply::Reply;
 use crate::store::outbox::{self, Claimed, NewPush};
 use crate::store::{Db, StoreError, groups};
@@ -114,9 +96,7 @@ enum Outcome {
 pub struct Worker {
     db: Db,
     clock: SharedClock,
-    settings: Arc<Settings>,
-    dingtalk: Arc<HashMap<String, DingtalkSender>>,
-    wecom: WecomSender,
+    senders: Arc<Senders>,
     /// Identifies this replica's leases.
     pub id: String,
     pub config: WorkerConfig,
@@ -126,36 +106,14 @@ impl Worker {
     pub fn new(
         db: Db,
         clock: SharedClock,
-        settings: Arc<Settings>,
+        senders: Arc<Senders>,
         config: WorkerConfig,
     ) -> anyhow::Result<Worker> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("liancun/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the HTTP client")?;
-        let dingtalk = settings
-            .bots
-            .iter()
-            .filter(|b| b.platform == PlatformKind::Dingtalk)
-            .map(|b| {
-                let sender = DingtalkSender::new(
-                    client.clone(),
-                    &settings.dingtalk.api_base,
-                    &settings.dingtalk.oapi_base,
-                    b.app_key.clone(),
-                    b.app_secret.as_ref().map(|s| s.expose().to_string()),
-                );
-                (b.name.clone(), sender)
-            })
-            .collect();
-        let wecom = WecomSender::new(client, &settings.wecom.api_base);
         let id = format!("{}-{:08x}", hostname(), fastrand::u32(..));
         Ok(Worker {
             db,
             clock,
-            settings,
-            dingtalk: Arc::new(dingtalk),
-            wecom,
+            senders,
             id,
             config,
         })
@@ -330,52 +288,28 @@ impl Worker {
             code: "bad_payload".into(),
             message: e.to_string(),
         })?;
-        let bot = self
-            .settings
-            .bot(&row.bot)
+        let platform = self
+            .senders
+            .platform(&row.bot)
             .ok_or_else(|| SendError::Fatal {
                 code: "unknown_bot".into(),
                 message: format!("bot {} is not configured", row.bot),
             })?;
-        match bot.platform {
-            PlatformKind::Dingtalk => {
-                let route = self
-                    .route(row, bot.robot_code.as_deref(), reach_people, now)
-                    .await?;
-                let sender = self
-                    .dingtalk
-                    .get(&row.bot)
-                    .ok_or_else(|| SendError::Fatal {
-                        code: "unknown_bot".into(),
-                        message: format!("no DingTalk sender for {}", row.bot),
-                    })?;
-                let reply = self.own_mentions(&payload.reply, "dingtalk").await?;
-                let (text, ids) = route.render(&reply);
-                let msg = OutMessage {
-                    title: payload.title.clone(),
-                    text,
-                    markdown: payload.markdown,
-                    at_user_ids: ids,
-                    at_mobiles: Vec::new(),
-                };
-                sender.send(&route, &msg, now).await?;
-                if reach_people && !route.supports_mentions() && row.group_id.is_some() {
-                    return self.direct_follow_ups(row, &payload, &reply, now).await;
-                }
-                Ok(Vec::new())
-            }
-            PlatformKind::Wecom => {
-                let key = self.wecom_key(row).await?;
-                let reply = self.own_mentions(&payload.reply, "wecom").await?;
-                // Always markdown on WeCom, whatever the payload's form: it is
-                // the only form that mentions inline (`<@userid>`), and outbox
-                // parts (up to PART_BYTES) fit its 4 096 bytes but not a text
-                // message's 2 048.
-                let msg = WecomMessage::from_reply(&reply, true);
-                self.wecom.send(&key, &msg).await?;
-                Ok(Vec::new())
-            }
+        let to = self.destination(row, platform, reach_people).await?;
+        let route = self.senders.route(&row.bot, &to, reach_people, now)?;
+        let reply = self.own_mentions(&payload.reply, platform).await?;
+        let msg = Message {
+            title: &payload.title,
+            markdown: payload.markdown,
+            reply: &reply,
+        };
+        self.senders.send(&row.bot, &route, msg, now).await?;
+        if reach_people && !route.notifies_mentions() && row.group_id.is_some() {
+            return self
+                .direct_follow_ups(row, &payload, &reply, platform, now)
+                .await;
         }
+        Ok(Vec::new())
     }
 
     /// The 1:1 pushes that follow a group message which had to name people
@@ -387,6 +321,7 @@ impl Worker {
         row: &Claimed,
         payload: &Payload,
         reply: &Reply,
+        platform: Platform,
         now: i64,
     ) -> Result<Vec<NewPush>, SendError> {
         let ids: Vec<String> = reply.mentions.iter().map(|m| m.user_id.clone()).collect();
@@ -396,7 +331,9 @@ impl Worker {
                 Box::pin(async move {
                     let mut people = Vec::with_capacity(ids.len());
                     for id in ids {
-                        if let Some(p) = groups::person_by_platform_id(tx, "dingtalk", &id).await? {
+                        if let Some(p) =
+                            groups::person_by_platform_id(tx, platform.as_str(), &id).await?
+                        {
                             people.push(p.id);
                         }
                     }
@@ -426,7 +363,7 @@ impl Worker {
                 group_id: None,
                 person_id: Some(pid),
                 bot: row.bot.clone(),
-                robot_key: format!("direct:{}:{pid}", row.bot),
+                robot_key: crate::platform::send::person_robot_key(&row.bot, pid),
                 message: message.clone(),
                 due_at: now,
             });
@@ -436,21 +373,18 @@ impl Worker {
 
     /// How long a robot of `bot` rests after the platform throttled it.
     fn throttle_pause_ms(&self, bot: &str) -> i64 {
-        let pause = match self.settings.bot(bot).map(|b| b.platform) {
-            Some(PlatformKind::Wecom) => crate::platform::wecom::send::THROTTLE_PAUSE,
-            _ => crate::platform::dingtalk::send::THROTTLE_PAUSE,
-        };
+        let pause = self
+            .senders
+            .platform(bot)
+            .map(Senders::throttle_pause)
+            .unwrap_or(Duration::from_secs(600));
         i64::try_from(pause.as_millis()).unwrap_or(600_000)
     }
 
     /// `reply` with only the mentions of people known on `platform`: a team
     /// may have groups on both platforms, and a user id of one means nothing
     /// on the other. The others stay in the text as `@名字`.
-    async fn own_mentions(
-        &self,
-        reply: &Reply,
-        platform: &'static str,
-    ) -> Result<Reply, SendError> {
+    async fn own_mentions(&self, reply: &Reply, platform: Platform) -> Result<Reply, SendError> {
         if reply.mentions.is_empty() {
             return Ok(reply.clone());
         }
@@ -462,7 +396,7 @@ impl Worker {
                     let mut known = Vec::with_capacity(ids.len());
                     for id in ids {
                         known.push(
-                            groups::person_by_platform_id(tx, platform, &id)
+                            groups::person_by_platform_id(tx, platform.as_str(), &id)
                                 .await?
                                 .is_some(),
                         );
@@ -486,64 +420,18 @@ impl Worker {
         Ok(out)
     }
 
-    /// The webhook key of a WeCom push's group robot, read at send time.
-    async fn wecom_key(&self, row: &Claimed) -> Result<String, SendError> {
-        let Some(gid) = row.group_id else {
-            return Err(SendError::Fatal {
-                code: "no_direct_route".into(),
-                message: format!(
-                    "WeCom has no 1:1 push: a group robot posts only into its own group, so \
-                     person {} (a township admin on WeCom) cannot be notified by bot {}; \
-                     register the admin with a DingTalk user id to reach them",
-                    row.person_id.unwrap_or_default(),
-                    row.bot
-                ),
-            });
-        };
-        let t = self
-            .db
-            .read(move |tx| Box::pin(async move { groups::push_target(tx, gid).await }))
-            .await
-            .map_err(|e| SendError::Retry {
-                code: "store".into(),
-                message: e.to_string(),
-            })?
-            .ok_or_else(|| SendError::Fatal {
-                code: "no_group".into(),
-                message: format!("group {gid} is gone"),
-            })?;
-        t.push_webhook_token
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| SendError::Fatal {
-                code: "no_route".into(),
-                message: format!(
-                    "WeCom group {gid} has no push robot: add a group robot (群机器人) to the \
-                     group and set its webhook key with PUT /api/v1/groups/{gid}/push-robot \
-                     {{\"key\": \"…\"}}, then retry this dead letter"
-                ),
-            })
-    }
-
-    /// Where a row goes, read at send time so a changed push robot applies.
-    /// A push meant to reach people (`reach_people`) takes the group's
-    /// sessionWebhook over OpenAPI while it lasts: it can @ them.
-    async fn route(
+    /// What the store knows of a row's target, for the seam to route by.
+    /// The group's sessionWebhook is read only for a push meant to reach
+    /// people and without a push robot of its own (the one case it decides).
+    async fn destination(
         &self,
         row: &Claimed,
-        robot_code: Option<&str>,
+        platform: Platform,
         reach_people: bool,
-        now: i64,
-    ) -> Result<Route, SendError> {
+    ) -> Result<Destination, SendError> {
         let store_err = |e: StoreError| SendError::Retry {
             code: "store".into(),
             message: e.to_string(),
-        };
-        let no_robot = || SendError::Fatal {
-            code: "no_route".into(),
-            message: format!(
-                "bot {} has no robot_code and the group no push robot",
-                row.bot
-            ),
         };
         if let Some(gid) = row.group_id {
             let t = self
@@ -555,42 +443,36 @@ impl Worker {
                     code: "no_group".into(),
                     message: format!("group {gid} is gone"),
                 })?;
-            if let Some(token) = t.push_webhook_token {
-                return Ok(Route::RobotWebhook {
-                    access_token: token,
-                    secret: t.push_webhook_secret,
-                });
-            }
-            if reach_people {
-                let session = self
-                    .db
+            let session = if reach_people && t.push_webhook_token.is_none() {
+                self.db
                     .read(move |tx| Box::pin(async move { groups::session_webhook(tx, gid).await }))
                     .await
-                    .map_err(store_err)?;
-                if let Some((url, expires_ms)) = session
-                    && expires_ms > now.saturating_add(SESSION_EXPIRY_MARGIN_MS)
-                {
-                    return Ok(Route::Session { url, expires_ms });
-                }
-            }
-            return match robot_code {
-                Some(code) => Ok(Route::OpenApi {
-                    robot_code: code.to_string(),
-                    open_conversation_id: t.conversation_id,
-                }),
-                None => Err(no_robot()),
+                    .map_err(store_err)?
+            } else {
+                None
             };
+            return Ok(Destination::Group {
+                group_id: gid,
+                conversation_id: t.conversation_id,
+                push_token: t.push_webhook_token,
+                push_secret: t.push_webhook_secret,
+                session,
+            });
         }
         if let Some(pid) = row.person_id {
-            let p = self
-                .db
-                .read(move |tx| Box::pin(async move { groups::person(tx, pid).await }))
-                .await
-                .map_err(store_err)?;
-            let code = robot_code.ok_or_else(no_robot)?;
-            return Ok(Route::Direct {
-                robot_code: code.to_string(),
-                user_ids: vec![p.platform_user_id],
+            let user_id = if Senders::pushes_to_people(platform) {
+                let p = self
+                    .db
+                    .read(move |tx| Box::pin(async move { groups::person(tx, pid).await }))
+                    .await
+                    .map_err(store_err)?;
+                Some(p.platform_user_id)
+            } else {
+                None
+            };
+            return Ok(Destination::Person {
+                person_id: pid,
+                user_id,
             });
         }
         Err(SendError::Fatal {

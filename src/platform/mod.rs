@@ -1,15 +1,33 @@
-//! The only code that knows DingTalk or WeCom exist. Everything behind it sees
-//! [`Inbound`] messages and answers with [`crate::reply::Reply`].
+//! The only code that knows DingTalk or WeCom exist: the seam between the
+//! chat platforms and the rest. Everything behind it sees [`Inbound`]
+//! messages, answers with [`crate::reply::Reply`], and pushes through
+//! [`send::Senders`], which renders, sends, classifies failures and names
+//! throttle pauses per platform.
+//!
+//! A transport that is not an HTTP route (the DingTalk Stream client) is
+//! handed a [`Handler`] that takes a message through the bot, instead of
+//! knowing the application.
+//!
+//! A new platform goes here: a module beside `dingtalk/` and `wecom/`
+//! (verify, decode to [`Inbound`], a sender), a variant of [`Platform`],
+//! and its arm in each match of [`send`].
 
 pub mod dingtalk;
+pub mod send;
 pub mod wecom;
 
-/// How a send failed (retry later, pause the robot, or give up): one type for
-/// both platforms' senders, so the outbox handles them alike.
-pub use dingtalk::send::SendError;
+pub use send::SendError;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+use crate::reply::Reply;
+
+/// The chat platforms: configuration (`platform = "dingtalk"`), stored rows
+/// (`chat_groups.platform`, `people.platform`), the outbox and metric labels
+/// all name them by [`Platform::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
@@ -18,12 +36,74 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Platform; 2] = [Platform::Dingtalk, Platform::Wecom];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Platform::Dingtalk => "dingtalk",
             Platform::Wecom => "wecom",
         }
     }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A platform name that is none of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown platform {0:?}: expected dingtalk or wecom")]
+pub struct UnknownPlatform(pub String);
+
+impl std::str::FromStr for Platform {
+    type Err = UnknownPlatform;
+
+    fn from_str(s: &str) -> Result<Platform, UnknownPlatform> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPlatform(s.to_string()))
+    }
+}
+
+/// Decoded where it is read (`#[sqlx(try_from = "String")]` in store rows).
+impl TryFrom<String> for Platform {
+    type Error = UnknownPlatform;
+
+    fn try_from(s: String) -> Result<Platform, UnknownPlatform> {
+        s.parse()
+    }
+}
+
+/// What became of one message handed to the bot by a transport.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub reply: Reply,
+    /// A repeat delivery: the saved reply, nothing new stored.
+    pub duplicate: bool,
+    /// Storage failed; the reply asks the sender to try again.
+    pub failed: bool,
+}
+
+/// What a transport that holds its own connection (the DingTalk Stream
+/// client) is handed: the turn, the clock and the metric, so that it needs
+/// nothing of the application.
+pub trait Handler: Send + Sync + 'static {
+    /// Takes one message through the bot and counts it under `transport`
+    /// (the metric label).
+    fn answer(
+        &self,
+        transport: &'static str,
+        inbound: Inbound,
+    ) -> Pin<Box<dyn Future<Output = Answer> + Send + '_>>;
+
+    /// Counts an outcome the turn did not see (`malformed`, `reply_failed`).
+    fn count(&self, transport: &'static str, outcome: &'static str);
+
+    /// Now, in epoch ms (the application's clock).
+    fn now_ms(&self) -> i64;
 }
 
 /// Who sent a message.
@@ -167,6 +247,20 @@ mod tests {
             leading_at,
             session_webhook: None,
         }
+    }
+
+    #[test]
+    fn one_spelling_per_platform_in_text_serde_and_rows() {
+        for p in Platform::ALL {
+            assert_eq!(p.as_str().parse::<Platform>(), Ok(p));
+            assert_eq!(Platform::try_from(p.to_string()), Ok(p));
+            let json = serde_json::to_string(&p).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+            assert_eq!(serde_json::from_str::<Platform>(&json).ok(), Some(p));
+        }
+        let err = "qq".parse::<Platform>().expect_err("not ours");
+        assert!(err.to_string().contains("qq"), "{err}");
+        assert!("DingTalk".parse::<Platform>().is_err(), "lower case only");
     }
 
     fn names(n: &[&str]) -> Vec<String> {

@@ -2,6 +2,7 @@
 
 use super::sql;
 use super::{StoreError, StoreResult, Tx};
+use crate::platform::Platform;
 
 crate::row_struct! {
     #[derive(Debug, Clone)]
@@ -461,11 +462,20 @@ crate::row_struct! {
     #[derive(Debug, Clone)]
     pub struct PushTarget {
         pub group_id: i64,
-        pub platform: String,
+        #[sqlx(try_from = "String")]
+        pub platform: Platform,
         pub bot: String,
         pub conversation_id: String,
         pub push_webhook_token: Option<String>,
         pub push_webhook_secret: Option<String>,
+    }
+}
+
+/// Decoded where it is read: a platform that is none of ours is an error.
+impl rusqlite::types::FromSql for Platform {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Platform::try_from(v.as_str()?.to_string())
+            .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
     }
 }
 

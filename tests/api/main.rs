@@ -18,6 +18,7 @@ mod faults;
 mod fleet;
 mod hear_back;
 mod holidays;
+mod layers;
 mod operations;
 mod outbox;
 mod push_wecom;

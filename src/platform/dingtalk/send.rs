@@ -61,6 +61,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::platform::dingtalk::sign::signed_robot_url;
+use crate::platform::send::SendError;
+use crate::platform::send::{read_response, short};
 
 /// OpenAPI `msgParam` limit (bytes, after JSON encoding) [D-grpsend].
 pub const OPENAPI_MSG_PARAM_MAX_BYTES: usize = 15_000;
@@ -198,53 +200,6 @@ pub struct OutMessage {
     pub markdown: bool,
     pub at_user_ids: Vec<String>,
     pub at_mobiles: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// Try again later (network error, 5xx, system busy -1). `code` is the platform code or HTTP
-    /// status as text.
-    #[error("temporary failure {code}: {message}")]
-    Retry { code: String, message: String },
-    /// The platform throttled this robot (130101, 410100, 660026, OpenAPI flow control, 429):
-    /// pause this robot ~10 min ([`THROTTLE_PAUSE`]).
-    #[error("throttled {code}: {message}")]
-    Throttled { code: String, message: String },
-    /// Will never succeed as configured (300001, 300005 token not exist, 310000
-    /// keywords/sign/ip, 400xxx, other 4xx from OpenAPI, session expired, message too long
-    /// 460101): dead-letter it.
-    #[error("rejected {code}: {message}")]
-    Fatal { code: String, message: String },
-}
-
-impl SendError {
-    /// The platform code (or HTTP status, or one of ours such as `session_expired`).
-    pub fn code(&self) -> &str {
-        match self {
-            SendError::Retry { code, .. }
-            | SendError::Throttled { code, .. }
-            | SendError::Fatal { code, .. } => code,
-        }
-    }
-
-    pub(crate) fn retry(code: impl Into<String>, message: impl Into<String>) -> Self {
-        SendError::Retry {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-    pub(crate) fn throttled(code: impl Into<String>, message: impl Into<String>) -> Self {
-        SendError::Throttled {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-    pub(crate) fn fatal(code: impl Into<String>, message: impl Into<String>) -> Self {
-        SendError::Fatal {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
 }
 
 struct CachedToken {
@@ -550,42 +505,6 @@ fn webhook_body(msg: &OutMessage) -> Value {
     } else {
         json!({ "msgtype": "text", "text": { "content": msg.text }, "at": at })
     }
-}
-
-pub(crate) async fn read_response(
-    sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<(u16, Vec<u8>), SendError> {
-    let resp = sent.map_err(transport_error)?;
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(transport_error)?;
-    Ok((status, bytes.to_vec()))
-}
-
-/// Maps a reqwest error without its URL (which may carry an access token,
-/// session id or webhook key).
-pub(crate) fn transport_error(e: reqwest::Error) -> SendError {
-    let code = if e.is_timeout() {
-        "timeout"
-    } else if e.is_builder() {
-        // A URL or header we could not even build: retrying cannot help.
-        return SendError::fatal("bad_request", e.without_url().to_string());
-    } else {
-        "network"
-    };
-    SendError::retry(code, e.without_url().to_string())
-}
-
-/// At most 300 bytes of an answer, cut on a character boundary.
-pub(crate) fn short(s: &str) -> String {
-    const MAX: usize = 300;
-    if s.len() <= MAX {
-        return s.to_owned();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

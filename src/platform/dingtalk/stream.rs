@@ -32,12 +32,12 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::send::{DingtalkSender, OutMessage, Route, SESSION_EXPIRY_MARGIN_MS, split_for};
-use crate::app::{self, AppState};
+use crate::platform::Handler;
 
 /// The topic of robot messages.
 pub const BOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
 /// The metric label of stream messages (HTTP callbacks count as `dingtalk`).
-const LABEL: &str = "dingtalk_stream";
+pub const LABEL: &str = "dingtalk_stream";
 /// Time allowed for `connections/open`.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for the websocket handshake (TCP, TLS, upgrade).
@@ -56,9 +56,22 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest frame accepted; a robot message is a few KiB.
 const MAX_FRAME_BYTES: usize = 1 << 20;
 
+/// A bot in stream mode, as configured.
+#[derive(Clone)]
+pub struct StreamBot {
+    pub name: String,
+    pub app_key: String,
+    pub app_secret: String,
+    pub robot_code: Option<String>,
+    /// `https://api.dingtalk.com` (`[dingtalk] api_base`).
+    pub api_base: String,
+    /// `https://oapi.dingtalk.com` (`[dingtalk] oapi_base`).
+    pub oapi_base: String,
+}
+
 /// What the client needs, shared with the message tasks.
 struct Ctx {
-    state: AppState,
+    handler: Arc<dyn Handler>,
     bot: String,
     app_key: String,
     app_secret: String,
@@ -68,34 +81,29 @@ struct Ctx {
     sender: DingtalkSender,
 }
 
-/// Runs the Stream client of bot `bot` until `shutdown` resolves, then waits
-/// (a bounded time) for the messages in flight.
-pub async fn run_stream(state: AppState, bot: String, shutdown: impl Future<Output = ()>) {
-    let Some(settings) = state.settings.bot(&bot).cloned() else {
-        tracing::error!(%bot, "stream client for an unknown bot not started");
-        return;
-    };
-    let (Some(app_key), Some(app_secret)) = (settings.app_key, settings.app_secret) else {
-        // Validated at load: a stream bot has both.
-        tracing::error!(%bot, "stream bot has no app_key/app_secret; client not started");
-        return;
-    };
+/// Runs the Stream client of `bot` until `shutdown` resolves, then waits (a
+/// bounded time) for the messages in flight. Each message is taken through
+/// `handler`.
+pub async fn run_stream(
+    bot: StreamBot,
+    handler: Arc<dyn Handler>,
+    shutdown: impl Future<Output = ()>,
+) {
     let client = reqwest::Client::new();
-    let dingtalk = &state.settings.dingtalk;
     let sender = DingtalkSender::new(
         client.clone(),
-        &dingtalk.api_base,
-        &dingtalk.oapi_base,
-        Some(app_key.clone()),
-        Some(app_secret.expose().to_string()),
+        &bot.api_base,
+        &bot.oapi_base,
+        Some(bot.app_key.clone()),
+        Some(bot.app_secret.clone()),
     );
     let ctx = Arc::new(Ctx {
-        api_base: dingtalk.api_base.trim_end_matches('/').to_string(),
-        state: state.clone(),
-        bot,
-        app_key,
-        app_secret: app_secret.expose().to_string(),
-        robot_code: settings.robot_code,
+        api_base: bot.api_base.trim_end_matches('/').to_string(),
+        handler,
+        bot: bot.name,
+        app_key: bot.app_key,
+        app_secret: bot.app_secret,
+        robot_code: bot.robot_code,
         client,
         sender,
     });
@@ -399,19 +407,19 @@ async fn handle_message(ctx: &Ctx, data: &str) {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(bot = %ctx.bot, error = %e, "stream message refused");
-            crate::telemetry::callback(LABEL, "malformed");
+            ctx.handler.count(LABEL, "malformed");
             return;
         }
     };
     let target: Option<ReplyTarget> = serde_json::from_str(data).ok();
-    let answer = app::answer(&ctx.state, LABEL, inbound).await;
+    let answer = ctx.handler.answer(LABEL, inbound).await;
     if answer.duplicate {
         // A re-push of a message already handled: its reply went out then,
         // and the group should not see it twice.
         tracing::debug!(bot = %ctx.bot, "redelivered stream message not answered again");
         return;
     }
-    let now_ms = ctx.state.clock.now_ms();
+    let now_ms = ctx.handler.now_ms();
     let Some(route) = target
         .as_ref()
         .and_then(|t| reply_route(t, ctx.robot_code.as_deref(), now_ms))
@@ -430,7 +438,7 @@ async fn handle_message(ctx: &Ctx, data: &str) {
         };
         if let Err(e) = ctx.sender.send(&route, &msg, now_ms).await {
             tracing::warn!(bot = %ctx.bot, route = route.kind(), code = e.code(), "stream reply not delivered");
-            crate::telemetry::callback(LABEL, "reply_failed");
+            ctx.handler.count(LABEL, "reply_failed");
             return;
         }
     }

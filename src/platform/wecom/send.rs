@@ -24,8 +24,14 @@
 //! # Sizes
 //!
 //! `text.content` ≤ 2 048 bytes, `markdown.content` ≤ 4 096 bytes (§6.1). The outbox already
-//! splits long messages into parts of at most [`crate::outbox::PART_BYTES`] bytes; [`send`]
-//! checks again and refuses an over-size message as `Fatal` `40058` without a request.
+//! splits long messages into parts of at most [`crate::platform::send::PART_BYTES`] bytes;
+//! [`send`] checks again and refuses an over-size message as `Fatal` `40058` without a request.
+//!
+//! # A 智能机器人's late answer
+//!
+//! A turn slower than WeCom's five seconds is answered through the message's one-shot
+//! `response_url` ([`Route::ResponseUrl`], markdown up to 20 480 bytes): the same client, the
+//! same classification of answers.
 //!
 //! [`send`]: WecomSender::send
 
@@ -34,8 +40,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::platform::SendError;
-use crate::platform::dingtalk::send::{read_response, short};
+use crate::platform::send::{SendError, read_response, short};
 use crate::reply::Reply;
 
 /// Largest `text.content` (bytes) [W-hook].
@@ -54,6 +59,41 @@ pub const ERR_THROTTLED: i64 = 45009;
 pub const ERR_INVALID_WEBHOOK: i64 = 93000;
 /// Content too long: text over 2 048 bytes, markdown over 4 096.
 pub const ERR_TOO_LONG: i64 = 40058;
+
+/// Where a WeCom message goes. `Debug` is written by hand: the key and the
+/// URL are credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A group robot, by its webhook key.
+    GroupRobot { key: String },
+    /// A 智能机器人 message's one-shot `response_url` (usable once, for an hour).
+    ResponseUrl { url: String },
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Route::GroupRobot { .. } => f
+                .debug_struct("GroupRobot")
+                .field("key", &"<redacted>")
+                .finish(),
+            Route::ResponseUrl { .. } => f
+                .debug_struct("ResponseUrl")
+                .field("url", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+impl Route {
+    /// A short name for logs: `group_robot` or `response_url`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Route::GroupRobot { .. } => "group_robot",
+            Route::ResponseUrl { .. } => "response_url",
+        }
+    }
+}
 
 /// One group-robot message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +137,26 @@ impl WecomMessage {
             markdown: false,
             text: reply.text.clone(),
             mentioned,
+        }
+    }
+
+    /// A 智能机器人's answer sent late through its `response_url`: the
+    /// `markdown_v2` of [`super::render_aibot_markdown`] (people stay
+    /// `@名字`), cut to 20 000 bytes on a character boundary.
+    pub fn aibot_answer(reply: &Reply) -> WecomMessage {
+        const MAX: usize = 20_000;
+        let mut text = super::render_aibot_markdown(reply);
+        if text.len() > MAX {
+            let mut cut = MAX;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+        }
+        WecomMessage {
+            markdown: true,
+            text,
+            mentioned: Vec::new(),
         }
     }
 
@@ -190,40 +250,71 @@ impl WecomSender {
     /// Sends one message through the group robot with webhook key `key`. Never retries by
     /// itself; the outbox decides from the [`SendError`] kind.
     pub async fn send(&self, key: &str, msg: &WecomMessage) -> Result<(), SendError> {
-        let result = self.post(key, msg).await;
+        self.send_to(
+            &Route::GroupRobot {
+                key: key.to_string(),
+            },
+            msg,
+        )
+        .await
+    }
+
+    /// Sends one message on `route`. Never retries by itself.
+    pub async fn send_to(&self, route: &Route, msg: &WecomMessage) -> Result<(), SendError> {
+        let result = self.post(route, msg).await;
         match &result {
-            Ok(()) => tracing::debug!(markdown = msg.markdown, "wecom message sent"),
+            Ok(()) => {
+                tracing::debug!(
+                    route = route.kind(),
+                    markdown = msg.markdown,
+                    "wecom message sent"
+                )
+            }
             Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, "wecom send failed")
+                tracing::warn!(route = route.kind(), code = e.code(), error = %e, "wecom send failed")
             }
         }
         result
     }
 
-    async fn post(&self, key: &str, msg: &WecomMessage) -> Result<(), SendError> {
-        let key = key.trim();
-        if key.is_empty() {
-            return Err(SendError::fatal(
-                "no_route",
-                "the group robot's webhook key is empty",
-            ));
-        }
-        if msg.text.len() > msg.max_bytes() {
+    async fn post(&self, route: &Route, msg: &WecomMessage) -> Result<(), SendError> {
+        let (url, max_bytes) = match route {
+            Route::GroupRobot { key } => {
+                let key = key.trim();
+                if key.is_empty() {
+                    return Err(SendError::fatal(
+                        "no_route",
+                        "the group robot's webhook key is empty",
+                    ));
+                }
+                let url = format!(
+                    "{}/cgi-bin/webhook/send?key={}",
+                    self.api_base,
+                    urlencoding::encode(key)
+                );
+                (url, msg.max_bytes())
+            }
+            Route::ResponseUrl { url } => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(SendError::fatal(
+                        "bad_response_url",
+                        "response_url is not an http(s) URL",
+                    ));
+                }
+                (url.clone(), super::STREAM_CONTENT_MAX_BYTES)
+            }
+        };
+        if msg.text.len() > max_bytes {
             return Err(SendError::fatal(
                 ERR_TOO_LONG.to_string(),
                 format!(
                     "{} content is {} bytes, over WeCom's {} (not sent)",
                     if msg.markdown { "markdown" } else { "text" },
                     msg.text.len(),
-                    msg.max_bytes()
+                    max_bytes
                 ),
             ));
         }
-        let url = format!(
-            "{}/cgi-bin/webhook/send?key={}",
-            self.api_base,
-            urlencoding::encode(key)
-        );
         let sent = self
             .client
             .post(url)
@@ -371,8 +462,7 @@ mod tests {
         let line = "#12 【红】苗青头村插花田政策处理 @张三 · 12月3日(周四)截止\n";
         let text = line.repeat(400);
         let mentions = vec![m("zhangsan-with-a-long-user-id", "张三")];
-        for part in crate::platform::dingtalk::send::split_message(&text, crate::outbox::PART_BYTES)
-        {
+        for part in crate::platform::send::split(&text, crate::platform::send::PART_BYTES) {
             let msg = WecomMessage::from_reply(&Reply::with_mentions(part, mentions.clone()), true);
             assert!(msg.text.len() <= MARKDOWN_MAX_BYTES, "{}", msg.text.len());
         }
@@ -389,7 +479,7 @@ mod tests {
         let text: String = (0..60)
             .map(|i| format!("#{i} 某项工作内容写得比较长一些 @{}\n", people[i % 3].name))
             .collect();
-        assert!(text.len() <= crate::outbox::PART_BYTES);
+        assert!(text.len() <= crate::platform::send::PART_BYTES);
         let msg = WecomMessage::from_reply(&Reply::with_mentions(&text, people.to_vec()), true);
         assert!(msg.text.len() <= MARKDOWN_MAX_BYTES, "{}", msg.text.len());
         assert!(
@@ -424,6 +514,28 @@ mod tests {
         assert_eq!(got[1].mentioned, ["zhangsan"]);
         assert!(got.iter().all(|r| r.at_ms == T0));
         assert!(fake.rejected().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_late_answer_goes_to_its_response_url_as_whole_markdown() {
+        // A response_url takes markdown up to 20 480 bytes: a long answer is
+        // not refused at the group robot's 4 096.
+        let long = "第1项 河道清理\n".repeat(400);
+        let msg =
+            WecomMessage::aibot_answer(&Reply::with_mentions(&long, vec![m("zhangsan", "张三")]));
+        assert!(msg.markdown && msg.text.len() > MARKDOWN_MAX_BYTES && msg.text.len() <= 20_000);
+        assert!(msg.text.contains("  \n"), "hard line breaks");
+        let huge = WecomMessage::aibot_answer(&Reply::text("村".repeat(10_000)));
+        assert!(huge.text.len() <= 20_000, "{}", huge.text.len());
+        // A URL that is not http(s) makes no request.
+        let (fake, sender) = setup().await;
+        let route = Route::ResponseUrl {
+            url: "file:///etc/passwd?response_code=secret".into(),
+        };
+        let err = sender.send_to(&route, &msg).await.expect_err("not http");
+        assert_eq!(err.code(), "bad_response_url");
+        assert!(!format!("{route:?} {err:?}").contains("secret"));
+        assert!(fake.received().is_empty() && fake.rejected().is_empty());
     }
 
     #[tokio::test]
