@@ -459,8 +459,6 @@ fn the_outbox_and_the_jobs_name_no_platform() {
 }
 
 #[test]
-#[ignore = "cycles inside domain/command/config/telemetry/jobs are being removed on other \
-            branches (issue 17); un-ignore at the merge"]
 fn no_cycles_between_top_level_modules() {
     let g = graph();
     let found = cycles(&g);
