@@ -244,6 +244,7 @@ mod tests {
         l.begin_unit().unwrap();
         keep(l);
         l.rollback_unit().unwrap();
+        l.release_unit().unwrap();
         assert!(kept(l).is_none(), "a savepoint rolled back");
         keep(l);
         // SQLite's own rollback, as after a failed commit, is seen by the hook.

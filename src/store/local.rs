@@ -119,24 +119,23 @@ impl Local {
         self.step("ROLLBACK")
     }
 
-    /// Opens the savepoint one unit of a batch runs in (see
+    /// Opens the savepoint a batch rolls back to (its mark; see
     /// `store::writer`).
     pub(crate) fn begin_unit(&self) -> rusqlite::Result<()> {
         self.step("SAVEPOINT unit")
     }
 
-    /// Keeps what the unit did.
+    /// Keeps what was done since the savepoint and closes it.
     pub(crate) fn release_unit(&self) -> rusqlite::Result<()> {
         self.step("RELEASE unit")
     }
 
-    /// Undoes what the unit did and closes its savepoint. What the caches
-    /// kept may have been read or changed inside it: they forget (SQLite's
-    /// rollback hook does not see a savepoint's rollback).
+    /// Undoes what was done since the savepoint, which stays open. What the
+    /// caches kept may have been read or changed since: they forget
+    /// (SQLite's rollback hook does not see a savepoint's rollback).
     pub(crate) fn rollback_unit(&mut self) -> rusqlite::Result<()> {
         self.forget();
-        self.step("ROLLBACK TO unit")?;
-        self.release_unit()
+        self.step("ROLLBACK TO unit")
     }
 
     /// Forgets what the caches keep.

@@ -204,6 +204,7 @@ mod tests {
                     serve(&mut tx, 1, 10).await;
                     assert_eq!(count(&mut tx, 1, 10).await, truth(&mut tx, 1, 10).await);
                     tx.writer().unwrap().rollback_unit().unwrap();
+                    tx.writer().unwrap().release_unit().unwrap();
                 }
                 _ => {
                     raw(&mut tx, "BEGIN");
