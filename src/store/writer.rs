@@ -432,11 +432,12 @@ async fn run_batch(tx: &mut Tx, work: Vec<Work>) {
     };
     let end = recorded.and_then(|()| {
         let l = tx.writer()?;
-        Ok(if single && !any_ok {
-            l.rollback()?
+        if single && !any_ok {
+            l.rollback()?;
         } else {
-            l.commit()?
-        })
+            l.commit()?;
+        }
+        Ok(())
     });
     if let Err(e) = &end {
         tracing::error!(error = %e, jobs = finishes.len(), turns = turns.len(), "SQLite write batch failed");
