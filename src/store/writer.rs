@@ -374,7 +374,7 @@ async fn run_batch(tx: &mut Tx, work: Vec<Work>) {
         single,
         steps: Ok(()),
         slots: Vec::with_capacity(turns.len()),
-        since_mark: Vec::new(),
+        since_mark: Vec::with_capacity(turns.len()),
         first: HashMap::new(),
     };
     b.step(tx, |l| l.begin_unit());
