@@ -10,10 +10,11 @@
 //! [`Db::write`] for changes, [`Db::turn`] for an inbound message's turn and
 //! [`Db::read`] for queries. On SQLite all writes go through one writer
 //! thread (`store::writer`) that *group-commits*: it takes every unit waiting
-//! in its queue, runs each inside its own savepoint of one transaction and
-//! commits once, so a burst of callbacks costs one commit instead of one
-//! each. A unit that fails rolls back to its savepoint only, and no caller
-//! hears "done" before the commit that made its work durable. The writer
+//! in its queue, runs them back to back in one transaction and commits once,
+//! so a burst of callbacks costs one commit instead of one each. A unit that
+//! fails fails alone (rolled back to a savepoint, the turns since it run
+//! again), and no caller hears "done" before the commit that made its work
+//! durable. The writer
 //! holds its own connection ([`Tx::Local`]); [`sql`] is the one place that
 //! tells it from sqlx's, and what the writer keeps between turns
 //! (`store::contexts`, `store::tallies`) is reached through [`Tx::kept`].
@@ -423,10 +424,11 @@ impl Db {
     /// must not act outside the transaction.
     ///
     /// On SQLite the writer takes turns in batches (`store::writer`): one
-    /// statement looks up every message id of the batch, each turn runs in a
-    /// savepoint of its own, and one statement records them all. A turn that
-    /// fails or panics is rolled back to its savepoint, so only the failing
-    /// turn fails; a turn that panics fails alone on PostgreSQL too.
+    /// statement looks up every message id of the batch, the turns run back
+    /// to back, and one statement records them all. A turn that fails or
+    /// panics is rolled back to the batch's savepoint and the turns since it
+    /// run again, so only the failing turn fails; a turn that panics fails
+    /// alone on PostgreSQL too.
     pub async fn turn<T, F>(
         &self,
         platform: &str,
