@@ -295,11 +295,16 @@ mod tests {
         assert!(unit.lines().any(|l| l.trim() == "RestrictRealtime=yes"));
     }
 
-    /// The k8s deployment runs under the container runtime's default seccomp
-    /// profile (containerd's and Docker's allow `sched_setscheduler` without
-    /// any capability), not a custom one that could drop it.
+    /// The container deploys run under the container runtime's default
+    /// seccomp profile, which allows `sched_setscheduler` without any
+    /// capability (Docker's `profiles/seccomp/default.json` and containerd's
+    /// `contrib/seccomp/seccomp_default.go` list it unconditionally), not a
+    /// custom one that could drop it: the k8s deployment asks for
+    /// `RuntimeDefault`, compose leaves Docker's default in place. Both run
+    /// on PostgreSQL as shipped, where there is no SQLite writer; a single
+    /// container on SQLite (`docker run` of the image) gets the same default.
     #[test]
-    fn the_k8s_deployment_uses_the_runtime_default_seccomp_profile() {
+    fn the_container_deploys_keep_the_runtime_default_seccomp_profile() {
         let deployment = include_str!("../deploy/k8s/deployment.yaml");
         let profiles: Vec<&str> = deployment
             .lines()
@@ -309,6 +314,18 @@ mod tests {
         assert!(profiles.contains(&"type: RuntimeDefault"), "{profiles:?}");
         assert!(!deployment.contains("Localhost"));
         assert!(!deployment.contains("Unconfined"));
+        for (file, text) in [
+            (
+                "deploy/docker-compose.yml",
+                include_str!("../deploy/docker-compose.yml"),
+            ),
+            ("deploy/k8s/deployment.yaml", deployment),
+        ] {
+            assert!(
+                !text.to_lowercase().contains("seccomp=") && !text.contains("seccomp:"),
+                "{file} sets its own seccomp profile: check that it allows sched_setscheduler"
+            );
+        }
     }
 
     #[test]

@@ -1,24 +1,25 @@
 //! What the SQLite writer remembers between turns: the group context
 //! ([`Context`]) of the senders it has seen, so that a message from someone
 //! the group knows costs no query to learn who they are and where they stand.
-//!
-//! The writer is the only connection that changes the data (in a process
-//! that holds the database's lock), so it can tell when an entry may have
-//! gone stale, and it forgets:
-//! - everything, when a row that a context is built from is updated or
-//!   deleted (groups, teams, villages, townships, people), or a role changes
-//!   at all: SQLite's update hook reports each such row on this connection;
-//! - everything, when a transaction or savepoint is rolled back: an entry
-//!   may have been read from what was undone;
-//! - everything, when another connection committed (`PRAGMA data_version`,
-//!   read as each batch begins): someone wrote to the file from outside
-//!   (see `store::local`).
-//!
 //! Only complete contexts are kept (the group, the sender and their
 //! membership all exist), so a new row cannot change a kept entry: the
 //! joins of [`super::groups::context`] pick one row per unique key. What
-//! [`super::groups::touch_member`] writes is applied to the kept entry by the
-//! caller instead of forgetting every entry each time somebody is seen.
+//! [`super::groups::touch_member`] writes is applied to the kept entry
+//! ([`Contexts::seen`]) instead of forgetting every entry each time somebody
+//! is seen.
+//!
+//! What invalidates it (everything is forgotten, the next message reads
+//! again): an update or delete of a row a context is built from (groups,
+//! teams, villages, townships, people; a member removed) or any change to
+//! who holds which role, reported row by row by SQLite's update hook on the
+//! writer's connection, which is the only one that changes the data in this
+//! process; a rollback of the transaction (rollback hook) or of a unit's
+//! savepoint ([`Local::rollback_unit`](super::Local::rollback_unit)), since
+//! an entry may have been read from what was undone; a commit by another
+//! connection (`PRAGMA data_version`, read as each batch begins), someone
+//! writing to the file from outside (see `store::local`). SQLite serves one
+//! process (`ProcessLock`), so no other replica writes to it. The tests below
+//! show each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -132,7 +133,7 @@ fn key(platform: &str, conversation: &str, sender: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Local, Tx, local_batch};
+    use crate::store::{Local, Tx};
 
     const TABLES: &str = "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT);
         CREATE TABLE team_roles (team_id BIGINT, person_id BIGINT, role TEXT);
@@ -237,19 +238,13 @@ mod tests {
     #[tokio::test]
     async fn a_rollback_forgets_what_was_read_inside() {
         let mut tx = Tx::Local(Box::new(writer()));
-        let Tx::Local(l) = &mut tx else {
-            unreachable!()
-        };
+        let l = tx.writer().unwrap();
         keep(l);
-        local_batch(&mut tx, "BEGIN; SAVEPOINT job").unwrap();
-        let Tx::Local(l) = &mut tx else {
-            unreachable!()
-        };
+        l.begin().unwrap();
+        l.begin_unit().unwrap();
         keep(l);
-        local_batch(&mut tx, "ROLLBACK TO job; RELEASE job").unwrap();
-        let Tx::Local(l) = &mut tx else {
-            unreachable!()
-        };
+        l.rollback_unit().unwrap();
+        l.release_unit().unwrap();
         assert!(kept(l).is_none(), "a savepoint rolled back");
         keep(l);
         // SQLite's own rollback, as after a failed commit, is seen by the hook.

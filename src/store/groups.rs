@@ -101,9 +101,7 @@ pub async fn touch_member(
     .bind(now_ms)
     .execute(tx)
     .await?;
-    if let Tx::Local(l) = tx {
-        l.contexts.seen(group_id, person_id, now_ms);
-    }
+    tx.kept().member_seen(group_id, person_id, now_ms);
     Ok(())
 }
 
@@ -257,7 +255,7 @@ pub async fn bind_target(
     if let Some(team_id) = t.team_id {
         // On PostgreSQL two groups binding the same team at once take turns
         // here, so the second sees the first's group (SQLite has one writer).
-        if matches!(tx, Tx::Pg(_)) {
+        if tx.backend() == super::Backend::Postgres {
             sql::query("SELECT id FROM teams WHERE id = $1 FOR UPDATE")
                 .bind(team_id)
                 .execute(tx)
@@ -426,9 +424,7 @@ pub async fn context(
     conversation_id: &str,
     sender_id: &str,
 ) -> StoreResult<Option<Context>> {
-    if let Tx::Local(l) = tx
-        && let Some(c) = l.contexts.get(platform, conversation_id, sender_id)
-    {
+    if let Some(c) = tx.kept().context(platform, conversation_id, sender_id) {
         return Ok(Some(c));
     }
     let r: Option<Context> = sql::query_as(
@@ -451,8 +447,9 @@ pub async fn context(
     .bind(sender_id)
     .fetch_optional(tx)
     .await?;
-    if let (Tx::Local(l), Some(c)) = (tx, &r) {
-        l.contexts.put(platform, conversation_id, sender_id, c);
+    if let Some(c) = &r {
+        tx.kept()
+            .keep_context(platform, conversation_id, sender_id, c);
     }
     Ok(r)
 }

@@ -7,15 +7,17 @@
 //! through [`sql`], whose API mirrors sqlx's.
 //!
 //! Every unit of work runs in a transaction handed to a closure:
-//! [`Db::write`] for changes and [`Db::read`] for queries. On SQLite all writes
-//! go through one writer thread that *group-commits*: it takes every job waiting
-//! in its queue, runs each inside its own savepoint of one transaction and
-//! commits once, so a burst of callbacks costs one commit instead of one each.
-//! The writer holds its own connection ([`Tx::Local`]) and runs statements on
-//! its own thread: sqlx's SQLite driver would hop to a worker thread and back
-//! for every statement, which cost more than the statements themselves. Reads
-//! keep sqlx's pool. A job that fails rolls back to its savepoint only, and no
-//! caller hears "done" before the commit that made its work durable.
+//! [`Db::write`] for changes, [`Db::turn`] for an inbound message's turn and
+//! [`Db::read`] for queries. On SQLite all writes go through one writer
+//! thread (`store::writer`) that *group-commits*: it takes every unit waiting
+//! in its queue, runs them back to back in one transaction and commits once,
+//! so a burst of callbacks costs one commit instead of one each. A unit that
+//! fails fails alone (rolled back to a savepoint, the turns since it run
+//! again), and no caller hears "done" before the commit that made its work
+//! durable. The writer
+//! holds its own connection ([`Tx::Local`]); [`sql`] is the one place that
+//! tells it from sqlx's, and what the writer keeps between turns
+//! (`store::contexts`, `store::tallies`) is reached through [`Tx::kept`].
 
 pub mod admin;
 pub mod audit;
@@ -36,19 +38,18 @@ pub mod sql;
 mod tallies;
 pub mod tasks;
 pub mod weekly;
+mod writer;
 
 pub use local::Local;
+pub use sql::Tx;
+pub use writer::{TurnJob, Work, WriteJob, WriterHealth};
 
-use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use writer::{Finish, Job, Panicked, RawTurn, TurnRun, panicked_error, unwound};
+
 use std::path::Path;
-use std::pin::Pin;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -57,7 +58,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Postgres, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 /// Errors from the store, in the shape callers act on.
@@ -153,31 +153,11 @@ pub fn conflict_key(message: &str, table: Option<&str>, detail: Option<&str>) ->
 /// Most runs of one turn on PostgreSQL when it keeps losing races.
 const PG_TURN_ATTEMPTS: u64 = 5;
 
-/// An open transaction on whichever connection is live.
-pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Pg(Transaction<'static, Postgres>),
-    /// The SQLite writer's own connection, inside the transaction of its
-    /// current batch (boxed: it is far larger than a pooled transaction).
-    Local(Box<Local>),
-}
-
 /// Which backend a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, (bool, Finish)> + Send>;
-/// Answers the caller of a job that panicked (with what the panic said).
-type Panicked = Box<dyn FnOnce(String) + Send>;
-
-/// A plain write waiting for the SQLite writer (built by [`Db::write`]).
-pub struct WriteJob {
-    run: Job,
-    panicked: Panicked,
 }
 
 /// A turn's work for [`Db::turn`]: run in the write transaction, it returns
@@ -202,35 +182,6 @@ pub enum TurnOutcome<T> {
     Duplicate(Option<String>),
 }
 
-/// A turn with its result type erased: runs the turn, returns the reply JSON.
-/// Re-runnable, so a failed batch can be replayed turn by turn.
-type TurnRun = Arc<dyn for<'c> Fn(&'c mut Tx) -> BoxFuture<'c, StoreResult<String>> + Send + Sync>;
-
-/// How a turn ended inside the writer; the value itself travels in the
-/// caller's slot.
-enum RawTurn {
-    Fresh,
-    Duplicate(Option<String>),
-}
-
-/// A turn waiting for the SQLite writer (built by [`Db::turn`]).
-pub struct TurnJob {
-    platform: String,
-    msg_id: String,
-    now_ms: i64,
-    run: TurnRun,
-    done: oneshot::Sender<StoreResult<RawTurn>>,
-}
-
-/// What the SQLite writer is given (built by [`Db::write`] and [`Db::turn`]).
-pub enum Work {
-    Job(WriteJob),
-    Turn(TurnJob),
-    /// Makes the writer itself panic, outside any unit of work.
-    #[cfg(test)]
-    Crash,
-}
-
 /// The database handle shared by the whole app; cheap to clone.
 #[derive(Clone)]
 pub enum Db {
@@ -246,9 +197,6 @@ pub enum Db {
     },
     Pg(PgPool),
 }
-
-/// Most jobs one group commit takes.
-const MAX_BATCH: usize = 128;
 
 impl Db {
     /// Connects to `url`, creating a SQLite file (and its folder) if missing.
@@ -282,7 +230,7 @@ impl Db {
                 .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
             let (tx, rx) = mpsc::channel::<Work>(4096);
             let writer_health = Arc::new(WriterHealth::default());
-            spawn_writer(
+            writer::spawn_writer(
                 Path::new(opts.get_filename()),
                 rx,
                 Arc::clone(&writer_health),
@@ -299,7 +247,7 @@ impl Db {
                         redact_url(url)
                     )
                 })?;
-            tokio::spawn(checkpoint_wal(writer_pool.clone()));
+            tokio::spawn(writer::checkpoint_wal(writer_pool.clone()));
             Ok(Db::Sqlite {
                 readers,
                 writer: tx,
@@ -444,19 +392,8 @@ impl Db {
                         Err(E::from(panicked_error("write", &why)))
                     }
                 };
-                let Tx::Pg(t) = tx else {
-                    unreachable!("a Pg Db opens Pg transactions")
-                };
-                match out {
-                    Ok(v) => {
-                        t.commit().await.map_err(StoreError::from)?;
-                        Ok(v)
-                    }
-                    Err(e) => {
-                        t.rollback().await.map_err(StoreError::from)?;
-                        Err(e)
-                    }
-                }
+                tx.finish(out.is_ok()).await?;
+                out
             }
         }
     }
@@ -475,11 +412,7 @@ impl Db {
         };
         let out = f(&mut tx).await;
         // Read-only: ending with a rollback releases the snapshot either way.
-        match tx {
-            Tx::Sqlite(t) => t.rollback().await.map_err(StoreError::from)?,
-            Tx::Pg(t) => t.rollback().await.map_err(StoreError::from)?,
-            Tx::Local(_) => {}
-        }
+        tx.finish(false).await?;
         out
     }
 
@@ -490,11 +423,12 @@ impl Db {
     /// reply. `f` may run more than once (only one run's changes stay), so it
     /// must not act outside the transaction.
     ///
-    /// On SQLite the writer takes turns in batches: one statement looks up
-    /// every message id of the batch, the turns run back to back without a
-    /// savepoint each, and one statement records them all. If a turn fails,
-    /// the batch is rolled back and replayed turn by turn, so only the failing
-    /// turn fails. A turn that panics fails the same way, on either backend.
+    /// On SQLite the writer takes turns in batches (`store::writer`): one
+    /// statement looks up every message id of the batch, the turns run back
+    /// to back, and one statement records them all. A turn that fails or
+    /// panics is rolled back to the batch's savepoint and the turns since it
+    /// run again, so only the failing turn fails; a turn that panics fails
+    /// alone on PostgreSQL too.
     pub async fn turn<T, F>(
         &self,
         platform: &str,
@@ -630,476 +564,6 @@ impl Db {
                 writer_pool.close().await;
             }
             Db::Pg(pool) => pool.close().await,
-        }
-    }
-}
-
-/// Whether the SQLite writer thread is running, for `/readyz`.
-#[derive(Debug)]
-pub struct WriterHealth {
-    /// False while the writer restarts after a panic, and once it has ended.
-    up: AtomicBool,
-    /// How often it has restarted.
-    restarts: AtomicU64,
-}
-
-impl Default for WriterHealth {
-    fn default() -> Self {
-        WriterHealth {
-            up: AtomicBool::new(true),
-            restarts: AtomicU64::new(0),
-        }
-    }
-}
-
-/// Marks the writer down when its thread ends, however it ends.
-struct DownOnExit(Arc<WriterHealth>);
-
-impl Drop for DownOnExit {
-    fn drop(&mut self) {
-        self.0.up.store(false, Ordering::Release);
-    }
-}
-
-/// Starts the SQLite writer on a thread of its own, with a single-threaded
-/// runtime (timers only: it does no network I/O) and its own connection,
-/// opened from that thread.
-async fn spawn_writer(
-    path: &Path,
-    rx: mpsc::Receiver<Work>,
-    health: Arc<WriterHealth>,
-) -> anyhow::Result<()> {
-    let rt = writer_runtime()?;
-    let path = path.to_path_buf();
-    let (ready_tx, ready_rx) = oneshot::channel::<rusqlite::Result<()>>();
-    std::thread::Builder::new()
-        .name("liancun-writer".into())
-        .spawn(move || {
-            let _down = DownOnExit(Arc::clone(&health));
-            match open_writer(&path) {
-                Ok(conn) => {
-                    // Bigger groups per commit where the writer shares a core
-                    // with the HTTP threads (see batch_scheduling).
-                    crate::affinity::batch_scheduling_or_warn();
-                    if ready_tx.send(Ok(())).is_ok() {
-                        keep_writing(rt, conn, rx, &path, &health);
-                    }
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                }
-            }
-        })
-        .context("cannot start the SQLite writer thread")?;
-    ready_rx
-        .await
-        .context("the SQLite writer thread stopped while connecting")??;
-    Ok(())
-}
-
-fn writer_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .context("cannot build the SQLite writer runtime")
-}
-
-/// Runs the writer until every sender is gone. A unit of work that panics
-/// fails alone (see [`unwound`]); a panic in the writer's own code fails the
-/// work it held, and the writer starts over on a new connection (what was
-/// open is rolled back), `/readyz` failing until it is back.
-fn keep_writing(
-    mut rt: tokio::runtime::Runtime,
-    conn: Local,
-    mut rx: mpsc::Receiver<Work>,
-    path: &Path,
-    health: &WriterHealth,
-) {
-    let mut tx = Tx::Local(Box::new(conn));
-    loop {
-        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            rt.block_on(run_writer(&mut tx, &mut rx))
-        }));
-        let Err(p) = run else {
-            return;
-        };
-        health.up.store(false, Ordering::Release);
-        tracing::error!(panic = %panic_text(&*p), "the SQLite writer panicked; the writes it held failed; restarting it");
-        rollback(&mut tx, "what the writer left open when it panicked");
-        let mut pause = Duration::from_millis(50);
-        let conn = loop {
-            match open_writer(path) {
-                Ok(conn) => break conn,
-                Err(e) => {
-                    tracing::error!(error = %e, "the SQLite writer cannot reopen its connection; trying again");
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-            }
-        };
-        tx = Tx::Local(Box::new(conn));
-        rt = match writer_runtime() {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!(error = %e, "the SQLite writer cannot restart; every write fails from now on");
-                return;
-            }
-        };
-        health.restarts.fetch_add(1, Ordering::Relaxed);
-        health.up.store(true, Ordering::Release);
-        tracing::warn!("the SQLite writer restarted");
-    }
-}
-
-/// What a panic said, for the log.
-fn panic_text(p: &(dyn Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string())
-}
-
-/// The error a unit of work that panicked fails with.
-fn panicked_error(what: &str, why: &str) -> StoreError {
-    StoreError::Other(anyhow::anyhow!("the {what} panicked: {why}"))
-}
-
-/// Makes a unit of work's future with `make` and runs it, turning a panic in
-/// either into `Err` with what the panic said: the unit fails, its caller is
-/// answered, and the writer goes on.
-async fn unwound<'a, T>(make: impl FnOnce() -> BoxFuture<'a, T>) -> Result<T, String> {
-    let fut = std::panic::catch_unwind(AssertUnwindSafe(make)).map_err(|p| panic_text(&*p))?;
-    CatchUnwind(fut).await
-}
-
-/// A future that ends with `Err` when polling it panics.
-struct CatchUnwind<'a, T>(BoxFuture<'a, T>);
-
-impl<T> Future for CatchUnwind<'_, T> {
-    type Output = Result<T, String>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        let fut = &mut self.get_mut().0;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(p) => Poll::Ready(Err(panic_text(&*p))),
-        }
-    }
-}
-
-/// The writer's connection, set up as sqlx sets up its own: WAL, `NORMAL`
-/// sync (durable at checkpoints, safe against corruption), foreign keys on,
-/// a 5 s busy timeout. Prepared statements stay cached: the store has a few
-/// hundred distinct ones.
-fn open_writer(path: &Path) -> rusqlite::Result<Local> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
-    // The WAL is copied back into the database by checkpoint_wal, off this
-    // thread; the writer checkpoints itself only if that falls far behind.
-    conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
-    conn.set_prepared_statement_cache_capacity(512);
-    Local::new(conn)
-}
-
-/// WAL pages after which the writer checkpoints by itself (about 40 MB): a
-/// safety net that [`checkpoint_wal`] keeps from being reached.
-const WRITER_AUTOCHECKPOINT_PAGES: i64 = 10_000;
-
-/// How often [`checkpoint_wal`] copies the WAL back into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`],
-/// on sqlx's connection, until the pool is closed. A checkpoint syncs the
-/// WAL and the database file to disk; left to SQLite's automatic checkpoint
-/// that happens inside a commit on the writer thread, which then waits on
-/// the disk tens of times a second under load while turns queue up. A
-/// `PASSIVE` checkpoint takes no lock the writer needs.
-async fn checkpoint_wal(pool: SqlitePool) {
-    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
-    loop {
-        every.tick().await;
-        if pool.is_closed() {
-            return;
-        }
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            Ok(_) => failing = false,
-            Err(_) if pool.is_closed() => return,
-            // Logged once per run of failures, not four times a second.
-            Err(e) if !failing => {
-                failing = true;
-                tracing::warn!(error = %e, "WAL checkpoint failed; the writer checkpoints by itself past {WRITER_AUTOCHECKPOINT_PAGES} pages");
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// Runs `sql` (one or more statements, no values) on the writer's connection.
-fn local_batch(tx: &mut Tx, sql: &str) -> StoreResult<()> {
-    match tx {
-        Tx::Local(l) => {
-            let done = l.conn.execute_batch(sql);
-            // What was read since may have been undone (SQLite's rollback
-            // hook does not see a savepoint's).
-            if sql.contains("ROLLBACK") {
-                l.forget();
-            }
-            Ok(done?)
-        }
-        _ => Err(StoreError::Other(anyhow::anyhow!(
-            "{sql:?} is for the SQLite writer's connection"
-        ))),
-    }
-}
-
-/// The SQLite writer: one connection, group commit. What waits is taken in
-/// arrival order as runs of the same kind: plain jobs commit together with a
-/// savepoint each ([`run_batch`]), turns commit together as a batch of turns
-/// ([`run_turns`]).
-async fn run_writer(tx: &mut Tx, rx: &mut mpsc::Receiver<Work>) {
-    let mut batch: Vec<Work> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut work = std::mem::take(&mut batch).into_iter().peekable();
-        while let Some(first) = work.next() {
-            match first {
-                Work::Job(job) => {
-                    let mut jobs = vec![job];
-                    while let Some(Work::Job(_)) = work.peek() {
-                        if let Some(Work::Job(job)) = work.next() {
-                            jobs.push(job);
-                        }
-                    }
-                    if let Err(e) = run_batch(tx, jobs).await {
-                        tracing::error!(error = %e, "SQLite write batch failed");
-                    }
-                }
-                Work::Turn(turn) => {
-                    let mut turns = vec![turn];
-                    while let Some(Work::Turn(_)) = work.peek() {
-                        if let Some(Work::Turn(turn)) = work.next() {
-                            turns.push(turn);
-                        }
-                    }
-                    run_turns(tx, turns).await;
-                }
-                #[cfg(test)]
-                Work::Crash => panic!("the writer itself panics (test)"),
-            }
-        }
-    }
-}
-
-/// Commits a batch of turns together and answers each. If the batch fails,
-/// it is rolled back and every turn is replayed in a transaction of its own.
-async fn run_turns(tx: &mut Tx, turns: Vec<TurnJob>) {
-    match try_turns(tx, &turns).await {
-        Ok(results) => {
-            for (turn, r) in turns.into_iter().zip(results) {
-                // The caller may have gone away; nothing waits then.
-                let _ = turn.done.send(Ok(r));
-            }
-        }
-        Err(e) if turns.len() == 1 => {
-            if let Some(turn) = turns.into_iter().next() {
-                let _ = turn.done.send(Err(e));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, turns = turns.len(), "a batch of turns failed; replaying them one by one");
-            for turn in turns {
-                let r = try_turns(tx, std::slice::from_ref(&turn))
-                    .await
-                    .and_then(|mut r| {
-                        r.pop().ok_or_else(|| {
-                            StoreError::Other(anyhow::anyhow!("a turn gave no result"))
-                        })
-                    });
-                let _ = turn.done.send(r);
-            }
-        }
-    }
-}
-
-/// One transaction for `turns`: committed when all of them succeeded.
-async fn try_turns(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
-    begin(tx)?;
-    match turns_in(tx, turns).await {
-        Ok(results) => match local_batch(tx, "COMMIT") {
-            Ok(()) => Ok(results),
-            Err(e) => {
-                rollback(tx, "a batch of turns");
-                Err(e)
-            }
-        },
-        Err(e) => {
-            rollback(tx, "a failed batch of turns");
-            Err(e)
-        }
-    }
-}
-
-/// Opens the writer's transaction for a batch, taking the write lock at
-/// once. A transaction left open by a failure before is rolled back first,
-/// so one failure cannot stop every batch after it.
-fn begin(tx: &mut Tx) -> StoreResult<()> {
-    if let Tx::Local(l) = tx
-        && !l.conn.is_autocommit()
-    {
-        tracing::error!("the SQLite writer found a transaction left open; rolling it back");
-        rollback(tx, "a transaction left open");
-    }
-    local_batch(tx, "BEGIN IMMEDIATE")?;
-    if let Tx::Local(l) = tx {
-        l.check_outside_writes()?;
-    }
-    Ok(())
-}
-
-/// Rolls back the writer's open transaction, if one is open (a failed
-/// COMMIT may have ended it already).
-fn rollback(tx: &mut Tx, what: &str) {
-    if let Tx::Local(l) = tx
-        && !l.conn.is_autocommit()
-        && let Err(e) = local_batch(tx, "ROLLBACK")
-    {
-        tracing::error!(error = %e, "cannot roll back {what}");
-    }
-}
-
-async fn turns_in(tx: &mut Tx, turns: &[TurnJob]) -> StoreResult<Vec<RawTurn>> {
-    enum Slot {
-        Saved(Option<String>),
-        CopyOf(usize),
-        Fresh(String),
-    }
-    let mut ids: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for t in turns {
-        ids.entry(t.platform.as_str())
-            .or_default()
-            .push(t.msg_id.as_str());
-    }
-    let mut saved: HashMap<(&str, String), Option<String>> = HashMap::new();
-    for (platform, ids) in ids {
-        for (id, reply) in inbound::saved_replies(tx, platform, &ids).await? {
-            saved.insert((platform, id), reply);
-        }
-    }
-    let mut first: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut slots = Vec::with_capacity(turns.len());
-    for (i, t) in turns.iter().enumerate() {
-        let key = (t.platform.as_str(), t.msg_id.as_str());
-        let repeat = if saved.is_empty() {
-            None
-        } else {
-            saved.remove(&(key.0, t.msg_id.clone()))
-        };
-        if let Some(reply) = repeat {
-            slots.push(Slot::Saved(reply));
-        } else if let Some(&j) = first.get(&key) {
-            slots.push(Slot::CopyOf(j));
-        } else {
-            first.insert(key, i);
-            let json = unwound(|| (t.run)(tx)).await.map_err(|why| {
-                tracing::error!(platform = %t.platform, msg_id = %t.msg_id, panic = %why,
-                    "a turn panicked; it fails alone, the rest of its batch is replayed");
-                panicked_error("turn", &why)
-            })??;
-            slots.push(Slot::Fresh(json));
-        }
-    }
-    let rows: Vec<inbound::Handled<'_>> = turns
-        .iter()
-        .zip(&slots)
-        .filter_map(|(t, s)| match s {
-            Slot::Fresh(json) => Some(inbound::Handled {
-                platform: &t.platform,
-                msg_id: &t.msg_id,
-                received_at: t.now_ms,
-                reply_json: json,
-            }),
-            _ => None,
-        })
-        .collect();
-    inbound::record_many(tx, &rows).await?;
-    Ok(slots
-        .iter()
-        .map(|s| match s {
-            Slot::Fresh(_) => RawTurn::Fresh,
-            Slot::Saved(reply) => RawTurn::Duplicate(reply.clone()),
-            Slot::CopyOf(j) => RawTurn::Duplicate(match &slots[*j] {
-                Slot::Fresh(json) => Some(json.clone()),
-                _ => None,
-            }),
-        })
-        .collect())
-}
-
-async fn run_batch(tx: &mut Tx, jobs: Vec<WriteJob>) -> anyhow::Result<()> {
-    let single = jobs.len() == 1;
-    if let Err(e) = begin(tx) {
-        // Dropping a job closes its channel: its caller hears WriterGone.
-        let msg = format!("cannot begin a write transaction: {e}");
-        tracing::error!(%msg, jobs = jobs.len(), "dropping write jobs");
-        anyhow::bail!(msg);
-    }
-    let mut finishes: Vec<(bool, Finish)> = Vec::with_capacity(jobs.len());
-    let n = jobs.len();
-    // One job alone needs no savepoint: its failure rolls back the whole
-    // transaction below.
-    let mut steps = if single {
-        Ok(())
-    } else {
-        local_batch(tx, "SAVEPOINT job")
-    };
-    for (i, job) in jobs.into_iter().enumerate() {
-        let WriteJob { run, panicked } = job;
-        let (ok, finish) = match unwound(|| run(tx)).await {
-            Ok(done) => done,
-            Err(why) => {
-                tracing::error!(panic = %why, "a write panicked; it fails alone");
-                let finish: Finish = Box::new(move |_| panicked(why));
-                (false, finish)
-            }
-        };
-        if !single && steps.is_ok() {
-            let sql = match (ok, i + 1 == n) {
-                (true, false) => "RELEASE job; SAVEPOINT job",
-                (false, false) => "ROLLBACK TO job; RELEASE job; SAVEPOINT job",
-                (true, true) => "RELEASE job",
-                (false, true) => "ROLLBACK TO job; RELEASE job",
-            };
-            steps = local_batch(tx, sql);
-        }
-        finishes.push((ok, finish));
-    }
-    let all_failed = finishes.iter().all(|(ok, _)| !ok);
-    let commit = match steps {
-        Err(e) => Err(e),
-        Ok(()) if single && all_failed => local_batch(tx, "ROLLBACK"),
-        Ok(()) => local_batch(tx, "COMMIT"),
-    };
-    match commit {
-        Ok(()) => {
-            for (_, finish) in finishes {
-                finish(Ok(()));
-            }
-            Ok(())
-        }
-        Err(e) => {
-            rollback(tx, "a write batch");
-            let msg = format!("commit failed: {e}");
-            for (_, finish) in finishes {
-                finish(Err(StoreError::Other(anyhow::anyhow!(msg.clone()))));
-            }
-            anyhow::bail!(msg)
         }
     }
 }
@@ -1365,6 +829,7 @@ pub mod faults {
 
 #[cfg(test)]
 mod tests {
+    use super::writer::CHECKPOINT_EVERY;
     use super::*;
 
     #[test]
@@ -1931,10 +1396,10 @@ mod tests {
         db.close().await;
     }
 
-    /// A turn that panics gets an error; the rest of its batch is replayed
-    /// and recorded, and the next turn goes through.
+    /// A turn that panics gets an error; the rest of its batch commits and
+    /// is recorded, and the next turn goes through.
     #[tokio::test]
-    async fn a_panicking_turn_fails_alone_and_its_batch_is_replayed() {
+    async fn a_panicking_turn_fails_alone_and_its_batch_mates_commit() {
         let (_dir, db) = migrated().await;
         faults::panic_in_turn("unit-boom");
         let (release, blocker) = hold_writer(&db).await;
@@ -1975,6 +1440,81 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(recorded, 3);
+        db.close().await;
+    }
+
+    /// Plain writes and turns waiting together commit in one batch, in
+    /// arrival order; a failing write and a failing turn each fail alone,
+    /// and a copy of a message whose first run failed runs itself.
+    #[tokio::test]
+    async fn writes_and_turns_share_a_batch_and_each_failure_stays_alone() {
+        let (_dir, db) = migrated().await;
+        let failing_write = |db: Db| async move {
+            db.write(|tx| {
+                Box::pin(async move {
+                    sql::query("INSERT INTO townships (name, created_at) VALUES ('w-bad', 1)")
+                        .execute(tx)
+                        .await?;
+                    Err::<(), _>(StoreError::Other(anyhow::anyhow!("write fails")))
+                })
+            })
+            .await
+        };
+        township_turn(db.clone(), "old", false).await.unwrap();
+        let (release, blocker) = hold_writer(&db).await;
+        let old_again = [
+            tokio::spawn(township_turn(db.clone(), "old", false)),
+            tokio::spawn(township_turn(db.clone(), "old", false)),
+        ];
+        tokio::task::yield_now().await;
+        let w1 = tokio::spawn({
+            let db = db.clone();
+            async move { add_township(&db, "w1", false).await }
+        });
+        tokio::task::yield_now().await;
+        let t_bad = tokio::spawn(township_turn(db.clone(), "bad", true));
+        tokio::task::yield_now().await;
+        let w_bad = tokio::spawn(failing_write(db.clone()));
+        tokio::task::yield_now().await;
+        let t1 = tokio::spawn(township_turn(db.clone(), "t1", false));
+        tokio::task::yield_now().await;
+        let w2 = tokio::spawn({
+            let db = db.clone();
+            async move { add_township(&db, "w2", false).await }
+        });
+        tokio::task::yield_now().await;
+        let dup_bad = tokio::spawn(township_turn(db.clone(), "dup", true));
+        tokio::task::yield_now().await;
+        let dup = tokio::spawn(township_turn(db.clone(), "dup", false));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        assert!(matches!(w1.await.unwrap(), Ok(())));
+        assert!(
+            matches!(t_bad.await.unwrap(), Err(StoreError::Other(e)) if e.to_string().contains("bad"))
+        );
+        assert!(
+            matches!(w_bad.await.unwrap(), Err(StoreError::Other(e)) if e.to_string().contains("write fails"))
+        );
+        assert!(matches!(t1.await.unwrap(), Ok(TurnOutcome::Fresh(n)) if n == "t1"));
+        assert!(matches!(w2.await.unwrap(), Ok(())));
+        assert!(dup_bad.await.unwrap().is_err());
+        assert!(
+            matches!(dup.await.unwrap(), Ok(TurnOutcome::Fresh(n)) if n == "dup"),
+            "the copy of a failed first run runs itself"
+        );
+        for again in old_again {
+            assert!(
+                matches!(again.await.unwrap(), Ok(TurnOutcome::Duplicate(Some(r))) if r == "\"reply old\""),
+                "every copy of a message handled before gets its saved reply"
+            );
+        }
+        assert_eq!(names(&db).await, ["dup", "old", "t1", "w1", "w2"]);
+        let recorded = db
+            .read(|tx| Box::pin(async move { inbound::count(tx).await }))
+            .await
+            .unwrap();
+        assert_eq!(recorded, 3, "only the turns that committed are recorded");
         db.close().await;
     }
 

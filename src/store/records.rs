@@ -14,12 +14,12 @@ pub async fn insert_service(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let before = changes(tx, Tally::Services);
-    let id = sql::query_as(
-        "INSERT INTO services (team_id, week, task_id, person_id, text, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+    let before = tx.kept().before_insert(Tally::Services);
+    let id = crate::insert_returning_id!(
+        "INSERT INTO services (team_id, week, task_id, person_id, text, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(team_id).bind(week).bind(task_id).bind(person_id).bind(text).bind(now_ms)
-        .insert_id(tx).await?;
-    recorded(tx, Tally::Services, team_id, week, person_id, before);
+        .fetch_id(tx).await?;
+    tx.kept().inserted(before, team_id, week, person_id);
     Ok(id)
 }
 
@@ -34,10 +34,10 @@ pub async fn insert_visit(
     text: &str,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    let before = changes(tx, Tally::Visits);
-    let id = sql::query_as(
+    let before = tx.kept().before_insert(Tally::Visits);
+    let id = crate::insert_returning_id!(
         "INSERT INTO visits (team_id, week, person_id, household, household_id, text, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
     .bind(team_id)
     .bind(week)
@@ -46,26 +46,10 @@ pub async fn insert_visit(
     .bind(household_id)
     .bind(text)
     .bind(now_ms)
-    .insert_id(tx)
+    .fetch_id(tx)
     .await?;
-    recorded(tx, Tally::Visits, team_id, week, person_id, before);
+    tx.kept().inserted(before, team_id, week, person_id);
     Ok(id)
-}
-
-/// On the SQLite writer, the table's change count (see `store::tallies`).
-fn changes(tx: &Tx, tally: Tally) -> u64 {
-    match tx {
-        Tx::Local(l) => l.tallies.changes(tally),
-        _ => 0,
-    }
-}
-
-/// On the SQLite writer, moves a kept week's tally on by the row just
-/// inserted.
-fn recorded(tx: &mut Tx, tally: Tally, team_id: i64, week: &str, person_id: i64, before: u64) {
-    if let Tx::Local(l) = tx {
-        l.tallies.recorded(tally, team_id, week, person_id, before);
-    }
 }
 
 pub async fn insert_request(
@@ -77,10 +61,10 @@ pub async fn insert_request(
     task_id: i64,
     now_ms: i64,
 ) -> StoreResult<i64> {
-    sql::query_as(
-        "INSERT INTO requests (team_id, week, person_id, text, task_id, at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+    crate::insert_returning_id!(
+        "INSERT INTO requests (team_id, week, person_id, text, task_id, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(team_id).bind(week).bind(person_id).bind(text).bind(task_id).bind(now_ms)
-        .insert_id(tx).await
+        .fetch_id(tx).await
 }
 
 /// What a team counts in its week.
@@ -100,7 +84,7 @@ pub struct WeekCount {
 /// The team's services or visits this week, and this person's, from one
 /// pass over the (team, week, person) index. The SQLite writer keeps each
 /// week's tally and counts again only after a change it cannot follow
-/// (`store::tallies`).
+/// (`store::tallies`); elsewhere every call counts.
 pub async fn week_count(
     tx: &mut Tx,
     tally: Tally,
@@ -108,14 +92,8 @@ pub async fn week_count(
     week: &str,
     person_id: i64,
 ) -> StoreResult<WeekCount> {
-    let mine = |by_person: &HashMap<i64, i64>| by_person.get(&person_id).copied().unwrap_or(0);
-    if let Tx::Local(l) = tx
-        && let Some(w) = l.tallies.get(tally, team_id, week)
-    {
-        return Ok(WeekCount {
-            team: w.team,
-            mine: mine(&w.by_person),
-        });
+    if let Some(kept) = tx.kept().week_count(tally, team_id, week, person_id) {
+        return Ok(kept);
     }
     let sql = match tally {
         Tally::Services => {
@@ -136,10 +114,8 @@ pub async fn week_count(
         .collect();
     let count = WeekCount {
         team: by_person.values().sum(),
-        mine: mine(&by_person),
+        mine: by_person.get(&person_id).copied().unwrap_or(0),
     };
-    if let Tx::Local(l) = tx {
-        l.tallies.put(tally, team_id, week, by_person);
-    }
+    tx.kept().keep_week(tally, team_id, week, by_person);
     Ok(count)
 }

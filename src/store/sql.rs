@@ -1,14 +1,20 @@
-//! One query API over the three connections a [`Tx`] can hold: sqlx's SQLite
-//! and PostgreSQL transactions, and the SQLite writer's own connection
-//! ([`Tx::Local`]), on which statements run synchronously on the writer
-//! thread instead of as a round trip to sqlx's worker thread each.
+//! The store's executor: the one place that knows which connection a
+//! [`Tx`] holds. Three kinds: sqlx's SQLite and PostgreSQL transactions, and
+//! the SQLite writer's own rusqlite connection ([`Tx::Local`]), on which
+//! statements run synchronously on the writer thread instead of as a round
+//! trip to sqlx's worker thread each. Query functions are written once
+//! against this module and never ask which connection they run on; what the
+//! writer keeps between turns they reach through [`Tx::kept`], which is
+//! empty elsewhere.
 //!
 //! The API mirrors the part of sqlx the store uses: [`query`] / [`query_as`],
 //! `.bind(v)`, then `.execute(tx)`, `.fetch_one(tx)`, `.fetch_optional(tx)`
-//! or `.fetch_all(tx)`. The same SQL text (`$N` placeholders, which SQLite
-//! reads as named parameters) runs on every backend. Rows decode through
-//! sqlx's `FromRow` on sqlx connections and through [`LocalRow`] on the
-//! writer's; [`row_struct!`](crate::row_struct) declares a struct with both.
+//! or `.fetch_all(tx)`; a plain insert that wants its row's id is said so by
+//! the caller with [`insert_returning_id!`](crate::insert_returning_id). The
+//! same SQL text (`$N` placeholders, which SQLite reads as named parameters)
+//! runs on every backend. Rows decode through sqlx's `FromRow` on sqlx
+//! connections and through [`LocalRow`] on the writer's;
+//! [`row_struct!`](crate::row_struct) declares a struct with both.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -16,9 +22,65 @@ use std::marker::PhantomData;
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Postgres, Sqlite};
+use sqlx::{Postgres, Sqlite, Transaction};
 
-use super::{Local, StoreError, StoreResult, Tx};
+use super::local::Kept;
+use super::{Backend, Local, StoreError, StoreResult};
+
+/// An open transaction on whichever connection is live.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+    /// The SQLite writer's own connection, inside the transaction of its
+    /// current batch (boxed: it is far larger than a pooled transaction).
+    Local(Box<Local>),
+}
+
+impl Tx {
+    /// The database this transaction runs on, for the few statements whose
+    /// dialects differ.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) | Tx::Local(_) => Backend::Sqlite,
+            Tx::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// What the SQLite writer keeps between turns (group contexts, week
+    /// tallies); on any other connection nothing is kept.
+    pub(crate) fn kept(&mut self) -> Kept<'_> {
+        match self {
+            Tx::Local(l) => Kept(Some(l)),
+            Tx::Sqlite(_) | Tx::Pg(_) => Kept(None),
+        }
+    }
+
+    /// The writer's own connection, for the writer's transaction steps.
+    pub(super) fn writer(&mut self) -> StoreResult<&mut Local> {
+        match self {
+            Tx::Local(l) => Ok(l),
+            Tx::Sqlite(_) | Tx::Pg(_) => Err(StoreError::Other(anyhow::anyhow!(
+                "only the SQLite writer's connection takes the writer's steps"
+            ))),
+        }
+    }
+
+    /// Ends a pooled transaction, committing it if `commit`.
+    pub(super) async fn finish(self, commit: bool) -> StoreResult<()> {
+        match (self, commit) {
+            (Tx::Sqlite(t), true) => t.commit().await?,
+            (Tx::Sqlite(t), false) => t.rollback().await?,
+            (Tx::Pg(t), true) => t.commit().await?,
+            (Tx::Pg(t), false) => t.rollback().await?,
+            (Tx::Local(_), _) => {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "the SQLite writer ends its transactions itself"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// SQL text: a literal, or one built at run time ([`Owned`]) from literals
 /// and placeholders only (values are always bound).
@@ -317,29 +379,51 @@ impl<'q, O> Query<'q, O> {
     }
 }
 
-impl<'q> Query<'q, (i64,)> {
-    /// A plain `INSERT … RETURNING id` (no `ON CONFLICT`): the new row's id.
-    /// On the writer's connection the `RETURNING` is left off and the last
-    /// rowid read instead, because SQLite answers `RETURNING` through a
-    /// temporary table it builds and drops for every statement.
-    pub async fn insert_id(self, tx: &mut Tx) -> StoreResult<i64> {
-        const RETURNING: &str = " RETURNING id";
+/// A plain `INSERT` (no `ON CONFLICT`, one row) whose new row's id the
+/// caller wants: written with [`insert_returning_id!`](crate::insert_returning_id),
+/// which keeps the statement with and without `RETURNING id`. sqlx's
+/// connections run it with `RETURNING id`; the writer's runs it without and
+/// reads the last rowid, because SQLite answers `RETURNING` through a
+/// temporary table it builds and drops for every statement. An upsert must
+/// not be written this way: its update would leave the rowid of another row.
+pub struct InsertId<'q> {
+    insert: &'static str,
+    query: Query<'q, (i64,)>,
+}
+
+/// Declares a plain insert whose new row's id is wanted: `$insert` is the
+/// `INSERT` without `RETURNING`. See [`InsertId`].
+#[macro_export]
+macro_rules! insert_returning_id {
+    ($insert:literal) => {
+        $crate::store::sql::InsertId::new($insert, concat!($insert, " RETURNING id"))
+    };
+}
+
+impl<'q> InsertId<'q> {
+    #[doc(hidden)]
+    pub fn new(insert: &'static str, returning: &'static str) -> Self {
+        InsertId {
+            insert,
+            query: query_as(returning),
+        }
+    }
+
+    pub fn bind(mut self, v: impl Encode<'q>) -> Self {
+        self.query = self.query.bind(v);
+        self
+    }
+
+    /// Runs the insert; the new row's id.
+    pub async fn fetch_id(self, tx: &mut Tx) -> StoreResult<i64> {
         let Tx::Local(l) = tx else {
-            return Ok(self.fetch_one(tx).await?.0);
+            return Ok(self.query.fetch_one(tx).await?.0);
         };
-        let sql = self.sql.as_str();
-        let insert = sql
-            .strip_suffix(RETURNING)
-            .filter(|s| s.trim_start().starts_with("INSERT") && !s.contains("ON CONFLICT"))
-            .ok_or_else(|| {
-                StoreError::Other(anyhow::anyhow!(
-                    "{sql:?} is not a plain INSERT … RETURNING id"
-                ))
-            })?;
-        match local(l, insert, &self.args, |_| Ok(()))? {
+        match local(l, self.insert, &self.query.args, |_| Ok(()))? {
             1 => Ok(l.conn.last_insert_rowid()),
             n => Err(StoreError::Other(anyhow::anyhow!(
-                "{insert:?} inserted {n} rows, not one"
+                "{:?} inserted {n} rows, not one",
+                self.insert
             ))),
         }
     }
@@ -415,6 +499,13 @@ impl<'q, O: Row> Query<'q, O> {
 /// parameters, and SQLite finds a parameter's name by walking a list: for a
 /// multi-row insert with a hundred of them, that walk cost more than the
 /// insert. So each text is looked at once.
+///
+/// What invalidates it: nothing can. What it keeps is read from the text of
+/// the statement alone (where each `$N` stands), not from the data or the
+/// schema: a write, a rollback or a migration leaves it true, and a
+/// statement SQLite re-prepares after a schema change keeps its
+/// parameters (shown by `a_statement_kept_across_a_schema_change_binds_the_same`).
+/// It only starts over past [`MAX_BINDS`] texts, to bound its size.
 #[derive(Default)]
 pub(crate) struct Binds(HashMap<Box<str>, Box<[u16]>, foldhash::fast::RandomState>);
 
@@ -559,32 +650,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn insert_id_is_the_new_rows_id_and_refuses_what_it_cannot_answer() {
+    async fn insert_returning_id_is_the_new_rows_id_and_refuses_what_it_cannot_answer() {
         let mut tx = local();
         for (name, want) in [("a", 1), ("b", 2)] {
-            let id = query_as("INSERT INTO t (name) VALUES ($1) RETURNING id")
+            let id = crate::insert_returning_id!("INSERT INTO t (name) VALUES ($1)")
                 .bind(name)
-                .insert_id(&mut tx)
+                .fetch_id(&mut tx)
                 .await
                 .unwrap();
             assert_eq!(id, want);
         }
-        // An upsert's update leaves SQLite's last rowid behind: refused.
-        let upsert = query_as(
-            "INSERT INTO t (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET n = 1 RETURNING id",
-        )
-        .bind("a")
-        .insert_id(&mut tx)
-        .await;
-        assert!(upsert.is_err(), "{upsert:?}");
-        let no_returning = query_as("INSERT INTO t (name) VALUES ($1)")
-            .bind("c")
-            .insert_id(&mut tx)
-            .await;
-        assert!(no_returning.is_err(), "{no_returning:?}");
-        let dup = query_as("INSERT INTO t (name) VALUES ($1) RETURNING id")
+        // What sqlx's connections run.
+        let insert = crate::insert_returning_id!("INSERT INTO t (name) VALUES ($1)");
+        assert_eq!(insert.insert, "INSERT INTO t (name) VALUES ($1)");
+        assert_eq!(
+            insert.query.sql.as_str(),
+            "INSERT INTO t (name) VALUES ($1) RETURNING id"
+        );
+        // No row, or more than one: no one id to answer with.
+        for (sql, n) in [
+            ("INSERT INTO t (name) SELECT name || 'x' FROM t", 2),
+            ("INSERT INTO t (name) SELECT 'y' WHERE 0", 0),
+        ] {
+            let r = InsertId::new(sql, "").fetch_id(&mut tx).await;
+            assert!(
+                matches!(&r, Err(StoreError::Other(e)) if e.to_string().contains(&format!("inserted {n} rows"))),
+                "{sql}: {r:?}"
+            );
+        }
+        let dup = crate::insert_returning_id!("INSERT INTO t (name) VALUES ($1)")
             .bind("b")
-            .insert_id(&mut tx)
+            .fetch_id(&mut tx)
             .await;
         assert!(
             matches!(dup, Err(StoreError::Conflict(_))),
@@ -674,5 +770,27 @@ mod tests {
             matches!(&qmark, Err(StoreError::Other(e)) if e.to_string().contains("$N")),
             "{qmark:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_statement_kept_across_a_schema_change_binds_the_same() {
+        let mut tx = local();
+        let insert = |name: &'static str| {
+            query("INSERT INTO t (n, name) VALUES ($2, $1)")
+                .bind(name)
+                .bind(5_i64)
+        };
+        insert("e").execute(&mut tx).await.unwrap();
+        tx.writer()
+            .unwrap()
+            .conn
+            .execute_batch("ALTER TABLE t ADD COLUMN note TEXT; CREATE INDEX t_n ON t (n)")
+            .unwrap();
+        insert("f").execute(&mut tx).await.unwrap();
+        let rows: Vec<(String, i64)> = query_as("SELECT name, n FROM t ORDER BY name")
+            .fetch_all(&mut tx)
+            .await
+            .unwrap();
+        assert_eq!(rows, [("e".into(), 5), ("f".into(), 5)]);
     }
 }

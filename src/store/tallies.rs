@@ -4,12 +4,20 @@
 //! again for every message grows with the week.
 //!
 //! A week's tally is counted once, then kept in step with the writer's own
-//! inserts. [`Tallies::recorded`] accounts for an insert when it was the
+//! inserts: [`Tallies::recorded`] accounts for an insert when it was the
 //! only change to the table while it ran, and adds it to its team's week if
 //! kept; it cannot have changed any other team's week, so those stay true.
-//! Any change not accounted for (an update, a delete, an insert by other
-//! means, a rollback; see `store::local`) makes every tally of that table
-//! stale, and the next question counts again.
+//!
+//! What invalidates it: any change to the table that no
+//! [`Tallies::recorded`] accounted for (an update, a delete, an insert by
+//! another query, all seen by the connection's update hook) makes every
+//! tally of that table stale; a rollback of the transaction (rollback hook)
+//! or of a unit's savepoint ([`Local::rollback_unit`](super::Local::rollback_unit))
+//! makes every tally of both tables stale; a commit by another connection
+//! (`PRAGMA data_version`, read as each batch begins) forgets them all.
+//! The next question counts again. SQLite serves one process here
+//! (`ProcessLock`), so there is no other replica to hear from; the tests
+//! below show each case against a fresh count.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,7 +133,7 @@ impl Tallies {
 mod tests {
     use super::*;
     use crate::store::records::{self, WeekCount};
-    use crate::store::{Local, Tx, local_batch, sql};
+    use crate::store::{Local, Tx, sql};
 
     fn writer() -> Tx {
         let c = rusqlite::Connection::open_in_memory().unwrap();
@@ -192,10 +200,11 @@ mod tests {
                     "DELETE FROM services WHERE id = (SELECT MIN(id) FROM services)",
                 ),
                 6 => {
-                    local_batch(&mut tx, "SAVEPOINT job").unwrap();
+                    tx.writer().unwrap().begin_unit().unwrap();
                     serve(&mut tx, 1, 10).await;
                     assert_eq!(count(&mut tx, 1, 10).await, truth(&mut tx, 1, 10).await);
-                    local_batch(&mut tx, "ROLLBACK TO job; RELEASE job").unwrap();
+                    tx.writer().unwrap().rollback_unit().unwrap();
+                    tx.writer().unwrap().release_unit().unwrap();
                 }
                 _ => {
                     raw(&mut tx, "BEGIN");
@@ -244,5 +253,37 @@ mod tests {
                 .unwrap(),
             WeekCount { team: 1, mine: 1 }
         );
+    }
+
+    #[tokio::test]
+    async fn a_commit_from_another_connection_recounts_at_the_next_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE services (id INTEGER PRIMARY KEY, team_id BIGINT, week TEXT,
+                task_id BIGINT, person_id BIGINT, text TEXT, at BIGINT);
+             CREATE TABLE visits (id INTEGER PRIMARY KEY, team_id BIGINT, week TEXT,
+                person_id BIGINT, household TEXT, household_id BIGINT, text TEXT, at BIGINT);",
+        )
+        .unwrap();
+        let mut tx = Tx::Local(Box::new(Local::new(c).unwrap()));
+        tx.writer().unwrap().begin().unwrap();
+        serve(&mut tx, 1, 10).await;
+        assert_eq!(count(&mut tx, 1, 10).await, WeekCount { team: 1, mine: 1 });
+        tx.writer().unwrap().commit().unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch(
+                "INSERT INTO services (team_id, week, person_id) VALUES (1, '2026-W49', 10)",
+            )
+            .unwrap();
+        // The writer's update hook never saw that insert; the next batch's
+        // begin does.
+        tx.writer().unwrap().begin().unwrap();
+        assert_eq!(kept(&tx), 0, "forgotten as the batch began");
+        assert_eq!(count(&mut tx, 1, 10).await, WeekCount { team: 2, mine: 2 });
+        assert_eq!(count(&mut tx, 1, 10).await, truth(&mut tx, 1, 10).await);
+        tx.writer().unwrap().commit().unwrap();
     }
 }

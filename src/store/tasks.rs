@@ -125,12 +125,12 @@ pub async fn insert_tasks(
     let first = take_numbers(tx, team_id, n).await?;
     let mut out = Vec::with_capacity(tasks.len());
     for (next, t) in (first..).zip(tasks) {
-        let id = sql::query_as(
+        let id = crate::insert_returning_id!(
             "INSERT INTO tasks (team_id, week, no, text, level, deadline_at, state, source, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id")
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9)")
             .bind(team_id).bind(week).bind(next).bind(&t.text).bind(t.level).bind(t.deadline_at)
             .bind(t.source).bind(created_by).bind(now_ms)
-            .insert_id(tx).await?;
+            .fetch_id(tx).await?;
         for owner in &t.owners {
             sql::query(
                 "INSERT INTO task_owners (task_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
