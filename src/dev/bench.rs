@@ -238,7 +238,7 @@ pub async fn rank_all_townships(
                 let mut n = 0;
                 for id in ids {
                     if let Some(r) =
-                        crate::jobs::ranking::township_ranking(tx, id, Some(month), tz, now_ms)
+                        crate::store::ranking::township_ranking(tx, id, Some(month), tz, now_ms)
                             .await?
                     {
                         n += r.ranked.len();

@@ -1,15 +1,23 @@
 //! The monthly ranking: per-team and per-member counts of a month, computed
 //! set-based from the raw rows (the current month) or read from the
 //! roll-ups `team_month_stats` / `person_month_stats` that
-//! [`build_rollup`] fills for closed months; weights, 创新先锋 nominations and
-//! the confirmed pioneers. Nothing here runs on the message path.
+//! [`build_rollup`] fills for closed months; a township's ranking as the 排名
+//! command, the monthly_ranking job and the admin API read it
+//! ([`township_ranking`]); weights, 创新先锋 nominations and the confirmed
+//! pioneers. Nothing here runs on the message path's write transaction (排名
+//! reads before it).
+
+use std::collections::HashMap;
 
 use super::sql;
+use chrono::Datelike;
 use chrono_tz::Tz;
 
 use super::{StoreResult, Tx};
-use crate::domain::ranking::{Month, PersonMonth, TeamMonth, Weights};
-use crate::domain::week::local_to_utc;
+use crate::domain::ranking::{
+    self as rules, Month, PersonMonth, RankLine, Ranked, TeamMonth, Weights, township_tz,
+};
+use crate::domain::week::{local_to_utc, utc_ms_to_local};
 
 /// A month of one township as instants and week ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,6 +322,115 @@ pub async fn person_months(
         return rollup_person_months(tx, township_id, w.month).await;
     }
     live_person_months(tx, township_id, w).await
+}
+
+/// A township's ranking for a month.
+#[derive(Debug, Clone)]
+pub struct TownshipRanking {
+    pub township_id: i64,
+    pub township: String,
+    pub tz: Tz,
+    pub window: MonthWindow,
+    pub weights: Weights,
+    pub ranked: Vec<Ranked>,
+    /// Teams with no activity in the month: no place, no score (数据不足),
+    /// by name.
+    pub idle: Vec<i64>,
+    pub labels: HashMap<i64, TeamLabel>,
+}
+
+impl TownshipRanking {
+    pub fn label(&self, team_id: i64) -> String {
+        self.labels
+            .get(&team_id)
+            .map(TeamLabel::full)
+            .unwrap_or_else(|| format!("#{team_id}"))
+    }
+
+    pub fn line(&self, r: &Ranked) -> RankLine {
+        RankLine {
+            place: r.place,
+            team: self.label(r.stats.team_id),
+            score: r.score(),
+        }
+    }
+
+    pub fn lines(&self, n: usize) -> Vec<RankLine> {
+        self.ranked.iter().take(n).map(|r| self.line(r)).collect()
+    }
+
+    pub fn of_team(&self, team_id: i64) -> Option<&Ranked> {
+        self.ranked.iter().find(|r| r.stats.team_id == team_id)
+    }
+
+    /// The names of the teams without data, as listed after the ranked ones.
+    pub fn idle_labels(&self) -> Vec<String> {
+        self.idle.iter().map(|id| self.label(*id)).collect()
+    }
+
+    /// Whether `team_id` is one of the teams without data.
+    pub fn is_idle(&self, team_id: i64) -> bool {
+        self.idle.contains(&team_id)
+    }
+
+    /// The day of the month the counts run to (for "截至11月18日"): the
+    /// month's last day once it is over, else today in the township.
+    pub fn as_of_day(&self, now_ms: i64) -> u32 {
+        if self.window.closed() {
+            self.window.month.last_day()
+        } else {
+            utc_ms_to_local(self.tz, now_ms).day()
+        }
+    }
+}
+
+/// Ranks the township's teams for `month` (default: this month in the
+/// township), from the roll-up of a closed month when built, else from the
+/// raw rows up to now. `None`: no such township.
+pub async fn township_ranking(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Option<Month>,
+    default_tz: Tz,
+    now_ms: i64,
+) -> StoreResult<Option<TownshipRanking>> {
+    let Some((township, tz)) = township_name(tx, township_id).await? else {
+        return Ok(None);
+    };
+    let tz = township_tz(tz.as_deref(), default_tz);
+    let month = month.unwrap_or_else(|| Month::of(utc_ms_to_local(tz, now_ms).date()));
+    let window = MonthWindow::new(month, tz, now_ms);
+    let weights = weights(tx, township_id).await?;
+    let months = team_months(tx, township_id, &window).await?;
+    // Services and visits are counted per member: asked only when some
+    // team has nothing else in the month.
+    let busy: Vec<i64> = if months.iter().all(TeamMonth::has_activity) {
+        Vec::new()
+    } else {
+        person_months(tx, township_id, &window)
+            .await?
+            .into_iter()
+            .filter(|p| p.points() > 0)
+            .map(|p| p.team_id)
+            .collect()
+    };
+    let (ranked, mut idle) = rules::rank_active(&months, &busy, month, &weights);
+    let labels: HashMap<i64, TeamLabel> = team_labels(tx, township_id)
+        .await?
+        .into_iter()
+        .map(|l| (l.team_id, l))
+        .collect();
+    idle.sort_by_cached_key(|id| (labels.get(id).map(TeamLabel::full), *id));
+    Ok(Some(TownshipRanking {
+        township_id,
+        township,
+        tz,
+        window,
+        weights,
+        ranked,
+        idle,
+        labels,
+    }))
 }
 
 /// The township's weights (the defaults when it set none).
