@@ -5,12 +5,11 @@
 //! writer never waits for it. The turn uses the prefetched reply when the
 //! group's team is still the one it was computed for.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::command::{Command, ParseError};
-use crate::domain::ranking::Month;
-use crate::jobs::ranking as rk;
+use crate::domain::ranking::{Month, township_tz};
 use crate::platform::Inbound;
 use crate::reply::{Reply, ranking as say};
 use crate::store::groups::TeamRow;
@@ -67,19 +66,16 @@ pub(crate) async fn rank(
     default_tz: Tz,
     now_ms: i64,
 ) -> StoreResult<Reply> {
-    let tz = rk::township_tz(team.timezone.as_deref(), default_tz);
+    let tz = township_tz(team.timezone.as_deref(), default_tz);
     let this = Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date());
     let month = if last_month { this.prev() } else { this };
     let Some(r) =
-        rk::township_ranking(tx, team.township_id, Some(month), default_tz, now_ms).await?
+        store::ranking::township_ranking(tx, team.township_id, Some(month), default_tz, now_ms)
+            .await?
     else {
         return Err(StoreError::NotFound);
     };
-    let as_of = if r.window.closed() {
-        month.next().first_day().pred_opt().map_or(1, |d| d.day())
-    } else {
-        rk::local_day(tz, now_ms)
-    };
+    let as_of = r.as_of_day(now_ms);
     let mine = r.of_team(team.team_id).map(|x| r.line(x));
     Ok(say::ranking(
         &r.township,

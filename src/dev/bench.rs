@@ -193,6 +193,59 @@ pub const RANKING_WEEKS: i64 = 48;
 /// The target of the ranking bench: every township's monthly ranking.
 const RANKING_TARGET_MS: f64 = 300.0;
 
+/// Issue 19's target for 排名's live path: one township's month so far.
+const LIVE_TARGET_MS: f64 = 200.0;
+
+/// One pass of 排名's live path over every township: each township's time.
+#[derive(Debug, Clone, Default)]
+pub struct LivePass {
+    /// Per township, in ms, sorted.
+    pub ms: Vec<f64>,
+    /// Teams ranked, all townships together.
+    pub teams: usize,
+}
+
+impl LivePass {
+    pub fn min_ms(&self) -> f64 {
+        self.ms.first().copied().unwrap_or(0.0)
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.ms.last().copied().unwrap_or(0.0)
+    }
+
+    pub fn median_ms(&self) -> f64 {
+        self.ms.get(self.ms.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+/// 排名's live path (the month so far, from the raw rows) for each township
+/// in turn, each in its own read transaction as the bot reads it, timed.
+pub async fn live_pass(
+    db: &crate::store::Db,
+    townships: &[i64],
+    month: crate::domain::ranking::Month,
+    now_ms: i64,
+) -> anyhow::Result<LivePass> {
+    let tz = chrono_tz::Asia::Shanghai;
+    let mut pass = LivePass::default();
+    for &id in townships {
+        let t = Instant::now();
+        let ranked = db
+            .read(move |tx| {
+                Box::pin(async move {
+                    crate::store::ranking::township_ranking(tx, id, Some(month), tz, now_ms).await
+                })
+            })
+            .await?
+            .map_or(0, |r| r.ranked.len());
+        pass.ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        pass.teams += ranked;
+    }
+    pass.ms.sort_by(f64::total_cmp);
+    Ok(pass)
+}
+
 /// Fills an empty, migrated database with `villages` villages' year
 /// (see [`crate::store::generate`]); prints each table's rows and time when
 /// `verbose`.
@@ -216,9 +269,9 @@ pub async fn generate_ranking_data(
             );
         }
     }
-    db.write(|tx| Box::pin(async move { generate::analyze(tx).await }))
+    generate::settle(db)
         .await
-        .context("ANALYZE after the bulk load")?;
+        .context("VACUUM / ANALYZE after the bulk load")?;
     Ok(())
 }
 
@@ -238,7 +291,7 @@ pub async fn rank_all_townships(
                 let mut n = 0;
                 for id in ids {
                     if let Some(r) =
-                        crate::jobs::ranking::township_ranking(tx, id, Some(month), tz, now_ms)
+                        crate::store::ranking::township_ranking(tx, id, Some(month), tz, now_ms)
                             .await?
                     {
                         n += r.ranked.len();
@@ -297,6 +350,13 @@ async fn ranking(args: BenchArgs) -> anyhow::Result<()> {
         .map(|t| t.0)
         .collect();
 
+    // 排名's path first, before anything else reads the tables: the month so
+    // far from the raw rows, one township at a time. The first pass reads
+    // each township's rows for the first time (cold, when the server was just
+    // restarted and the OS page cache dropped); the second reads them again.
+    let cold = live_pass(&db, &townships, month, live_ms).await?;
+    let warm = live_pass(&db, &townships, month, live_ms).await?;
+
     // Roll-ups of November for every township (what monthly_ranking builds).
     let t = Instant::now();
     let window = MonthWindow::new(month, tz, job_ms);
@@ -319,12 +379,6 @@ async fn ranking(args: BenchArgs) -> anyhow::Result<()> {
         best = best.min(t.elapsed().as_secs_f64() * 1000.0);
     }
 
-    // 排名's path: the month so far from the raw rows, one township at a time.
-    let t = Instant::now();
-    let live_teams = rank_all_townships(&db, &townships, month, live_ms).await?;
-    let live_all_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let per_township = live_all_ms / townships.len().max(1) as f64;
-
     println!(
         "roll-up build (November, {} townships, {teams} teams): {build_s:.2} s",
         townships.len()
@@ -337,9 +391,20 @@ async fn ranking(args: BenchArgs) -> anyhow::Result<()> {
             "NOT met"
         }
     );
-    println!(
-        "live (排名, month so far from raw rows): {per_township:.1} ms per township, {live_all_ms:.0} ms for all {live_teams} teams"
-    );
+    for (what, pass) in [("first pass (cold)", &cold), ("second pass (warm)", &warm)] {
+        println!(
+            "live (排名, month so far from raw rows), {what}: per township min {:.1} / median {:.1} / max {:.1} ms, {} teams (target ≤ {LIVE_TARGET_MS} ms: {})",
+            pass.min_ms(),
+            pass.median_ms(),
+            pass.max_ms(),
+            pass.teams,
+            if pass.max_ms() <= LIVE_TARGET_MS {
+                "met"
+            } else {
+                "NOT met"
+            }
+        );
+    }
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -27,11 +27,26 @@
 use std::cmp::Ordering;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
 
 use super::week::IsoWeek;
 
 /// Fewest raters a week needs before its ratings count (a product rule: fewer say too little).
 pub const MIN_RATERS: i64 = 3;
+
+/// A township's time zone: its own when set and valid, else `default`.
+pub fn township_tz(tz: Option<&str>, default: Tz) -> Tz {
+    tz.and_then(|z| z.parse::<Tz>().ok()).unwrap_or(default)
+}
+
+/// One team's line in a ranking, as the group and the admins see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RankLine {
+    pub place: usize,
+    pub team: String,
+    /// `86.5`
+    pub score: String,
+}
 
 /// A calendar month (in a township's time zone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,6 +154,11 @@ impl Month {
     /// The ISO week of 1 January: the first week that can hold rows of the year.
     pub fn year_first_week(self) -> IsoWeek {
         IsoWeek::of(self.year_start().date())
+    }
+
+    /// The day of the month its last day is (30 for November).
+    pub fn last_day(self) -> u32 {
+        self.next().first_day().pred_opt().map_or(1, |d| d.day())
     }
 }
 
@@ -521,6 +541,20 @@ mod tests {
                 .to_string(),
             "2026-W53"
         );
+    }
+
+    #[test]
+    fn time_zones_fall_back_and_months_end() {
+        let sh = chrono_tz::Asia::Shanghai;
+        assert_eq!(
+            township_tz(Some("Asia/Urumqi"), sh),
+            chrono_tz::Asia::Urumqi
+        );
+        assert_eq!(township_tz(Some("火星/北京"), sh), sh);
+        assert_eq!(township_tz(None, sh), sh);
+        assert_eq!(NOV.last_day(), 30);
+        assert_eq!(Month::parse("2028-02").unwrap().last_day(), 29);
+        assert_eq!(Month::parse("2026-12").unwrap().last_day(), 31);
     }
 
     #[test]

@@ -1,125 +1,25 @@
-//! The monthly ranking of a township and its pioneer candidates, as the 排名
-//! command, the monthly_ranking job and the admin API use them; the job and
-//! the pioneers' announcement.
+//! The monthly_ranking job, the pioneer candidates it and the admin API
+//! list, and the pioneers' announcement. The ranking itself
+//! ([`township_ranking`]) is the store's, which 排名 reads too.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::{JobCtx, JobReport, Scope, notify_admins};
-use crate::domain::ranking::{self, Month, PersonMonth, Ranked, TeamMonth, Weights};
+use crate::domain::ranking::{self, Month, PersonMonth, TeamMonth};
 use crate::outbox::{self, Payload, Timing};
-use crate::reply::ranking::{self as say, Candidate, RankLine};
+use crate::reply::ranking::{self as say, Candidate};
 use crate::store::ranking::{self as q, MonthWindow, Nomination, TeamLabel};
 use crate::store::{StoreResult, Tx, jobs as jq};
 
+// Where the admin API has always found them.
+pub use crate::domain::ranking::township_tz;
+pub use crate::store::ranking::{TownshipRanking, township_ranking};
+
 /// Most candidates of each kind listed.
 pub const MAX_CANDIDATES: usize = 10;
-
-/// A township's ranking for a month.
-#[derive(Debug, Clone)]
-pub struct TownshipRanking {
-    pub township_id: i64,
-    pub township: String,
-    pub tz: Tz,
-    pub window: MonthWindow,
-    pub weights: Weights,
-    pub ranked: Vec<Ranked>,
-    /// Teams with no activity in the month: no place, no score (数据不足),
-    /// by name.
-    pub idle: Vec<i64>,
-    pub labels: HashMap<i64, TeamLabel>,
-}
-
-impl TownshipRanking {
-    pub fn label(&self, team_id: i64) -> String {
-        self.labels
-            .get(&team_id)
-            .map(TeamLabel::full)
-            .unwrap_or_else(|| format!("#{team_id}"))
-    }
-
-    pub fn line(&self, r: &Ranked) -> RankLine {
-        RankLine {
-            place: r.place,
-            team: self.label(r.stats.team_id),
-            score: r.score(),
-        }
-    }
-
-    pub fn lines(&self, n: usize) -> Vec<RankLine> {
-        self.ranked.iter().take(n).map(|r| self.line(r)).collect()
-    }
-
-    pub fn of_team(&self, team_id: i64) -> Option<&Ranked> {
-        self.ranked.iter().find(|r| r.stats.team_id == team_id)
-    }
-
-    /// The names of the teams without data, as listed after the ranked ones.
-    pub fn idle_labels(&self) -> Vec<String> {
-        self.idle.iter().map(|id| self.label(*id)).collect()
-    }
-
-    /// Whether `team_id` is one of the teams without data.
-    pub fn is_idle(&self, team_id: i64) -> bool {
-        self.idle.contains(&team_id)
-    }
-}
-
-/// The township's time zone.
-pub fn township_tz(tz: Option<&str>, default: Tz) -> Tz {
-    tz.and_then(|z| z.parse::<Tz>().ok()).unwrap_or(default)
-}
-
-/// Ranks the township's teams for `month` (the roll-up of a closed month when
-/// built, else the raw rows up to now). `None`: no such township.
-pub async fn township_ranking(
-    tx: &mut Tx,
-    township_id: i64,
-    month: Option<Month>,
-    default_tz: Tz,
-    now_ms: i64,
-) -> StoreResult<Option<TownshipRanking>> {
-    let Some((township, tz)) = q::township_name(tx, township_id).await? else {
-        return Ok(None);
-    };
-    let tz = township_tz(tz.as_deref(), default_tz);
-    let month =
-        month.unwrap_or_else(|| Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date()));
-    let window = MonthWindow::new(month, tz, now_ms);
-    let weights = q::weights(tx, township_id).await?;
-    let months = q::team_months(tx, township_id, &window).await?;
-    // Services and visits are counted per member: asked only when some
-    // team has nothing else in the month.
-    let busy: Vec<i64> = if months.iter().all(TeamMonth::has_activity) {
-        Vec::new()
-    } else {
-        q::person_months(tx, township_id, &window)
-            .await?
-            .into_iter()
-            .filter(|p| p.points() > 0)
-            .map(|p| p.team_id)
-            .collect()
-    };
-    let (ranked, mut idle) = ranking::rank_active(&months, &busy, month, &weights);
-    let labels: HashMap<i64, TeamLabel> = q::team_labels(tx, township_id)
-        .await?
-        .into_iter()
-        .map(|l| (l.team_id, l))
-        .collect();
-    idle.sort_by_cached_key(|id| (labels.get(id).map(TeamLabel::full), *id));
-    Ok(Some(TownshipRanking {
-        township_id,
-        township,
-        tz,
-        window,
-        weights,
-        ranked,
-        idle,
-        labels,
-    }))
-}
 
 /// The pioneer candidates of a month.
 #[derive(Debug, Clone, Default)]
@@ -380,9 +280,4 @@ pub async fn announce_pioneers(
         }
     }
     Ok(n)
-}
-
-/// The day of the month `now` is, locally (for "截至11月18日").
-pub fn local_day(tz: Tz, now_ms: i64) -> u32 {
-    crate::domain::week::utc_ms_to_local(tz, now_ms).day()
 }

@@ -2,15 +2,7 @@
 //! the pioneers' announcement see it.
 
 use super::Reply;
-
-/// One team's line in a ranking.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RankLine {
-    pub place: usize,
-    pub team: String,
-    /// `86.5`
-    pub score: String,
-}
+pub use crate::domain::ranking::RankLine;
 
 fn line(r: &RankLine) -> String {
     let medal = match r.place {

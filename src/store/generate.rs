@@ -14,7 +14,7 @@
 //! table joins the others without lookups. For an empty database only.
 
 use super::sql;
-use super::{StoreResult, Tx};
+use super::{Db, StoreResult, Tx};
 
 /// Villages per township (a Zhejiang township has a few dozen to a few hundred).
 pub const VILLAGES_PER_TOWNSHIP: i64 = 285;
@@ -227,4 +227,22 @@ pub async fn run(tx: &mut Tx, sql: &str) -> StoreResult<u64> {
 pub async fn analyze(tx: &mut Tx) -> StoreResult<()> {
     sql::query("ANALYZE").execute(tx).await?.rows_affected();
     Ok(())
+}
+
+/// Settles the database after a bulk load: ANALYZE on both, and on
+/// PostgreSQL a VACUUM first, which marks the loaded pages all-visible, as
+/// autovacuum does on its own a while after a load of this size (its insert
+/// threshold); until it has, an index-only scan still visits the table for
+/// each row. VACUUM cannot run in a transaction, so this takes the pool.
+pub async fn settle(db: &Db) -> StoreResult<()> {
+    match db {
+        Db::Pg(pool) => {
+            sqlx::query("VACUUM (ANALYZE)").execute(pool).await?;
+            Ok(())
+        }
+        Db::Sqlite { .. } => {
+            db.write(|tx| Box::pin(async move { analyze(tx).await }))
+                .await
+        }
+    }
 }

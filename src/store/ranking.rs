@@ -1,15 +1,23 @@
 //! The monthly ranking: per-team and per-member counts of a month, computed
 //! set-based from the raw rows (the current month) or read from the
 //! roll-ups `team_month_stats` / `person_month_stats` that
-//! [`build_rollup`] fills for closed months; weights, 创新先锋 nominations and
-//! the confirmed pioneers. Nothing here runs on the message path.
+//! [`build_rollup`] fills for closed months; a township's ranking as the 排名
+//! command, the monthly_ranking job and the admin API read it
+//! ([`township_ranking`]); weights, 创新先锋 nominations and the confirmed
+//! pioneers. Nothing here runs on the message path's write transaction (排名
+//! reads before it).
+
+use std::collections::HashMap;
 
 use super::sql;
+use chrono::Datelike;
 use chrono_tz::Tz;
 
 use super::{StoreResult, Tx};
-use crate::domain::ranking::{Month, PersonMonth, TeamMonth, Weights};
-use crate::domain::week::local_to_utc;
+use crate::domain::ranking::{
+    self as rules, Month, PersonMonth, RankLine, Ranked, TeamMonth, Weights, township_tz,
+};
+use crate::domain::week::{local_to_utc, utc_ms_to_local};
 
 /// A month of one township as instants and week ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,16 +64,24 @@ impl MonthWindow {
     }
 }
 
-/// The teams of one township as `tm`, then one CTE per component (households
-/// and households reached by correlated counts, so that PostgreSQL looks them
-/// up per village and team instead of scanning the registry or the visits);
-/// the final
-/// SELECT is completed by the caller (`{extra}` columns first). Parameters:
+/// The teams of one township as `tm`, with their households and households
+/// reached counted per village and team (correlated counts, so that
+/// PostgreSQL looks them up by index instead of scanning the registry or the
+/// visits), then one CTE per component; the final SELECT is completed by the
+/// caller (`{extra}` columns first). Every count is read from an index alone
+/// (migration 0019). The two correlated counts sit in `tm` rather than in the
+/// final SELECT: there PostgreSQL costed them once per row of its (much too
+/// high) estimate of the joined rows, and a cost that high made it compile
+/// the query with JIT first, some seconds of CPU for a 100 ms query.
+/// Parameters:
 /// $1 township, $2 from, $3 until, $4 year from, $5/$6 overlapping weeks,
 /// $7/$8 rating weeks, $9 year, $10 first week of the year.
 const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
-   SELECT t.id AS team_id, t.village_id FROM teams t JOIN villages v ON v.id = t.village_id \
-   WHERE v.township_id = $1), \
+   SELECT t.id AS team_id, t.village_id, \
+     (SELECT COUNT(*) FROM households h WHERE h.village_id = t.village_id) AS households, \
+     (SELECT COUNT(DISTINCT x.household_id) FROM visits x WHERE x.team_id = t.id \
+       AND x.week >= $10 AND x.at >= $4 AND x.at < $3 AND x.household_id IS NOT NULL) AS reached \
+   FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1), \
  due AS ( \
    SELECT k.team_id, COUNT(*) AS due, \
           SUM(CASE WHEN k.state = 'closed' AND k.closed_at <= k.deadline_at AND k.carried_over = 0 THEN 1 ELSE 0 END) AS on_time \
@@ -98,9 +114,8 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
    CAST(COALESCE(due.on_time, 0) AS BIGINT) AS on_time, \
    CAST(COALESCE(req.requests, 0) AS BIGINT) AS requests, \
    CAST(COALESCE(req.requests_closed, 0) AS BIGINT) AS requests_closed, \
-   CAST((SELECT COUNT(*) FROM households h WHERE h.village_id = tm.village_id) AS BIGINT) AS households, \
-   CAST((SELECT COUNT(DISTINCT x.household_id) FROM visits x WHERE x.team_id = tm.team_id \
-     AND x.week >= $10 AND x.at >= $4 AND x.at < $3 AND x.household_id IS NOT NULL) AS BIGINT) AS reached, \
+   CAST(tm.households AS BIGINT) AS households, \
+   CAST(tm.reached AS BIGINT) AS reached, \
    CAST(COALESCE(rate.rating_sum, 0) AS BIGINT) AS rating_sum, \
    CAST(COALESCE(rate.rating_n, 0) AS BIGINT) AS rating_n, \
    CAST(COALESCE(rate.rated_weeks, 0) AS BIGINT) AS rated_weeks, \
@@ -109,7 +124,6 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
    CAST(COALESCE(pr.projects_done_in_month, 0) AS BIGINT) AS projects_done_in_month, \
    CAST(COALESCE(pr.projects_updated, 0) AS BIGINT) AS projects_updated \
  FROM tm LEFT JOIN due ON due.team_id = tm.team_id LEFT JOIN req ON req.team_id = tm.team_id \
-   \
    LEFT JOIN rate ON rate.team_id = tm.team_id LEFT JOIN pr ON pr.team_id = tm.team_id";
 
 const TEAM_COLS: &str = "team_id, due, on_time, requests, requests_closed, households, reached, \
@@ -314,6 +328,115 @@ pub async fn person_months(
         return rollup_person_months(tx, township_id, w.month).await;
     }
     live_person_months(tx, township_id, w).await
+}
+
+/// A township's ranking for a month.
+#[derive(Debug, Clone)]
+pub struct TownshipRanking {
+    pub township_id: i64,
+    pub township: String,
+    pub tz: Tz,
+    pub window: MonthWindow,
+    pub weights: Weights,
+    pub ranked: Vec<Ranked>,
+    /// Teams with no activity in the month: no place, no score (数据不足),
+    /// by name.
+    pub idle: Vec<i64>,
+    pub labels: HashMap<i64, TeamLabel>,
+}
+
+impl TownshipRanking {
+    pub fn label(&self, team_id: i64) -> String {
+        self.labels
+            .get(&team_id)
+            .map(TeamLabel::full)
+            .unwrap_or_else(|| format!("#{team_id}"))
+    }
+
+    pub fn line(&self, r: &Ranked) -> RankLine {
+        RankLine {
+            place: r.place,
+            team: self.label(r.stats.team_id),
+            score: r.score(),
+        }
+    }
+
+    pub fn lines(&self, n: usize) -> Vec<RankLine> {
+        self.ranked.iter().take(n).map(|r| self.line(r)).collect()
+    }
+
+    pub fn of_team(&self, team_id: i64) -> Option<&Ranked> {
+        self.ranked.iter().find(|r| r.stats.team_id == team_id)
+    }
+
+    /// The names of the teams without data, as listed after the ranked ones.
+    pub fn idle_labels(&self) -> Vec<String> {
+        self.idle.iter().map(|id| self.label(*id)).collect()
+    }
+
+    /// Whether `team_id` is one of the teams without data.
+    pub fn is_idle(&self, team_id: i64) -> bool {
+        self.idle.contains(&team_id)
+    }
+
+    /// The day of the month the counts run to (for "截至11月18日"): the
+    /// month's last day once it is over, else today in the township.
+    pub fn as_of_day(&self, now_ms: i64) -> u32 {
+        if self.window.closed() {
+            self.window.month.last_day()
+        } else {
+            utc_ms_to_local(self.tz, now_ms).day()
+        }
+    }
+}
+
+/// Ranks the township's teams for `month` (default: this month in the
+/// township), from the roll-up of a closed month when built, else from the
+/// raw rows up to now. `None`: no such township.
+pub async fn township_ranking(
+    tx: &mut Tx,
+    township_id: i64,
+    month: Option<Month>,
+    default_tz: Tz,
+    now_ms: i64,
+) -> StoreResult<Option<TownshipRanking>> {
+    let Some((township, tz)) = township_name(tx, township_id).await? else {
+        return Ok(None);
+    };
+    let tz = township_tz(tz.as_deref(), default_tz);
+    let month = month.unwrap_or_else(|| Month::of(utc_ms_to_local(tz, now_ms).date()));
+    let window = MonthWindow::new(month, tz, now_ms);
+    let weights = weights(tx, township_id).await?;
+    let months = team_months(tx, township_id, &window).await?;
+    // Services and visits are counted per member: asked only when some
+    // team has nothing else in the month.
+    let busy: Vec<i64> = if months.iter().all(TeamMonth::has_activity) {
+        Vec::new()
+    } else {
+        person_months(tx, township_id, &window)
+            .await?
+            .into_iter()
+            .filter(|p| p.points() > 0)
+            .map(|p| p.team_id)
+            .collect()
+    };
+    let (ranked, mut idle) = rules::rank_active(&months, &busy, month, &weights);
+    let labels: HashMap<i64, TeamLabel> = team_labels(tx, township_id)
+        .await?
+        .into_iter()
+        .map(|l| (l.team_id, l))
+        .collect();
+    idle.sort_by_cached_key(|id| (labels.get(id).map(TeamLabel::full), *id));
+    Ok(Some(TownshipRanking {
+        township_id,
+        township,
+        tz,
+        window,
+        weights,
+        ranked,
+        idle,
+        labels,
+    }))
 }
 
 /// The township's weights (the defaults when it set none).

@@ -447,3 +447,51 @@ scenario! {
         assert_eq!(r, "凤林镇 12月各服务团都还没有工作记录，数据不足，暂不排名。");
     }
 }
+
+scenario! {
+    async fn the_live_month_ranks_as_the_monthly_jobs_roll_up_would(app) {
+        // 排名 counts the month so far from the raw rows through the covering
+        // indexes; the monthly job counts it into the roll-up. At any moment
+        // of the month both must give the same counts, places and scores.
+        liancun::dev::bench::generate_ranking_data(&app.db, 90, liancun::dev::bench::RANKING_WEEKS, false)
+            .await
+            .expect("generate");
+        let tz = chrono_tz::Asia::Shanghai;
+        let month = liancun::domain::ranking::Month { year: 2026, month: 11 };
+        // Mid-month (some of the month's tasks not yet due), and 排名's moment in the bench.
+        for now_ms in [local_ms(11, 18, 12), local_ms(11, 29, 20)] {
+            let live = app.db.read(move |tx| Box::pin(async move {
+                store::ranking::township_ranking(tx, 1, Some(month), tz, now_ms).await
+            })).await.unwrap().expect("township 1");
+            assert!(!live.window.closed(), "the month so far");
+            assert!(live.ranked.len() > 80, "{}", live.ranked.len());
+            let w = live.window.clone();
+            let (rolled, people) = app.db.write(move |tx| Box::pin(async move {
+                store::ranking::build_rollup(tx, 1, &w, now_ms).await?;
+                let rolled = store::ranking::rollup_team_months(tx, 1, month).await?.expect("built");
+                let people = store::ranking::rollup_person_months(tx, 1, month).await?;
+                Ok::<_, StoreError>((rolled, people))
+            })).await.unwrap();
+            let mut counted: Vec<_> = live.ranked.iter().map(|r| r.stats).collect();
+            counted.sort_by_key(|t| t.team_id);
+            let mut rolled_active = rolled.clone();
+            rolled_active.retain(|t| !live.is_idle(t.team_id));
+            assert_eq!(counted, rolled_active, "counts at {now_ms}");
+            let busy: Vec<i64> = people.iter().filter(|p| p.points() > 0).map(|p| p.team_id).collect();
+            let (ranked, idle) = liancun::domain::ranking::rank_active(&rolled, &busy, month, &live.weights);
+            assert_eq!(ranked, live.ranked, "places and scores at {now_ms}");
+            let mut live_idle = live.idle.clone();
+            live_idle.sort_unstable();
+            assert_eq!(idle, live_idle);
+            let live_people = app.db.read(move |tx| { let w = live.window.clone(); Box::pin(async move {
+                store::ranking::live_person_months(tx, 1, &w).await
+            })}).await.unwrap();
+            let mut live_people = live_people;
+            live_people.sort_by_key(|p| (p.person_id, p.team_id));
+            assert_eq!(people, live_people, "members at {now_ms}");
+        }
+        // The bench's timed pass reads the same ranking.
+        let pass = liancun::dev::bench::live_pass(&app.db, &[1], month, local_ms(11, 29, 20)).await.unwrap();
+        assert_eq!((pass.ms.len(), pass.teams), (1, 90), "{pass:?}");
+    }
+}
