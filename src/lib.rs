@@ -4,6 +4,7 @@
 //! `bot` turns one inbound message into state changes and a reply; `store` is the
 //! only module with SQL; `reply` is the only module with Chinese sentences.
 
+pub mod admin;
 pub mod affinity;
 pub mod app;
 pub mod bot;
