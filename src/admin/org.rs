@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
@@ -19,7 +20,7 @@ use crate::domain::phone::mobile;
 use crate::domain::role::MAX_TEAM_MEMBERS;
 use crate::import::households as import;
 use crate::store::admin::{self as q, Owned};
-use crate::store::{Tx, groups, households, jobs};
+use crate::store::{StoreResult, Tx, groups, households, jobs};
 
 /// `Some(None)` for an explicit `null`, `None` when the field is absent.
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -323,6 +324,117 @@ async fn team_detail(tx: &mut Tx, id: i64) -> AdminResult<TeamDetail> {
     })
 }
 
+/// A row created under a parent and renamed, the same way for each kind:
+/// villages (under a township) and teams (under a village).
+struct Named<R> {
+    /// `village`: the audit actions (`village.create`, `village.update`),
+    /// targets (`village:7`) and "no such village".
+    what: &'static str,
+    kind: Owned,
+    /// The parent: its input field, its kind, and "no such …" when missing.
+    parent: (&'static str, Owned, &'static str),
+    insert: for<'c> fn(&'c mut Tx, i64, &'c str, i64) -> BoxFuture<'c, StoreResult<i64>>,
+    get: for<'c> fn(&'c mut Tx, i64) -> BoxFuture<'c, StoreResult<Option<R>>>,
+    rename: for<'c> fn(&'c mut Tx, i64, &'c str) -> BoxFuture<'c, StoreResult<()>>,
+}
+
+fn villages() -> Named<q::Village> {
+    Named {
+        what: "village",
+        kind: Owned::Village,
+        parent: ("township_id", Owned::Township, "no such township"),
+        insert: |tx, parent, name, now| Box::pin(q::insert_village(tx, parent, name, now)),
+        get: |tx, id| Box::pin(q::village(tx, id)),
+        rename: |tx, id, name| Box::pin(q::rename_village(tx, id, name)),
+    }
+}
+
+fn teams() -> Named<q::Team> {
+    Named {
+        what: "team",
+        kind: Owned::Team,
+        parent: ("village_id", Owned::Village, "no such village"),
+        insert: |tx, parent, name, now| Box::pin(q::insert_team(tx, parent, name, now)),
+        get: |tx, id| Box::pin(q::team(tx, id)),
+        rename: |tx, id, name| Box::pin(q::rename_team(tx, id, name)),
+    }
+}
+
+impl Admin {
+    /// Creates a row of `n` named `raw` under `parent`, audited.
+    async fn create_named<R>(
+        &self,
+        who: Principal,
+        n: Named<R>,
+        parent: i64,
+        raw: &str,
+    ) -> AdminResult<R>
+    where
+        R: Serialize + Send + 'static,
+    {
+        let name = name("name", raw)?;
+        let stamp = self.stamp(who);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let (field, kind, missing) = n.parent;
+                let Some(t) = q::township_of(tx, kind, parent).await? else {
+                    return Err(AdminError::invalid(field, missing));
+                };
+                who.check(t)?;
+                let id = (n.insert)(tx, parent, &name, stamp.now).await?;
+                let row = (n.get)(tx, id)
+                    .await?
+                    .ok_or_else(|| AdminError::not_found(n.what))?;
+                let (action, target) = (format!("{}.create", n.what), format!("{}:{id}", n.what));
+                stamp
+                    .record(tx, &action, &target, None, Some(&json!(row)))
+                    .await?;
+                Ok(row)
+            })
+        })
+        .await
+    }
+
+    /// Renames row `id` of `n` to `raw`, audited with the row before and after.
+    async fn rename_named<R>(
+        &self,
+        who: Principal,
+        n: Named<R>,
+        id: i64,
+        raw: &str,
+    ) -> AdminResult<R>
+    where
+        R: Serialize + Send + 'static,
+    {
+        let name = name("name", raw)?;
+        let stamp = self.stamp(who);
+        self.write(move |tx| {
+            Box::pin(async move {
+                authorize(tx, who, n.kind, id, n.what).await?;
+                let before = (n.get)(tx, id)
+                    .await?
+                    .ok_or_else(|| AdminError::not_found(n.what))?;
+                (n.rename)(tx, id, &name).await?;
+                let after = (n.get)(tx, id)
+                    .await?
+                    .ok_or_else(|| AdminError::not_found(n.what))?;
+                let (action, target) = (format!("{}.update", n.what), format!("{}:{id}", n.what));
+                stamp
+                    .record(
+                        tx,
+                        &action,
+                        &target,
+                        Some(&json!(before)),
+                        Some(&json!(after)),
+                    )
+                    .await?;
+                Ok(after)
+            })
+        })
+        .await
+    }
+}
+
 impl Admin {
     // ------------------------------------------------------------ tokens
 
@@ -521,31 +633,8 @@ impl Admin {
 
     /// Creates a village in a township.
     pub async fn create_village(&self, who: Principal, n: NewVillage) -> AdminResult<q::Village> {
-        let vname = name("name", &n.name)?;
-        let stamp = self.stamp(who);
-        self.write(move |tx| {
-            Box::pin(async move {
-                let Some(t) = q::township_of(tx, Owned::Township, n.township_id).await? else {
-                    return Err(AdminError::invalid("township_id", "no such township"));
-                };
-                who.check(t)?;
-                let id = q::insert_village(tx, n.township_id, &vname, stamp.now).await?;
-                let row = q::village(tx, id)
-                    .await?
-                    .ok_or_else(|| AdminError::not_found("village"))?;
-                stamp
-                    .record(
-                        tx,
-                        "village.create",
-                        &format!("village:{id}"),
-                        None,
-                        Some(&json!(row)),
-                    )
-                    .await?;
-                Ok(row)
-            })
-        })
-        .await
+        self.create_named(who, villages(), n.township_id, &n.name)
+            .await
     }
 
     /// A village.
@@ -568,31 +657,7 @@ impl Admin {
         id: i64,
         r: Rename,
     ) -> AdminResult<q::Village> {
-        let vname = name("name", &r.name)?;
-        let stamp = self.stamp(who);
-        self.write(move |tx| {
-            Box::pin(async move {
-                authorize(tx, who, Owned::Village, id, "village").await?;
-                let before = q::village(tx, id)
-                    .await?
-                    .ok_or_else(|| AdminError::not_found("village"))?;
-                q::rename_village(tx, id, &vname).await?;
-                let after = q::village(tx, id)
-                    .await?
-                    .ok_or_else(|| AdminError::not_found("village"))?;
-                stamp
-                    .record(
-                        tx,
-                        "village.update",
-                        &format!("village:{id}"),
-                        Some(&json!(before)),
-                        Some(&json!(after)),
-                    )
-                    .await?;
-                Ok(after)
-            })
-        })
-        .await
+        self.rename_named(who, villages(), id, &r.name).await
     }
 
     // ------------------------------------------------------------ households
@@ -707,31 +772,7 @@ impl Admin {
 
     /// Creates a team in a village.
     pub async fn create_team(&self, who: Principal, n: NewTeam) -> AdminResult<q::Team> {
-        let tname = name("name", &n.name)?;
-        let stamp = self.stamp(who);
-        self.write(move |tx| {
-            Box::pin(async move {
-                let Some(t) = q::township_of(tx, Owned::Village, n.village_id).await? else {
-                    return Err(AdminError::invalid("village_id", "no such village"));
-                };
-                who.check(t)?;
-                let id = q::insert_team(tx, n.village_id, &tname, stamp.now).await?;
-                let row = q::team(tx, id)
-                    .await?
-                    .ok_or_else(|| AdminError::not_found("team"))?;
-                stamp
-                    .record(
-                        tx,
-                        "team.create",
-                        &format!("team:{id}"),
-                        None,
-                        Some(&json!(row)),
-                    )
-                    .await?;
-                Ok(row)
-            })
-        })
-        .await
+        self.create_named(who, teams(), n.village_id, &n.name).await
     }
 
     /// A team with its people (leader first) and the ids of its groups.
@@ -747,31 +788,7 @@ impl Admin {
 
     /// Renames a team.
     pub async fn rename_team(&self, who: Principal, id: i64, r: Rename) -> AdminResult<q::Team> {
-        let tname = name("name", &r.name)?;
-        let stamp = self.stamp(who);
-        self.write(move |tx| {
-            Box::pin(async move {
-                authorize(tx, who, Owned::Team, id, "team").await?;
-                let before = q::team(tx, id)
-                    .await?
-                    .ok_or_else(|| AdminError::not_found("team"))?;
-                q::rename_team(tx, id, &tname).await?;
-                let after = q::team(tx, id)
-                    .await?
-                    .ok_or_else(|| AdminError::not_found("team"))?;
-                stamp
-                    .record(
-                        tx,
-                        "team.update",
-                        &format!("team:{id}"),
-                        Some(&json!(before)),
-                        Some(&json!(after)),
-                    )
-                    .await?;
-                Ok(after)
-            })
-        })
-        .await
+        self.rename_named(who, teams(), id, &r.name).await
     }
 
     /// Sets the team's leader and members (replacing the roster).
