@@ -1,7 +1,7 @@
 //! The service called without HTTP: scope, audit, paging, tokens, import.
 
 use super::error::AdminError;
-use super::org::{OrgFilter, Rename};
+use super::org::{NewTeam, OrgFilter, Rename};
 use super::paging::Page;
 use super::testing::{CITY_TOKEN, world};
 use super::{Admin, Principal};
@@ -51,6 +51,17 @@ async fn another_townships_clerk_is_refused() {
             .await,
     );
     forbidden(admin.tokens(b.clerk, Page::default()).await);
+    // Nor may it create under them; an unknown parent is a bad input.
+    let team = |village_id| NewTeam {
+        village_id,
+        name: "新组".to_string(),
+    };
+    forbidden(admin.create_team(b.clerk, team(a.village)).await);
+    let r = admin.create_team(b.clerk, team(9_999)).await;
+    assert!(
+        matches!(&r, Err(AdminError::Invalid { field, .. }) if field == "village_id"),
+        "{r:?}"
+    );
     // Its own rows it reaches; an unknown id is not found, not forbidden.
     assert_eq!(admin.team(b.clerk, b.team).await.unwrap().team.name, "一组");
     assert!(matches!(
