@@ -19,8 +19,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::domain::job::Job;
 use crate::domain::schedule::Schedule;
-pub use crate::telemetry::{LogFormat, LogSettings};
 use crate::platform::Platform;
+pub use crate::telemetry::{LogFormat, LogSettings};
 
 /// The fewest characters `serve` accepts in an admin token.
 pub const MIN_ADMIN_TOKEN: usize = 24;

@@ -8,6 +8,7 @@
 //! with Chinese sentences; `outbox` sends pushes through `platform`; `app`
 //! wires it all.
 
+pub mod admin;
 pub mod affinity;
 pub mod app;
 pub mod bot;

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::command::{Command, ParseError};
-use crate::domain::ranking::{Month, township_tz};
+use crate::domain::ranking::Month;
+use crate::domain::zone::team_tz;
 use crate::platform::Inbound;
 use crate::reply::{Reply, ranking as say};
 use crate::store::groups::TeamRow;
@@ -66,7 +67,7 @@ pub(crate) async fn rank(
     default_tz: Tz,
     now_ms: i64,
 ) -> StoreResult<Reply> {
-    let tz = township_tz(team.timezone.as_deref(), default_tz);
+    let tz = team_tz(team.timezone.as_deref(), default_tz);
     let this = Month::of(crate::domain::week::utc_ms_to_local(tz, now_ms).date());
     let month = if last_month { this.prev() } else { this };
     let Some(r) =

@@ -27,17 +27,11 @@
 use std::cmp::Ordering;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
-use chrono_tz::Tz;
 
 use super::week::IsoWeek;
 
 /// Fewest raters a week needs before its ratings count (a product rule: fewer say too little).
 pub const MIN_RATERS: i64 = 3;
-
-/// A township's time zone: its own when set and valid, else `default`.
-pub fn township_tz(tz: Option<&str>, default: Tz) -> Tz {
-    tz.and_then(|z| z.parse::<Tz>().ok()).unwrap_or(default)
-}
 
 /// One team's line in a ranking, as the group and the admins see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -544,14 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn time_zones_fall_back_and_months_end() {
-        let sh = chrono_tz::Asia::Shanghai;
-        assert_eq!(
-            township_tz(Some("Asia/Urumqi"), sh),
-            chrono_tz::Asia::Urumqi
-        );
-        assert_eq!(township_tz(Some("火星/北京"), sh), sh);
-        assert_eq!(township_tz(None, sh), sh);
+    fn months_end() {
         assert_eq!(NOV.last_day(), 30);
         assert_eq!(Month::parse("2028-02").unwrap().last_day(), 29);
         assert_eq!(Month::parse("2026-12").unwrap().last_day(), 31);

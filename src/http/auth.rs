@@ -1,114 +1,71 @@
-//! Who calls the admin API, and what they may touch.
+//! Who calls the admin API: the Bearer token of a request becomes a
+//! [`Principal`] (the city, or a township token) through
+//! [`crate::admin::Admin::authenticate`]; what a principal may touch is the
+//! service's to judge (`crate::admin::scope`). Also the admin API's own
+//! extractors (path, query, JSON body) and the one mapping of an
+//! [`AdminError`] to a problem.
 //!
-//! Two kinds of bearer token: `LIANCUN_ADMIN_TOKEN` is the city admin
-//! ([`Principal::City`]), and township tokens issued by the city through
-//! `POST /api/v1/tokens` ([`Principal::Township`]) see and change only their
-//! own township. Township tokens are stored as the SHA-256 (hex) of the token.
-//!
-//! Extractors: [`Principal`] accepts either kind; [`Admin`] accepts only the
-//! city (a township token gets 403). A handler touching township data takes a
-//! `Principal` and asks [`Principal::check`] (or [`authorize`], which looks up
-//! the row's township): unknown ids are 404 before scope is judged, so another
-//! township's ids answer 403.
+//! Extractors: [`Principal`] accepts either kind of token; [`CityAdmin`]
+//! accepts only the city (a township token gets 403); [`Service`] is the
+//! admin service over this app's state.
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::error::HttpError;
+use crate::admin::{Admin, AdminError};
 use crate::state::AppState;
-use crate::store::{StoreError, Tx, admin as q};
 
-/// An authenticated caller of the admin API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Principal {
-    /// `LIANCUN_ADMIN_TOKEN`: everything.
-    City,
-    /// A township token: only that township's data.
-    Township { token_id: i64, township_id: i64 },
+pub use crate::admin::Principal;
+
+/// The admin service over the app's database, clock and jobs.
+pub fn service(state: &AppState) -> Admin {
+    Admin::new(state.jobs.clone(), state.clock.clone())
 }
 
-impl Principal {
-    /// The actor written to the audit log: `admin` or `token:<id>`.
-    pub fn actor(&self) -> String {
-        match self {
-            Principal::City => "admin".to_string(),
-            Principal::Township { token_id, .. } => format!("token:{token_id}"),
-        }
-    }
+/// The admin service, as an extractor.
+pub struct Service(pub Admin);
 
-    /// The township this principal is confined to; `None` for the city.
-    pub fn township(&self) -> Option<i64> {
-        match self {
-            Principal::City => None,
-            Principal::Township { township_id, .. } => Some(*township_id),
-        }
-    }
+impl FromRequestParts<AppState> for Service {
+    type Rejection = HttpError;
 
-    /// 403 unless the principal may touch data of `township` (`None`: data
-    /// of no township, such as an unbound group, which only the city may touch).
-    pub fn check(&self, township: Option<i64>) -> Result<(), HttpError> {
-        match (self, township) {
-            (Principal::City, _) => Ok(()),
-            (Principal::Township { township_id, .. }, Some(t)) if *township_id == t => Ok(()),
-            _ => Err(forbidden()),
-        }
-    }
-
-    /// 403 unless the principal may change a person who belongs to
-    /// `townships` (the city: anyone; a township token: people of its own
-    /// township, or of none yet).
-    pub fn check_person(&self, townships: &[i64]) -> Result<(), HttpError> {
-        match self.township() {
-            Some(own) if !townships.is_empty() && !townships.contains(&own) => Err(forbidden()),
-            _ => Ok(()),
-        }
-    }
-
-    /// 403 unless this is the city admin.
-    pub fn city_only(&self) -> Result<(), HttpError> {
-        match self {
-            Principal::City => Ok(()),
-            Principal::Township { .. } => Err(HttpError::new(
-                StatusCode::FORBIDDEN,
-                "only the city admin token may do this",
-            )),
-        }
-    }
-
-    /// The township filter a list runs with: a township token always sees its
-    /// own township (asking for another is 403); the city sees what it asks.
-    pub fn scope_filter(&self, asked: Option<i64>) -> Result<Option<i64>, HttpError> {
-        match (self, asked) {
-            (Principal::City, asked) => Ok(asked),
-            (Principal::Township { township_id, .. }, None) => Ok(Some(*township_id)),
-            (Principal::Township { township_id, .. }, Some(t)) if t == *township_id => Ok(Some(t)),
-            _ => Err(forbidden()),
-        }
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Service(service(state)))
     }
 }
 
-pub fn forbidden() -> HttpError {
-    HttpError::new(
-        StatusCode::FORBIDDEN,
-        "this token may not see or change another township's data",
-    )
-}
-
-/// The hash stored for a township token.
-pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A new township token: `lct_` and 64 hex digits (256 random bits).
-pub fn new_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("lct_{hex}"))
+/// The one place an [`AdminError`] becomes a problem: its status, its
+/// words as the detail, the field (and line) it names.
+impl From<AdminError> for HttpError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Unauthorized(why) => HttpError::new(StatusCode::UNAUTHORIZED, why),
+            AdminError::Forbidden(why) => HttpError::new(StatusCode::FORBIDDEN, why),
+            AdminError::NotFound(why) => HttpError::new(StatusCode::NOT_FOUND, why),
+            AdminError::Conflict { field, why } => {
+                let e = HttpError::new(StatusCode::CONFLICT, why);
+                match field {
+                    Some(f) => e.with_field(f),
+                    None => e,
+                }
+            }
+            AdminError::Invalid { field, why, line } => {
+                let e = unprocessable(&field, why);
+                match line {
+                    Some(n) => e.at_line(n, None),
+                    None => e,
+                }
+            }
+            AdminError::TooLarge(why) => HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, why),
+            AdminError::Internal => {
+                HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header. The scheme is
@@ -116,10 +73,6 @@ pub fn new_token() -> Result<String, getrandom::Error> {
 pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim_start().split_once([' ', '\t'])?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-fn unauthorized(why: &str) -> HttpError {
-    HttpError::new(StatusCode::UNAUTHORIZED, why)
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -134,52 +87,18 @@ impl FromRequestParts<AppState> for Principal {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer)
-            .unwrap_or("")
-            .to_string();
-        if state.settings.admin_token.is_none() {
-            // No city token configured: the admin API is off, township
-            // tokens issued earlier included (said at start).
-            return Err(unauthorized(
-                "the admin API is off: no admin token is configured",
-            ));
-        }
-        if given.is_empty() {
-            return Err(unauthorized("missing bearer token"));
-        }
-        if let Some(expected) = state.settings.admin_token.as_ref()
-            && bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
-        {
-            super::access::note(parts, &Principal::City);
-            return Ok(Principal::City);
-        }
-        if !given.starts_with("lct_") {
-            return Err(unauthorized("missing or wrong bearer token"));
-        }
-        let hash = token_hash(&given);
-        let found = state
-            .db
-            .read(move |tx| Box::pin(async move { q::live_token(tx, &hash).await }))
-            .await
-            .map_err(store_err)?;
-        match found {
-            Some((token_id, township_id)) => {
-                let who = Principal::Township {
-                    token_id,
-                    township_id,
-                };
-                super::access::note(parts, &who);
-                Ok(who)
-            }
-            None => Err(unauthorized("missing, wrong or revoked bearer token")),
-        }
+            .unwrap_or("");
+        let who = service(state).authenticate(given).await?;
+        super::access::note(parts, &who);
+        Ok(who)
     }
 }
 
 /// The city admin only: township tokens get 403. For endpoints that are not
-/// about one township (tokens, the holiday calendar, the audit log).
-pub struct Admin(pub Principal);
+/// about one township (tokens, the holiday calendar).
+pub struct CityAdmin(pub Principal);
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<AppState> for CityAdmin {
     type Rejection = HttpError;
 
     async fn from_request_parts(
@@ -188,7 +107,7 @@ impl FromRequestParts<AppState> for Admin {
     ) -> Result<Self, Self::Rejection> {
         let p = Principal::from_request_parts(parts, state).await?;
         p.city_only()?;
-        Ok(Admin(p))
+        Ok(CityAdmin(p))
     }
 }
 
@@ -248,87 +167,6 @@ where
     }
 }
 
-/// Looks up the township of a row in `tx` and judges it: 404 when there is
-/// no such row (`what` names it), 403 when it is another township's.
-/// Returns the row's township.
-pub async fn authorize(
-    tx: &mut Tx,
-    who: Principal,
-    kind: q::Owned,
-    id: i64,
-    what: &'static str,
-) -> Result<Option<i64>, HttpError> {
-    let Some(township) = q::township_of(tx, kind, id).await? else {
-        return Err(not_found(what));
-    };
-    who.check(township)?;
-    Ok(township)
-}
-
-/// Store failures inside the admin API's transactions: 404, 409 naming the
-/// constraint, else a logged 500.
-impl From<StoreError> for HttpError {
-    fn from(e: StoreError) -> Self {
-        store_err(e)
-    }
-}
-
-pub fn internal(e: impl std::fmt::Display) -> HttpError {
-    tracing::error!(error = %e, "admin API request failed");
-    HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-}
-
-pub fn store_err(e: StoreError) -> HttpError {
-    match e {
-        StoreError::NotFound => HttpError::new(StatusCode::NOT_FOUND, "not found"),
-        StoreError::Conflict(c) => conflict(&c),
-        other => internal(other),
-    }
-}
-
-/// A 409 that says in words what is already there. `key` is the store's
-/// backend-neutral name of the refusing constraint (`table(col, col)` or
-/// `foreign key`), the same on SQLite and PostgreSQL.
-pub fn conflict(key: &str) -> HttpError {
-    let (field, words) = match key {
-        "townships(name)" => (Some("name"), "a township with this name already exists"),
-        "villages(township_id, name)" => (
-            Some("name"),
-            "the township already has a village with this name",
-        ),
-        "teams(village_id, name)" => (
-            Some("name"),
-            "the village already has a team with this name",
-        ),
-        "people(platform, platform_user_id)" => (
-            Some("platform_user_id"),
-            "a person with this platform and platform_user_id is already registered",
-        ),
-        "households(village_id, name, subgroup)" => (
-            Some("name"),
-            "the village already has a household with this name in this subgroup",
-        ),
-        "projects(team_id, year, name)" => (
-            Some("name"),
-            "the team already has a hard project with this name this year",
-        ),
-        "foreign key" => (
-            None,
-            "it refers to something that does not exist, or something still refers to it",
-        ),
-        _ => (None, "it conflicts with what is already stored"),
-    };
-    let detail = match field {
-        Some(f) => format!("{f}: {words}"),
-        None => format!("{words} ({key})"),
-    };
-    let e = HttpError::new(StatusCode::CONFLICT, detail);
-    match field {
-        Some(f) => e.with_field(f),
-        None => e,
-    }
-}
-
 /// 422 naming `field`: the detail starts with it, and the problem's `field` says it.
 pub fn unprocessable(field: &str, why: impl std::fmt::Display) -> HttpError {
     HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("{field}: {why}")).with_field(field)
@@ -371,21 +209,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_are_random_and_hash_to_hex() {
-        let a = new_token().unwrap();
-        let b = new_token().unwrap();
-        assert_ne!(a, b);
-        assert!(a.starts_with("lct_") && a.len() == 68, "{a}");
-        let h = token_hash(&a);
-        assert_eq!(h.len(), 64);
-        assert!(h.bytes().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-
-    #[test]
     fn the_bearer_scheme_is_case_insensitive() {
         for h in [
             "Bearer abc",
@@ -402,20 +225,31 @@ mod tests {
     }
 
     #[test]
-    fn scopes() {
-        let t = Principal::Township {
-            token_id: 7,
-            township_id: 2,
-        };
-        assert!(t.check(Some(2)).is_ok());
-        assert_eq!(t.check(Some(3)).unwrap_err().status, 403);
-        assert_eq!(t.check(None).unwrap_err().status, 403);
-        assert!(Principal::City.check(None).is_ok());
-        assert_eq!(t.scope_filter(None).unwrap(), Some(2));
-        assert_eq!(t.scope_filter(Some(3)).unwrap_err().status, 403);
-        assert_eq!(Principal::City.scope_filter(None).unwrap(), None);
-        assert_eq!(t.actor(), "token:7");
-        assert_eq!(Principal::City.actor(), "admin");
-        assert_eq!(t.city_only().unwrap_err().status, 403);
+    fn every_admin_error_keeps_its_status_and_field() {
+        let cases = [
+            (AdminError::Unauthorized("missing bearer token"), 401, None),
+            (AdminError::Forbidden("no"), 403, None),
+            (AdminError::not_found("team"), 404, None),
+            (AdminError::conflict("townships(name)"), 409, Some("name")),
+            (
+                AdminError::invalid("limit", "must be 1 to 500"),
+                422,
+                Some("limit"),
+            ),
+            (AdminError::TooLarge("csv: too many rows".into()), 413, None),
+            (AdminError::Internal, 500, None),
+        ];
+        for (e, status, field) in cases {
+            let h = HttpError::from(e);
+            assert_eq!(h.status.as_u16(), status, "{h:?}");
+            assert_eq!(h.field.as_deref(), field, "{h:?}");
+        }
+        let bad_row = HttpError::from(AdminError::Invalid {
+            field: "csv".into(),
+            why: "line 3, column 2: not a phone".into(),
+            line: Some(3),
+        });
+        assert_eq!(bad_row.reason, "csv: line 3, column 2: not a phone");
+        assert_eq!(bad_row.line, Some(3));
     }
 }

@@ -9,13 +9,13 @@ use chrono_tz::Tz;
 
 use super::{JobCtx, JobReport, Scope, notify_admins};
 use crate::domain::ranking::{self, Month, PersonMonth, TeamMonth};
+use crate::domain::zone::team_tz;
 use crate::outbox::{self, Payload, Timing};
 use crate::reply::ranking::{self as say, Candidate};
 use crate::store::ranking::{self as q, MonthWindow, Nomination, TeamLabel};
 use crate::store::{StoreResult, Tx, jobs as jq};
 
 // Where the admin API has always found them.
-pub use crate::domain::ranking::township_tz;
 pub use crate::store::ranking::{TownshipRanking, township_ranking};
 
 /// Most candidates of each kind listed.
@@ -143,7 +143,7 @@ pub async fn run_monthly(
         let Some((_, tz)) = q::township_name(tx, township_id).await? else {
             continue;
         };
-        let tz = township_tz(tz.as_deref(), ctx.default_tz);
+        let tz = team_tz(tz.as_deref(), ctx.default_tz);
         let month = last_month(fire_at, tz);
         let window = MonthWindow::new(month, tz, now_ms);
         if window.closed() {

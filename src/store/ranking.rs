@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 
 use super::{StoreResult, Tx};
 use crate::domain::ranking::{
-    self as rules, Month, PersonMonth, RankLine, Ranked, TeamMonth, Weights, township_tz,
+    self as rules, Month, PersonMonth, RankLine, Ranked, TeamMonth, Weights,
 };
 use crate::domain::week::{local_to_utc, utc_ms_to_local};
 
@@ -403,7 +403,7 @@ pub async fn township_ranking(
     let Some((township, tz)) = township_name(tx, township_id).await? else {
         return Ok(None);
     };
-    let tz = township_tz(tz.as_deref(), default_tz);
+    let tz = crate::domain::zone::team_tz(tz.as_deref(), default_tz);
     let month = month.unwrap_or_else(|| Month::of(utc_ms_to_local(tz, now_ms).date()));
     let window = MonthWindow::new(month, tz, now_ms);
     let weights = weights(tx, township_id).await?;
