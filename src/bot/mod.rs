@@ -319,7 +319,13 @@ async fn turn(
             (g.id, c)
         }
     };
-    if let Some((url, expires_at)) = &msg.session_webhook {
+    // The write's own condition, checked first against the expiry the
+    // context read: a busy group's messages cost no round trip for it.
+    if let Some((url, expires_at)) = &msg.session_webhook
+        && ctx
+            .session_expires_at
+            .is_none_or(|known| known < expires_at.saturating_sub(SESSION_WEBHOOK_REFRESH_MS))
+    {
         store::groups::remember_session_webhook(
             tx,
             group_id,

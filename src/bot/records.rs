@@ -7,7 +7,6 @@ use crate::domain::rating::Score;
 use crate::reply::{self, Reply, duties};
 use crate::store::groups::TeamRow;
 use crate::store::households::{self, Household};
-use crate::store::records::Tally;
 use crate::store::{StoreResult, Tx, ratings, records, tasks};
 
 pub async fn serve(
@@ -25,8 +24,16 @@ pub async fn serve(
         },
         None => None,
     };
-    records::insert_service(tx, team.team_id, &week, task_id, turn.me, text, turn.now_ms).await?;
-    let c = records::week_count(tx, Tally::Services, team.team_id, &week, turn.me).await?;
+    let c = records::insert_service_counted(
+        tx,
+        team.team_id,
+        &week,
+        task_id,
+        turn.me,
+        text,
+        turn.now_ms,
+    )
+    .await?;
     Ok(reply::service_recorded(
         task.map(|n| i64::from(n.0)),
         c.mine,
@@ -62,7 +69,7 @@ pub async fn visit(
         None => (None, household.to_string()),
     };
     let week = turn.week_str();
-    records::insert_visit(
+    let c = records::insert_visit_counted(
         tx,
         team.team_id,
         &week,
@@ -73,7 +80,6 @@ pub async fn visit(
         turn.now_ms,
     )
     .await?;
-    let c = records::week_count(tx, Tally::Visits, team.team_id, &week, turn.me).await?;
     Ok(duties::visit_recorded(
         &label,
         household_id.is_some(),
@@ -129,21 +135,18 @@ pub async fn rate(
     // neither airing yet rates this week.
     let this = turn.week_str();
     let prev = turn.week.prev().to_string();
-    let aired = ratings::aired(tx, team.team_id, &this, &prev).await?;
-    let last_week = !aired.contains(&this) && aired.contains(&prev);
-    let week = if last_week { prev } else { this };
     let score = i64::from(score.get());
-    let before = ratings::summary(tx, team.team_id, &week, turn.me).await?;
-    ratings::upsert(
+    let (week, before) = ratings::rate(
         tx,
         team.team_id,
-        &week,
+        [&this, &prev],
         turn.me,
         score,
         comment,
         turn.now_ms,
     )
     .await?;
+    let last_week = week == prev;
     let after = before.with_rating(score);
     Ok(reply::rated(
         score,

@@ -720,8 +720,12 @@ fn print_figures(label: &str, f: &Figures) {
     );
 }
 
-/// The fan-out sent by `args.replicas` separate `liancun serve` processes
-/// on one PostgreSQL database, each with `args.concurrency` sends in flight.
+/// The fan-out sent by separate `liancun serve` processes sharing one
+/// PostgreSQL database: first by one replica with all `args.concurrency`
+/// sends in flight, then by `args.replicas` replicas that split the same
+/// total between them, so the two rows compare like with like (the same
+/// concurrency/latency bound): replicas add throughput only if claiming
+/// does not hold them back.
 async fn fanout_replicas(
     args: &BenchArgs,
     url: &str,
@@ -732,34 +736,130 @@ async fn fanout_replicas(
     if !url.starts_with("postgres") {
         bail!("--replicas needs --database-url postgres://… (SQLite serves one process)");
     }
+    if args.concurrency < args.replicas {
+        bail!(
+            "--concurrency {} is split across --replicas {}: give at least one send each",
+            args.concurrency,
+            args.replicas
+        );
+    }
     let dir = tempfile_dir()?;
-    let config = dir.join("replica.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database_url = \"{url}\"\n[log]\nfilter = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
-             [scheduler]\nenabled = false\n[outbox]\nconcurrency = {}\npoll_ms = 100\n\
-             [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_key = \"bench-key\"\napp_secret = \"{SECRET}\"\nrobot_code = \"benchrobot\"",
-            args.concurrency
-        ),
-    )?;
+    let mut rounds = Vec::new();
+    let mut counts = vec![1];
+    if args.replicas > 1 {
+        counts.push(args.replicas);
+    }
+    for replicas in counts {
+        if !rounds.is_empty() {
+            // Every group's robot sent in the last round: let its budget
+            // (one send per 3 s) come back, so this round starts as fresh.
+            tokio::time::sleep(Duration::from_millis(3_500)).await;
+        }
+        let round = replica_round(args, url, &fake, fake_addr, &app, &dir, replicas).await?;
+        rounds.push(round);
+    }
+    let bound = args.groups as f64 * (args.latency_ms as f64 / 1000.0) / args.concurrency as f64;
+    println!(
+        "bound: {} pushes × {} ms / {} in flight in all = {bound:.2} s",
+        args.groups, args.latency_ms, args.concurrency
+    );
+    println!(
+        "{:<10} {:>14} {:>9} {:>8} {:>7} {:>11} {:>10}",
+        "replicas", "in flight", "drain s", "sent/s", "ratio", "duplicates", "throttles"
+    );
+    for r in &rounds {
+        println!(
+            "{:<10} {:>14} {:>9.2} {:>8.0} {:>7.2} {:>11} {:>10}",
+            r.replicas,
+            r.split
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("+"),
+            r.drain,
+            r.sent as f64 / r.drain,
+            bound / r.drain,
+            r.duplicates,
+            r.throttles
+        );
+    }
+    println!(
+        "ratio = bound / drain (target ≥ 0.85 with {} replicas, 0 duplicates, 0 throttles)",
+        args.replicas
+    );
+    app.state.db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// What one round of [`fanout_replicas`] measured.
+struct ReplicaRound {
+    replicas: usize,
+    /// Sends in flight in each replica.
+    split: Vec<usize>,
+    sent: usize,
+    drain: f64,
+    duplicates: usize,
+    throttles: usize,
+}
+
+/// `total` sends in flight split across `replicas` as evenly as they go.
+fn split_concurrency(total: usize, replicas: usize) -> Vec<usize> {
+    let replicas = replicas.max(1);
+    (0..replicas)
+        .map(|i| total / replicas + usize::from(i < total % replicas))
+        .collect()
+}
+
+/// Starts `replicas` `liancun serve` processes splitting
+/// `args.concurrency`, waits until each is ready, enqueues one push per
+/// group and times the drain; stops the replicas.
+async fn replica_round(
+    args: &BenchArgs,
+    url: &str,
+    fake: &crate::dev::fake::dingtalk::FakeDingtalk,
+    fake_addr: std::net::SocketAddr,
+    app: &App,
+    dir: &std::path::Path,
+    replicas: usize,
+) -> anyhow::Result<ReplicaRound> {
+    let split = split_concurrency(args.concurrency, replicas);
     let exe = std::env::current_exe().context("cannot find the liancun binary")?;
     let mut children = Vec::new();
-    for _ in 0..args.replicas {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+    let mut addrs = Vec::new();
+    for (i, in_flight) in split.iter().enumerate() {
+        let config = dir.join(format!("replica-{replicas}-{i}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "database_url = \"{url}\"\n[log]\nfilter = \"warn\"\n[dingtalk]\napi_base = \"http://{fake_addr}\"\noapi_base = \"http://{fake_addr}\"\n\
+                 [scheduler]\nenabled = false\n[outbox]\nconcurrency = {in_flight}\npoll_ms = 100\n\
+                 [[bots]]\nname = \"bench\"\nplatform = \"dingtalk\"\napp_key = \"bench-key\"\napp_secret = \"{SECRET}\"\nrobot_code = \"benchrobot\""
+            ),
+        )?;
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = tokio::process::Command::new(&exe)
             .arg("serve")
             .env_remove("DATABASE_URL")
             .env("LIANCUN_CONFIG", &config)
-            .env("LIANCUN_LISTEN", format!("127.0.0.1:{port}"))
+            .env("LIANCUN_LISTEN", addr.to_string())
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .context("cannot start a replica")?;
         children.push(child);
+        addrs.push(addr);
     }
+    let t = Instant::now();
+    for addr in &addrs {
+        while !ready(*addr).await {
+            if t.elapsed() > Duration::from_secs(60) {
+                bail!("a replica was not ready within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let (received_before, rejected_before) = (fake.received().len(), fake.rejected().len());
     let t = Instant::now();
     let started = chrono::Utc::now();
     // Enqueued here; the replicas' outbox workers take it from the database.
@@ -772,50 +872,38 @@ async fn fanout_replicas(
         started,
     )
     .await?;
-    let enqueue = t.elapsed().as_secs_f64();
     println!(
-        "enqueue: {} pushes in {enqueue:.2} s; {} replicas × {} in flight send them",
-        report.enqueued, args.replicas, args.concurrency
+        "enqueue: {} pushes in {:.2} s; {replicas} replica(s) with {split:?} in flight send them",
+        report.enqueued,
+        t.elapsed().as_secs_f64(),
     );
     let t = Instant::now();
-    while fake.received().len() < report.enqueued {
+    while fake.received().len() < received_before + report.enqueued {
         if t.elapsed() > Duration::from_secs(600) {
             bail!(
                 "drain did not finish in 10 minutes ({} sent)",
-                fake.received().len()
+                fake.received().len() - received_before
             );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drain = t.elapsed().as_secs_f64();
-    let in_flight = args.concurrency * args.replicas;
-    let bound = args.groups as f64 * (args.latency_ms as f64 / 1000.0) / in_flight as f64;
     let received = fake.received();
+    let this_round = received.get(received_before..).unwrap_or_default();
     let distinct: std::collections::HashSet<&str> =
-        received.iter().map(|r| r.target.as_str()).collect();
-    println!(
-        "drain:   {} sent in {drain:.2} s ({:.0}/s); bound {} × {} ms / {in_flight} in flight = {bound:.2} s",
-        received.len(),
-        received.len() as f64 / drain,
-        args.groups,
-        args.latency_ms
-    );
-    println!(
-        "ratio to the concurrency/latency bound = {:.2}",
-        bound / drain
-    );
-    println!(
-        "duplicates {}, throttle or error responses {}",
-        received.len() - distinct.len(),
-        fake.rejected().len()
-    );
+        this_round.iter().map(|r| r.target.as_str()).collect();
     for mut c in children {
         let _ = c.start_kill();
         let _ = c.wait().await;
     }
-    app.state.db.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    Ok(ReplicaRound {
+        replicas,
+        split,
+        sent: this_round.len(),
+        drain,
+        duplicates: this_round.len() - distinct.len(),
+        throttles: fake.rejected().len() - rejected_before,
+    })
 }
 
 async fn callbacks(args: BenchArgs, placement: Option<Placement>) -> anyhow::Result<()> {
@@ -891,9 +979,117 @@ async fn callbacks(args: BenchArgs, placement: Option<Placement>) -> anyhow::Res
             p.per_second / f.per_second,
             p.per_second / b.per_second
         );
+        match pgbench_anchor(pg, args.connections).await {
+            Ok(Some(tps)) => println!(
+                "pgbench TPC-B-like, same server, -c {c} -j 2 -T {PGBENCH_SECONDS}: {tps:.0} tps; \
+                 full PostgreSQL/pgbench = {:.2} (target ≥ 1.0), p99 {:.2} ms (target ≤ 15 ms)",
+                p.per_second / tps,
+                p.p99_ms,
+                c = args.connections,
+            ),
+            Ok(None) => println!("pgbench is not on PATH: no anchor"),
+            Err(e) => println!("pgbench anchor failed: {e:#}"),
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// How long the pgbench anchor runs.
+const PGBENCH_SECONDS: u64 = 10;
+
+/// pgbench's TPC-B-like transactions per second with `clients` clients and
+/// two threads (`pgbench -c clients -j 2 -T 10`, scale 1), on the server of
+/// `url`, in a scratch database made for it (`createdb`, `pgbench -i`) and
+/// dropped afterwards. `None` when `pgbench` is not installed.
+async fn pgbench_anchor(url: &str, clients: usize) -> anyhow::Result<Option<f64>> {
+    use tokio::process::Command;
+    let installed = Command::new("pgbench")
+        .arg("--version")
+        .output()
+        .await
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        return Ok(None);
+    }
+    let name = format!("liancun_pgbench_{}", fastrand::u32(..));
+    let scratch = with_database(url, &name)?;
+    let run = |cmd: &mut Command, what: &str| {
+        let what = what.to_string();
+        let out = cmd.output();
+        async move {
+            let out = out.await.with_context(|| format!("cannot run {what}"))?;
+            if !out.status.success() {
+                bail!(
+                    "{what} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            anyhow::Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+    };
+    run(
+        Command::new("createdb")
+            .arg(format!("--maintenance-db={url}"))
+            .arg(&name),
+        "createdb",
+    )
+    .await?;
+    let measured = async {
+        run(
+            Command::new("pgbench").args(["-i", "-q"]).arg(&scratch),
+            "pgbench -i",
+        )
+        .await?;
+        let out = run(
+            Command::new("pgbench")
+                .args(["-c", &clients.to_string(), "-j", "2", "-T"])
+                .arg(PGBENCH_SECONDS.to_string())
+                .arg(&scratch),
+            "pgbench",
+        )
+        .await?;
+        pgbench_tps(&out).with_context(|| format!("no tps in pgbench's output: {out}"))
+    }
+    .await;
+    let dropped = run(
+        Command::new("dropdb")
+            .arg(format!("--maintenance-db={url}"))
+            .arg(&name),
+        "dropdb",
+    )
+    .await;
+    let tps = measured?;
+    dropped?;
+    Ok(Some(tps))
+}
+
+/// The tps pgbench printed (`tps = 3087.1 (without initial connection time)`).
+fn pgbench_tps(out: &str) -> Option<f64> {
+    out.lines()
+        .filter_map(|l| l.trim().strip_prefix("tps = "))
+        .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+/// `url` (`postgres://…/db?…`) naming database `name` instead.
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let Some((server, _db)) = base
+        .rsplit_once('/')
+        .filter(|(server, _)| server.contains("://") && !server.ends_with('/'))
+    else {
+        bail!(
+            "cannot find the database in {}",
+            crate::store::redact_url(url)
+        );
+    };
+    Ok(match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    })
 }
 
 /// Runs [`load`] on a thread and runtime of its own, pinned to `cpus` when
@@ -1156,4 +1352,39 @@ async fn load(
         latencies: all,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_split_the_total_concurrency() {
+        assert_eq!(split_concurrency(64, 1), [64]);
+        assert_eq!(split_concurrency(64, 3), [22, 21, 21]);
+        assert_eq!(split_concurrency(3, 3), [1, 1, 1]);
+        assert_eq!(split_concurrency(64, 3).iter().sum::<usize>(), 64);
+    }
+
+    #[test]
+    fn the_pgbench_anchor_reads_tps_and_names_its_scratch_database() {
+        let out = "transaction type: <builtin: TPC-B (sort of)>\nscaling factor: 1\n\
+                   latency average = 10.365 ms\ninitial connection time = 35.712 ms\n\
+                   tps = 3087.123456 (without initial connection time)\n";
+        assert_eq!(pgbench_tps(out), Some(3087.123456));
+        assert_eq!(pgbench_tps("no figures"), None);
+        assert_eq!(
+            with_database(
+                "postgres://postgres@127.0.0.1:5432/liancun_bench",
+                "scratch"
+            )
+            .unwrap(),
+            "postgres://postgres@127.0.0.1:5432/scratch"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@db:5432/x?sslmode=require", "s").unwrap(),
+            "postgres://u:p@db:5432/s?sslmode=require"
+        );
+        assert!(with_database("postgres://db:5432", "s").is_err());
+    }
 }

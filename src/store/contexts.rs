@@ -168,6 +168,7 @@ mod tests {
             orange_days: Some(3),
             yellow_days: Some(5),
             green_days: Some(7),
+            session_expires_at: None,
         }
     }
 

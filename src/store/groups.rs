@@ -390,6 +390,11 @@ crate::row_struct! {
         pub orange_days: Option<i64>,
         pub yellow_days: Option<i64>,
         pub green_days: Option<i64>,
+        /// When the group's last `sessionWebhook` runs out, if one is on
+        /// record: the turn writes a new one only when it lasts longer
+        /// (a kept entry may hold an older value; then the write is tried
+        /// and its own condition decides).
+        pub session_expires_at: Option<i64>,
     }
 }
 
@@ -432,7 +437,8 @@ pub async fn context(
                 p.id AS person_id, p.display_name AS person_name, m.last_seen_at, r.role, \
                 t.name AS team_name, v.id AS village_id, v.name AS village_name, \
                 s.id AS township_id, s.name AS township_name, s.timezone, s.members_may_plan, \
-                s.red_days, s.orange_days, s.yellow_days, s.green_days \
+                s.red_days, s.orange_days, s.yellow_days, s.green_days, \
+                gs.expires_at AS session_expires_at \
          FROM chat_groups g \
          LEFT JOIN people p ON p.platform = $1 AND p.platform_user_id = $3 \
          LEFT JOIN group_members m ON m.group_id = g.id AND m.person_id = p.id \
@@ -440,6 +446,7 @@ pub async fn context(
          LEFT JOIN teams t ON t.id = g.team_id \
          LEFT JOIN villages v ON v.id = t.village_id \
          LEFT JOIN townships s ON s.id = v.township_id \
+         LEFT JOIN group_sessions gs ON gs.group_id = g.id \
          WHERE g.platform = $1 AND g.conversation_id = $2",
     )
     .bind(platform)

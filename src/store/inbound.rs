@@ -3,25 +3,44 @@
 use super::sql;
 use super::{StoreResult, Tx};
 
+/// What [`claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The message is this transaction's to handle.
+    Fresh,
+    /// Another delivery of the same message handled it: its saved reply.
+    Taken(Option<String>),
+}
+
 /// Claims `(platform, msg_id)` first in a turn, with no reply yet (PostgreSQL
-/// path). `false`: another delivery of the same message has it; the turn
-/// must be rolled back and answered with [`saved_reply`]. A concurrent first
-/// delivery holds the key until it commits, so a copy waits here, before it
-/// has changed anything, and then sees the conflict (or, if the first rolled
-/// back, claims the message itself). The reply is set by [`save_reply`] in
-/// the same transaction, so no one ever reads the empty one.
-pub async fn claim(tx: &mut Tx, platform: &str, msg_id: &str, now_ms: i64) -> StoreResult<bool> {
-    let r = sql::query(
+/// path). [`Claim::Taken`]: another delivery of the same message has it; the
+/// turn must be rolled back and answered with the reply returned. A
+/// concurrent first delivery holds the key until it commits, so a copy waits
+/// here, before it has changed anything, and then gets the reply it saved
+/// (or, if the first rolled back, claims the message itself). The reply is
+/// set by [`save_reply`] in the same transaction, so no one ever reads the
+/// empty one.
+///
+/// One round trip either way: on a conflict the no-op update locks the
+/// latest committed row and returns its reply (`xmax = 0` only on a row this
+/// statement inserted), instead of a second statement to read it. The no-op
+/// update is rolled back with the turn.
+pub async fn claim(tx: &mut Tx, platform: &str, msg_id: &str, now_ms: i64) -> StoreResult<Claim> {
+    let (fresh, reply): (bool, Option<String>) = sql::query_as(
         "INSERT INTO inbound_messages (platform, msg_id, received_at, reply) VALUES ($1, $2, $3, NULL) \
-         ON CONFLICT (platform, msg_id) DO NOTHING",
+         ON CONFLICT (platform, msg_id) DO UPDATE SET reply = inbound_messages.reply \
+         RETURNING xmax = 0, reply",
     )
     .bind(platform)
     .bind(msg_id)
     .bind(now_ms)
-    .execute(tx)
-    .await?
-    .rows_affected();
-    Ok(r == 1)
+    .fetch_one(tx)
+    .await?;
+    Ok(if fresh {
+        Claim::Fresh
+    } else {
+        Claim::Taken(reply)
+    })
 }
 
 /// Saves the reply of a message [`claim`]ed in this transaction.

@@ -150,6 +150,9 @@ pub fn conflict_key(message: &str, table: Option<&str>, detail: Option<&str>) ->
     }
 }
 
+/// Prepared statements kept per PostgreSQL connection.
+const PG_STATEMENT_CACHE: usize = 512;
+
 /// Most runs of one turn on PostgreSQL when it keeps losing races.
 const PG_TURN_ATTEMPTS: u64 = 5;
 
@@ -255,9 +258,16 @@ impl Db {
                 writer_health,
             })
         } else {
-            let opts = PgConnectOptions::from_str(url).with_context(|| {
-                format!("bad PostgreSQL URL (secrets hidden): {}", redact_url(url))
-            })?;
+            // Each statement is prepared once per connection and then costs
+            // one round trip per run. sqlx keeps 100 per connection by
+            // default; the store has a few hundred (multi-row statements one
+            // per row count), and one evicted from the cache costs an extra
+            // round trip (parse and describe) each time it comes back.
+            let opts = PgConnectOptions::from_str(url)
+                .with_context(|| {
+                    format!("bad PostgreSQL URL (secrets hidden): {}", redact_url(url))
+                })?
+                .statement_cache_capacity(PG_STATEMENT_CACHE);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -488,7 +498,8 @@ impl Db {
     /// [`Db::turn`] on PostgreSQL: the turn and its message id in one
     /// transaction of its own. The message id is claimed first, so a copy
     /// delivered at the same moment waits for the first delivery's commit
-    /// before it has done anything, and then gets its saved reply. A turn
+    /// before it has done anything, and then gets its saved reply from the
+    /// claim itself (a duplicate costs BEGIN, the claim and ROLLBACK). A turn
     /// that loses a race to another message (a unique key taken meanwhile, a
     /// serialization failure or a deadlock) is run again, up to
     /// [`PG_TURN_ATTEMPTS`] times, instead of telling the sender to resend.
@@ -504,7 +515,7 @@ impl Db {
         F: TurnFn<T>,
     {
         enum Fail {
-            Duplicate,
+            Duplicate(Option<String>),
             Store(StoreError),
         }
         impl From<StoreError> for Fail {
@@ -519,8 +530,10 @@ impl Db {
             let r = self
                 .write(move |tx| {
                     Box::pin(async move {
-                        if !inbound::claim(tx, &p, &id, now_ms).await? {
-                            return Err(Fail::Duplicate);
+                        if let inbound::Claim::Taken(saved) =
+                            inbound::claim(tx, &p, &id, now_ms).await?
+                        {
+                            return Err(Fail::Duplicate(saved));
                         }
                         faults::maybe_panic(&id);
                         let (json, value) = f(tx).await?;
@@ -539,15 +552,7 @@ impl Db {
                     attempt += 1;
                 }
                 Err(Fail::Store(e)) => return Err(e),
-                Err(Fail::Duplicate) => {
-                    let (p, id) = (platform.to_string(), msg_id.to_string());
-                    let saved = self
-                        .read(move |tx| {
-                            Box::pin(async move { inbound::saved_reply(tx, &p, &id).await })
-                        })
-                        .await?;
-                    return Ok(TurnOutcome::Duplicate(saved));
-                }
+                Err(Fail::Duplicate(saved)) => return Ok(TurnOutcome::Duplicate(saved)),
             }
         }
     }

@@ -57,6 +57,14 @@ crate::row_struct! {
 /// unit of each robot's budget (one send per `spacing_ms`, none while the
 /// robot is paused). A due push whose robot has no budget now is moved to
 /// when it will, so workers do not spin on it.
+///
+/// The one place the dialects differ: on PostgreSQL several replicas claim
+/// at once, so the whole claim is one statement ([`CLAIM_PG`]) that takes
+/// rows the others have not locked (`FOR UPDATE SKIP LOCKED`, on the partial
+/// index `outbox_pending_due_idx` that matches it) and spends the robots'
+/// budgets, in one round trip however many rows it leases. SQLite has one
+/// writer, so plain selection is already exclusive, and its statements are
+/// calls on the writer's own thread, not round trips.
 pub async fn claim_due(
     tx: &mut Tx,
     backend: Backend,
@@ -66,21 +74,25 @@ pub async fn claim_due(
     spacing_ms: i64,
     limit: i64,
 ) -> StoreResult<Vec<Claimed>> {
-    // The one place the dialects differ: on PostgreSQL several replicas claim
-    // at once, and SKIP LOCKED lets each take rows the others have not
-    // locked; SQLite has one writer, so plain selection is already exclusive.
-    const DUE: &str = "SELECT id, robot_key FROM outbox \
+    if backend == Backend::Postgres {
+        return sql::query_as(CLAIM_PG)
+            .bind(now_ms)
+            .bind(limit)
+            .bind(worker)
+            .bind(now_ms + lease_ms)
+            .bind(spacing_ms)
+            .fetch_all(tx)
+            .await;
+    }
+    let candidates: Vec<Candidate> = sql::query_as(
+        "SELECT id, robot_key FROM outbox \
          WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-         ORDER BY next_attempt_at, id LIMIT $2";
-    let sql = match backend {
-        Backend::Sqlite => sql::Owned(DUE.to_string()),
-        Backend::Postgres => sql::Owned(format!("{DUE} FOR UPDATE SKIP LOCKED")),
-    };
-    let candidates: Vec<Candidate> = sql::query_as(sql)
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(tx)
-        .await?;
+         ORDER BY next_attempt_at, id LIMIT $2",
+    )
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(tx)
+    .await?;
     let mut claimed = Vec::new();
     let mut exhausted: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     for cand in candidates {
@@ -116,6 +128,59 @@ pub async fn claim_due(
     }
     Ok(claimed)
 }
+
+/// [`claim_due`] on PostgreSQL, in one statement: `$1` now, `$2` the most
+/// rows, `$3` the worker, `$4` its lease's end, `$5` the robots' spacing.
+///
+/// * `due`: the due rows no other replica holds, oldest first, locked.
+/// * `spent`: one unit of budget for each of their robots, taken in
+///   `robot_key` order (two replicas sharing robots lock their budget rows
+///   in the same order, so they queue instead of deadlocking). A robot whose
+///   budget is spent or paused is not returned: the upsert's `WHERE` is
+///   checked against the latest committed row, so two replicas never both
+///   spend one send.
+/// * `leased`: each robot's oldest due row whose budget was taken.
+/// * `deferred`: every other due row moves to when its robot has budget
+///   again (read from this statement's snapshot; a budget row another
+///   replica has just made is not in it, and then one spacing is the
+///   guess. If the time is early the row comes due early and is deferred
+///   again: the budget, not this time, is what limits the sends).
+const CLAIM_PG: &str = "\
+WITH due AS MATERIALIZED (
+    SELECT id, robot_key, next_attempt_at FROM outbox
+    WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+    ORDER BY next_attempt_at, id LIMIT $2
+    FOR UPDATE SKIP LOCKED
+),
+spent AS (
+    INSERT INTO robot_budget (robot_key, next_free_at, paused_until)
+    SELECT DISTINCT robot_key, $1 + $5, 0 FROM due ORDER BY robot_key
+    ON CONFLICT (robot_key) DO UPDATE SET next_free_at = excluded.next_free_at
+    WHERE robot_budget.next_free_at <= $1 AND robot_budget.paused_until <= $1
+    RETURNING robot_key
+),
+ranked AS (
+    SELECT d.id, d.robot_key, d.robot_key IN (SELECT robot_key FROM spent) AS spent,
+           row_number() OVER (PARTITION BY d.robot_key ORDER BY d.next_attempt_at, d.id) AS n
+    FROM due d
+),
+leased AS (
+    UPDATE outbox o SET lease_until = $4, leased_by = $3
+    FROM ranked r
+    WHERE o.id = r.id AND r.spent AND r.n = 1
+    RETURNING o.id, o.dedupe_key, o.group_id, o.person_id, o.bot, o.robot_key, o.message,
+              o.attempts, o.next_attempt_at
+),
+deferred AS (
+    UPDATE outbox o SET next_attempt_at = GREATEST($1 + 1, CASE WHEN r.spent THEN $1 + $5 ELSE
+        COALESCE((SELECT GREATEST(b.next_free_at, b.paused_until) FROM robot_budget b
+                  WHERE b.robot_key = r.robot_key), $1 + $5)
+    END)
+    FROM ranked r
+    WHERE o.id = r.id AND NOT (r.spent AND r.n = 1)
+)
+SELECT id, dedupe_key, group_id, person_id, bot, robot_key, message, attempts FROM leased
+ORDER BY next_attempt_at, id";
 
 /// Spends one send of `robot_key`'s budget. `None`: spent, send now.
 /// `Some(t)`: no budget before `t`.

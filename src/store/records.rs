@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::sql;
-use super::{StoreResult, Tx};
+use super::{Backend, StoreResult, Tx};
 
 pub async fn insert_service(
     tx: &mut Tx,
@@ -50,6 +50,97 @@ pub async fn insert_visit(
     .await?;
     tx.kept().inserted(before, team_id, week, person_id);
     Ok(id)
+}
+
+/// Records a service and counts the team's week with it (the 服务 reply).
+/// On PostgreSQL one statement does both, a round trip saved on every
+/// message; elsewhere [`insert_service`] then [`week_count`] (the SQLite
+/// writer keeps the tally, so counting costs nothing there).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_service_counted(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    task_id: Option<i64>,
+    person_id: i64,
+    text: &str,
+    now_ms: i64,
+) -> StoreResult<WeekCount> {
+    if tx.backend() == Backend::Postgres {
+        return counted(
+            sql::query_as(
+                "WITH new AS (INSERT INTO services (team_id, week, task_id, person_id, text, at) \
+                              VALUES ($1, $2, $3, $4, $5, $6)) \
+                 SELECT COUNT(*) + 1, COUNT(*) FILTER (WHERE person_id = $4) + 1 \
+                 FROM services WHERE team_id = $1 AND week = $2",
+            )
+            .bind(team_id)
+            .bind(week)
+            .bind(task_id)
+            .bind(person_id)
+            .bind(text)
+            .bind(now_ms),
+            tx,
+        )
+        .await;
+    }
+    insert_service(tx, team_id, week, task_id, person_id, text, now_ms).await?;
+    week_count(tx, Tally::Services, team_id, week, person_id).await
+}
+
+/// Records a visit and counts the team's week with it (the 走访 reply), as
+/// [`insert_service_counted`] does.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_visit_counted(
+    tx: &mut Tx,
+    team_id: i64,
+    week: &str,
+    person_id: i64,
+    household: &str,
+    household_id: Option<i64>,
+    text: &str,
+    now_ms: i64,
+) -> StoreResult<WeekCount> {
+    if tx.backend() == Backend::Postgres {
+        return counted(
+            sql::query_as(
+                "WITH new AS (INSERT INTO visits (team_id, week, person_id, household, household_id, text, at) \
+                              VALUES ($1, $2, $3, $4, $5, $6, $7)) \
+                 SELECT COUNT(*) + 1, COUNT(*) FILTER (WHERE person_id = $3) + 1 \
+                 FROM visits WHERE team_id = $1 AND week = $2",
+            )
+            .bind(team_id)
+            .bind(week)
+            .bind(person_id)
+            .bind(household)
+            .bind(household_id)
+            .bind(text)
+            .bind(now_ms),
+            tx,
+        )
+        .await;
+    }
+    insert_visit(
+        tx,
+        team_id,
+        week,
+        person_id,
+        household,
+        household_id,
+        text,
+        now_ms,
+    )
+    .await?;
+    week_count(tx, Tally::Visits, team_id, week, person_id).await
+}
+
+/// Runs an insert-and-count statement: the week's rows before the insert
+/// are counted from the statement's snapshot, which does not hold the row
+/// it inserts, hence the `+ 1`s (a data-modifying `WITH` always runs to the
+/// end, or the statement fails).
+async fn counted(q: sql::Query<'_, (i64, i64)>, tx: &mut Tx) -> StoreResult<WeekCount> {
+    let (team, mine) = q.fetch_one(tx).await?;
+    Ok(WeekCount { team, mine })
 }
 
 pub async fn insert_request(
