@@ -16,7 +16,6 @@ use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
 use super::auth::Principal;
@@ -31,27 +30,33 @@ pub const REQUEST_ID_HEADER: axum::http::HeaderName =
 /// Longest request id taken from a caller; a longer one is replaced.
 const MAX_ID: usize = 128;
 
-/// Makes a request id where the caller sent none: 16 random hex digits.
-#[derive(Clone, Copy, Default)]
-pub struct MakeId;
-
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = format!("{:016x}", fastrand::u64(..));
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
-    }
+/// Gives the request its id and echoes it in the response: the caller's
+/// `X-Request-Id` when it is printable ASCII of at most [`MAX_ID`] bytes,
+/// else 16 new random hex digits (what was sent is never logged). The
+/// outermost layer, so the request's span and every layer below see the id.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = match req.headers().get(REQUEST_ID) {
+        Some(v) if acceptable(v) => v.clone(),
+        _ => {
+            let made = new_id();
+            req.headers_mut().insert(REQUEST_ID_HEADER, made.clone());
+            made
+        }
+    };
+    let mut resp = next.run(req).await;
+    resp.headers_mut().entry(REQUEST_ID_HEADER).or_insert(id);
+    resp
 }
 
-/// Drops a caller's request id that is too long or not printable ASCII, so
-/// that [`MakeId`] makes a new one instead of logging whatever was sent.
-pub async fn sanitize_id(mut req: Request, next: Next) -> Response {
-    let bad = req.headers().get(REQUEST_ID).is_some_and(|v| {
-        v.len() > MAX_ID || v.is_empty() || !v.as_bytes().iter().all(|b| b.is_ascii_graphic())
-    });
-    if bad {
-        req.headers_mut().remove(REQUEST_ID);
-    }
-    next.run(req).await
+/// Whether a caller's request id is kept (see [`request_id`]).
+fn acceptable(v: &HeaderValue) -> bool {
+    !v.is_empty() && v.len() <= MAX_ID && v.as_bytes().iter().all(u8::is_ascii_graphic)
+}
+
+/// 16 random hex digits.
+fn new_id() -> HeaderValue {
+    HeaderValue::try_from(format!("{:016x}", fastrand::u64(..)))
+        .unwrap_or_else(|_| HeaderValue::from_static("0000000000000000"))
 }
 
 /// The span of one request: its id, method and path (never the query).
@@ -109,17 +114,14 @@ pub async fn track(mut req: Request, next: Next) -> Response {
     let method = method_label(req.method());
     // The template (`/api/v1/teams/{id}`), never the path itself: ids would
     // make a metric series per row.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let log = logged(req.uri().path());
     let slot = PrincipalSlot::default();
     req.extensions_mut().insert(slot.clone());
     let resp = next.run(req).await;
     let seconds = started.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
-    let route = route.as_deref().unwrap_or("unmatched");
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     telemetry::http_request(method, route, status, seconds);
     if log {
         tracing::info!(
@@ -138,6 +140,24 @@ pub async fn track(mut req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_callers_request_id_is_kept_only_when_printable_and_short() {
+        for (id, kept) in [
+            ("lb-7f3a-0001", true),
+            ("", false),
+            ("has space", false),
+            ("ünïcode", false),
+            (&"x".repeat(MAX_ID), true),
+            (&"x".repeat(MAX_ID + 1), false),
+        ] {
+            let v = HeaderValue::from_bytes(id.as_bytes()).unwrap();
+            assert_eq!(acceptable(&v), kept, "{id:?}");
+        }
+        let made = new_id();
+        assert_eq!(made.len(), 16);
+        assert!(acceptable(&made));
+    }
 
     #[test]
     fn only_the_admin_api_and_the_console_are_access_logged() {

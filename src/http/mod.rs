@@ -23,7 +23,6 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi;
@@ -285,14 +284,9 @@ pub fn router(state: AppState) -> Router {
             allowed,
             error::problems,
         ))
-        // Outermost last: a caller's id is checked, or one is made, before
-        // the trace span opens, so every line of the request carries it.
+        // Outermost last: the request's id is checked or made before the
+        // trace span opens, so every line of the request carries it.
         .layer(axum::middleware::from_fn(access::track))
-        .layer(PropagateRequestIdLayer::new(access::REQUEST_ID_HEADER))
         .layer(TraceLayer::new_for_http().make_span_with(access::span))
-        .layer(SetRequestIdLayer::new(
-            access::REQUEST_ID_HEADER,
-            access::MakeId,
-        ))
-        .layer(axum::middleware::from_fn(access::sanitize_id))
+        .layer(axum::middleware::from_fn(access::request_id))
 }

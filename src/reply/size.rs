@@ -34,9 +34,26 @@ pub fn measure(reply: &Reply) -> usize {
             .sum::<usize>()
 }
 
+/// No less than [`measure`], found without writing the reply out: every byte
+/// escaped at its worst (`\u00XX`, six bytes), and every `@` taken as the
+/// start of a mention written as the longest `<@userid>`. Most replies are a
+/// few hundred bytes, so this settles them without the copy and the JSON.
+fn at_most(reply: &Reply) -> usize {
+    let longest_id = reply.mentions.iter().map(|m| m.user_id.len()).max();
+    let ats = longest_id.map_or(0, |_| reply.text.matches('@').count());
+    let grown = reply.text.len() + ats * (longest_id.unwrap_or(0) + 3);
+    6 * grown
+        + 2
+        + reply
+            .mentions
+            .iter()
+            .map(|m| m.user_id.len() + 3)
+            .sum::<usize>()
+}
+
 /// `reply` as it is when it fits; else cut to fit (see the module docs).
 pub fn fit(reply: Reply) -> Reply {
-    if measure(&reply) <= MAX_REPLY_BYTES {
+    if at_most(&reply) <= MAX_REPLY_BYTES || measure(&reply) <= MAX_REPLY_BYTES {
         return reply;
     }
     let lines: Vec<&str> = reply.text.lines().collect();
@@ -102,6 +119,31 @@ fn text_cut_short() -> String {
 mod tests {
     use super::*;
     use crate::reply::Mention;
+
+    #[test]
+    fn the_quick_bound_is_never_below_the_measure() {
+        let ids = [
+            Mention::new("zs", "张三"),
+            Mention::new("a-very-long-platform-user-id-0042", "李"),
+        ];
+        for text in [
+            "",
+            "#1 @张三 请处理",
+            "@李@李@李 \"引号\" \\ 反斜杠\n换行\t",
+            "@张三 @张三 @李 @王五 邮件 a@b.c",
+            "\u{1}\u{1f}控制符",
+        ] {
+            for mentions in [vec![], ids.to_vec()] {
+                let r = Reply::with_mentions(text, mentions);
+                assert!(
+                    at_most(&r) >= measure(&r),
+                    "{text:?}: {} < {}",
+                    at_most(&r),
+                    measure(&r)
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_reply_that_fits_is_untouched() {
