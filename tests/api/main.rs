@@ -12,6 +12,7 @@ mod binding;
 mod commands;
 mod concurrency;
 mod control_chars;
+mod day;
 mod demo;
 mod duties;
 mod faults;
