@@ -1214,10 +1214,34 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
         .filter_map(|r| by_group.get(&r.group_id.unwrap_or_default()))
         .filter_map(|c| c.strip_prefix("cidDAY").and_then(|n| n.parse().ok()))
         .collect();
+    // When each township's firing ran (its first nag row written): a team
+    // of the script's missing set whose late plan was answered before that
+    // was rightly not nagged (a slow tick can start a township's firing
+    // after 21:30).
+    let mut fired_at: HashMap<usize, i64> = HashMap::new();
+    for r in &group_nags {
+        if let Some(g) = r
+            .group_id
+            .and_then(|id| by_group.get(&id))
+            .and_then(|c| c.strip_prefix("cidDAY"))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let t = fired_at.entry(g / GROUPS_PER_TOWNSHIP).or_insert(i64::MAX);
+            *t = (*t).min(r.created_at - start_ms);
+        }
+    }
+    let excused = |g: usize| {
+        answered.get(&g).is_some_and(|&at| {
+            at < fired_at
+                .get(&(g / GROUPS_PER_TOWNSHIP))
+                .copied()
+                .unwrap_or(i64::MAX)
+        })
+    };
     let nag_missing = script
         .missing
         .iter()
-        .filter(|g| !nagged_groups.contains(*g))
+        .filter(|g| !nagged_groups.contains(*g) && !excused(**g))
         .count();
     let nag_wrong = nagged_groups.iter().filter(|g| settled(**g)).count();
     let townships_missing: HashSet<usize> = script
