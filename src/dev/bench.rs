@@ -39,6 +39,12 @@ pub enum BenchKind {
     /// `liancun serve` started again and again: time to the first ready
     /// `/readyz`, and resident memory once idle.
     Footprint,
+    /// A Monday evening, 20:00–22:00, rehearsed on a simulated clock against
+    /// `--replicas` replicas (see `dev::day`).
+    Day,
+    /// One replica of `day` (started by it; not for people).
+    #[value(hide = true)]
+    DayReplica,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -46,10 +52,10 @@ pub struct BenchArgs {
     /// What to measure.
     #[arg(value_enum, default_value = "callbacks")]
     pub kind: BenchKind,
-    /// Fan-out: groups to push to.
+    /// Fan-out: groups to push to. Day: village groups (one team each).
     #[arg(long, default_value_t = 20_000)]
     pub groups: usize,
-    /// Fan-out: latency the fake platform adds to every answer, in ms.
+    /// Fan-out and day: latency the fake platform adds to every answer, in ms.
     #[arg(long, default_value_t = 50)]
     pub latency_ms: u64,
     /// Fan-out: sends in flight at once.
@@ -64,8 +70,16 @@ pub struct BenchArgs {
     pub villages: i64,
     /// Fan-out: send from this many `liancun serve` processes sharing the
     /// database (needs --database-url postgres://…); 0 sends in-process.
+    /// Day: replica processes (0 counts as 1; above 1 needs PostgreSQL).
     #[arg(long, default_value_t = 0)]
     pub replicas: usize,
+    /// Day: how many times faster than real time the evening runs (the
+    /// offered load is that many times a real evening's, too).
+    #[arg(long, default_value_t = crate::dev::day::DEFAULT_SPEED)]
+    pub speed: f64,
+    /// Day replica: the spec its parent wrote.
+    #[arg(long, hide = true)]
+    pub replica_spec: Option<std::path::PathBuf>,
     /// Callbacks: village groups (one team each) the load is spread over.
     /// Every 服务 and 走访 reply counts the team's week, so the groups'
     /// number sets how much a week holds: at 1,000 groups (a city's villages)
@@ -184,7 +198,52 @@ pub async fn run(args: BenchArgs, placement: Option<Placement>) -> anyhow::Resul
         BenchKind::Fanout => fanout(args).await,
         BenchKind::Ranking => ranking(args).await,
         BenchKind::Footprint => footprint(args).await,
+        BenchKind::Day => day(args).await,
+        BenchKind::DayReplica => match &args.replica_spec {
+            Some(spec) => crate::dev::day::replica(spec).await,
+            None => bail!("day-replica needs --replica-spec"),
+        },
     }
+}
+
+/// `bench day`: the Monday evening, printed; fails when an invariant or a
+/// target is not met, so a script can tell.
+async fn day(args: BenchArgs) -> anyhow::Result<()> {
+    let opts = crate::dev::day::DayOptions {
+        database_url: args.database_url.clone(),
+        groups: args.groups,
+        replicas: args.replicas.max(1),
+        speed: args.speed,
+        connections: args.connections,
+        platform_latency: Duration::from_millis(args.latency_ms),
+        exe: std::env::current_exe().context("cannot find the liancun binary")?,
+        seed: 2026,
+        verbose: true,
+    };
+    println!(
+        "liancun bench day: Monday 2026-12-07 20:00–22:00 (Asia/Shanghai), {} groups, {} replica(s), {}, ×{} ({:.0} s for the evening), {} connections, platform latency {} ms",
+        opts.groups,
+        opts.replicas,
+        if args
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"))
+        {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        opts.speed,
+        7_200.0 / opts.speed,
+        opts.connections,
+        args.latency_ms
+    );
+    let report = crate::dev::day::run(opts).await?;
+    report.print();
+    if !report.invariants_hold() {
+        bail!("the evening lost, doubled or failed something (see above)");
+    }
+    Ok(())
 }
 
 /// Weeks of 2026 the ranking bench fills: W01–W48 (to Sunday 29 November).

@@ -6,5 +6,6 @@
 //! The bench data set's SQL stays in `store::generate` (all SQL lives in `store/`).
 
 pub mod bench;
+pub mod day;
 pub mod demo;
 pub mod fake;

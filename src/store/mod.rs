@@ -33,6 +33,7 @@ pub mod projects;
 pub mod ranking;
 pub mod ratings;
 pub mod records;
+pub mod rehearsal;
 pub mod requests;
 pub mod sql;
 mod tallies;

@@ -13,6 +13,7 @@ mod claims;
 mod commands;
 mod concurrency;
 mod control_chars;
+mod day;
 mod demo;
 mod duties;
 mod faults;
