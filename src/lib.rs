@@ -5,8 +5,10 @@
 //! transports share and the turn they take a message through; `command` and
 //! `domain` are pure; `bot` turns one inbound message into state changes and
 //! a reply; `store` is the only module with SQL; `reply` is the only module
-//! with Chinese sentences; `outbox` sends pushes through `platform`; `app`
-//! wires it all.
+//! with Chinese sentences; `outbox` sends pushes through `platform`; `admin`
+//! is the admin service layer (the admin API's handlers in `http` call it);
+//! `dev` is tooling (demo, benches, fake platforms), not the product; `app`
+//! wires it all. The README's map draws a message's and a push's way.
 
 pub mod admin;
 pub mod affinity;
