@@ -21,12 +21,11 @@
 //! with groups on two platforms, a member of one appears in the other's
 //! group as `@名字`, without a mention the platform cannot resolve.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use std::collections::HashMap;
-
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
