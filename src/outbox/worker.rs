@@ -12,7 +12,10 @@
 //! recorder per step, which writes whatever sends have finished since its
 //! last write in one transaction (group commit: an outcome waits at most for
 //! the write before it, never for a timer), so a send costs a fraction of a
-//! round trip on either side instead of a transaction of its own.
+//! round trip on either side instead of a transaction of its own. A send's
+//! slot stays taken until its outcome is written, so a crash leaves no more
+//! rows sent but unrecorded (sent again after their lease) than there are
+//! slots, as when each send wrote its own outcome.
 //! A push meant to reach the people it mentions ([`super::Reach::People`])
 //! whose route could not notify them (it wrote them `@名字`) is followed by
 //! the same text 1:1 to each of them, queued as rows of their own.
@@ -26,8 +29,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::Semaphore;
 use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::{Payload, Stored};
@@ -36,7 +39,7 @@ use crate::platform::Platform;
 use crate::platform::send::{Destination, Message, SendError, Senders};
 use crate::reply::Reply;
 use crate::store::outbox::{self, Claimed, GroupRoute, NewPush, Record};
-use crate::store::{Db, StoreError, groups};
+use crate::store::{Db, StoreError};
 use crate::telemetry;
 
 /// Tuning of the worker.
@@ -136,7 +139,7 @@ impl Worker {
         let mut queue: std::collections::VecDeque<(Claimed, Arc<BatchRoutes>)> =
             std::collections::VecDeque::new();
         let mut done = Delivered::default();
-        let (records, recorded) = mpsc::unbounded_channel::<Record>();
+        let (records, recorded) = mpsc::unbounded_channel::<Recording>();
         let recorder = tokio::spawn(self.clone().record_outcomes(recorded));
         loop {
             while let Some(r) = tasks.try_join_next() {
@@ -160,9 +163,11 @@ impl Worker {
             let me = self.clone();
             let records = records.clone();
             tasks.spawn(async move {
-                let outcome = me.send_one(row, &routes, &records).await;
-                drop(permit);
-                outcome
+                // The slot stays taken until the outcome is written (the
+                // recorder drops the permit then): a crash finds at most
+                // `concurrency` rows sent but not recorded, as when each
+                // send recorded its own outcome.
+                me.send_one(row, &routes, permit, &records).await
             });
         }
         while let Some(r) = tasks.join_next().await {
@@ -178,10 +183,16 @@ impl Worker {
     /// Writes outcomes as sends hand them over: everything that arrived
     /// while the last write ran goes in the next one. Ends when every sender
     /// of the channel is gone and all is written.
-    async fn record_outcomes(self, mut rx: mpsc::UnboundedReceiver<Record>) {
+    async fn record_outcomes(self, mut rx: mpsc::UnboundedReceiver<Recording>) {
         let mut buf = Vec::new();
         while rx.recv_many(&mut buf, RECORD_BATCH).await > 0 {
-            self.record(std::mem::take(&mut buf)).await;
+            let (batch, permits): (Vec<Record>, Vec<_>) = std::mem::take(&mut buf)
+                .into_iter()
+                .map(|r| (r.record, r.permit))
+                .unzip();
+            self.record(batch).await;
+            // Written (or counted as unrecorded): the send slots free up.
+            drop(permits);
         }
     }
 
@@ -230,10 +241,20 @@ impl Worker {
             })
             .filter_map(|r| r.person_id)
             .collect();
+        // A message that does not parse fails its own send in `try_send`.
+        let mut user_ids: Vec<String> = batch
+            .iter()
+            .filter_map(|r| serde_json::from_str::<Stored>(&r.message).ok())
+            .flat_map(|m| m.payload.reply.mentions.into_iter().map(|m| m.user_id))
+            .collect();
+        user_ids.sort_unstable();
+        user_ids.dedup();
         let read = self
             .db
             .read(move |tx| {
-                Box::pin(async move { outbox::routes(tx, &group_ids, &person_ids).await })
+                Box::pin(
+                    async move { outbox::routes(tx, &group_ids, &person_ids, &user_ids).await },
+                )
             })
             .await;
         match read {
@@ -243,6 +264,11 @@ impl Worker {
                     .people
                     .into_iter()
                     .map(|p| (p.id, p.platform_user_id))
+                    .collect(),
+                mentioned: r
+                    .mentioned
+                    .into_iter()
+                    .map(|m| ((m.platform, m.platform_user_id), m.id))
                     .collect(),
             })),
             Err(e) => BatchRoutes(Err(e.to_string())),
@@ -301,7 +327,8 @@ impl Worker {
         &self,
         row: Claimed,
         routes: &BatchRoutes,
-        records: &mpsc::UnboundedSender<Record>,
+        permit: OwnedSemaphorePermit,
+        records: &mpsc::UnboundedSender<Recording>,
     ) -> Outcome {
         let now = self.clock.now_ms();
         let result = self.try_send(&row, routes, now).await;
@@ -341,7 +368,7 @@ impl Worker {
             robot_key: row.robot_key,
             outcome: update,
         };
-        if records.send(record).is_err() {
+        if records.send(Recording { record, permit }).is_err() {
             // The recorder lives until every send has handed over; reaching
             // here means it panicked. The lease runs out and the row is sent
             // again. Counted, never silent.
@@ -381,7 +408,7 @@ impl Worker {
             })?;
         let to = destination(row, platform, reach_people, routes)?;
         let route = self.senders.route(&row.bot, &to, reach_people, now)?;
-        let reply = self.own_mentions(&payload.reply, platform).await?;
+        let reply = own_mentions(&payload.reply, platform, routes)?;
         let msg = Message {
             title: &payload.title,
             markdown: payload.markdown,
@@ -389,70 +416,9 @@ impl Worker {
         };
         self.senders.send(&row.bot, &route, msg, now).await?;
         if reach_people && !route.notifies_mentions() && row.group_id.is_some() {
-            return self
-                .direct_follow_ups(row, &payload, &reply, platform, now)
-                .await;
+            return direct_follow_ups(row, &payload, &reply, platform, routes, now);
         }
         Ok(Vec::new())
-    }
-
-    /// The 1:1 pushes that follow a group message which had to name people
-    /// instead of mentioning them: the same text to each of them, due now
-    /// (the group message already waited out quiet hours), once per row and
-    /// person whatever happens to the row later.
-    async fn direct_follow_ups(
-        &self,
-        row: &Claimed,
-        payload: &Payload,
-        reply: &Reply,
-        platform: Platform,
-        now: i64,
-    ) -> Result<Vec<NewPush>, SendError> {
-        let ids: Vec<String> = reply.mentions.iter().map(|m| m.user_id.clone()).collect();
-        let people = self
-            .db
-            .read(move |tx| {
-                Box::pin(async move {
-                    let mut people = Vec::with_capacity(ids.len());
-                    for id in ids {
-                        if let Some(p) =
-                            groups::person_by_platform_id(tx, platform.as_str(), &id).await?
-                        {
-                            people.push(p.id);
-                        }
-                    }
-                    Ok(people)
-                })
-            })
-            .await
-            .map_err(|e: StoreError| SendError::Retry {
-                code: "store".into(),
-                message: e.to_string(),
-            })?;
-        let direct = Payload {
-            reply: Reply::text(reply.text.clone()),
-            ..payload.clone()
-        };
-        let message = super::to_json(&direct, false).map_err(|e| SendError::Retry {
-            code: "store".into(),
-            message: e.to_string(),
-        })?;
-        let mut out: Vec<NewPush> = Vec::with_capacity(people.len());
-        for pid in people {
-            if out.iter().any(|p| p.person_id == Some(pid)) {
-                continue;
-            }
-            out.push(NewPush {
-                dedupe_key: format!("direct-of:{}:u{pid}", row.id),
-                group_id: None,
-                person_id: Some(pid),
-                bot: row.bot.clone(),
-                robot_key: crate::platform::send::person_robot_key(&row.bot, pid),
-                message: message.clone(),
-                due_at: now,
-            });
-        }
-        Ok(out)
     }
 
     /// How long a robot of `bot` rests after the platform throttled it.
@@ -464,50 +430,17 @@ impl Worker {
             .unwrap_or(Duration::from_secs(600));
         i64::try_from(pause.as_millis()).unwrap_or(600_000)
     }
-
-    /// `reply` with only the mentions of people known on `platform`: a team
-    /// may have groups on both platforms, and a user id of one means nothing
-    /// on the other. The others stay in the text as `@名字`.
-    async fn own_mentions(&self, reply: &Reply, platform: Platform) -> Result<Reply, SendError> {
-        if reply.mentions.is_empty() {
-            return Ok(reply.clone());
-        }
-        let ids: Vec<String> = reply.mentions.iter().map(|m| m.user_id.clone()).collect();
-        let known = self
-            .db
-            .read(move |tx| {
-                Box::pin(async move {
-                    let mut known = Vec::with_capacity(ids.len());
-                    for id in ids {
-                        known.push(
-                            groups::person_by_platform_id(tx, platform.as_str(), &id)
-                                .await?
-                                .is_some(),
-                        );
-                    }
-                    Ok(known)
-                })
-            })
-            .await
-            .map_err(|e: StoreError| SendError::Retry {
-                code: "store".into(),
-                message: e.to_string(),
-            })?;
-        let mut out = reply.clone();
-        out.mentions = reply
-            .mentions
-            .iter()
-            .zip(known)
-            .filter(|(_, k)| *k)
-            .map(|(m, _)| m.clone())
-            .collect();
-        Ok(out)
-    }
 }
 
 /// Outcomes recorded in one write at most (a step has `concurrency` sends in
 /// flight, so a write rarely holds more than that).
 const RECORD_BATCH: usize = 1024;
+
+/// An outcome on its way to the recorder, with the send slot it holds.
+struct Recording {
+    record: Record,
+    permit: OwnedSemaphorePermit,
+}
 
 /// The routes of one claimed batch, or why they could not be read.
 struct BatchRoutes(Result<Known, String>);
@@ -516,6 +449,23 @@ struct Known {
     groups: HashMap<i64, GroupRoute>,
     /// Platform user id by person id.
     people: HashMap<i64, String>,
+    /// Person id by platform and platform user id, for the people the
+    /// batch's pushes mention.
+    mentioned: HashMap<(String, String), i64>,
+}
+
+impl BatchRoutes {
+    /// The person known on `platform` as `user_id`, if any.
+    fn mentioned(&self, platform: Platform, user_id: &str) -> Result<Option<i64>, SendError> {
+        let known = self.0.as_ref().map_err(|e| SendError::Retry {
+            code: "store".into(),
+            message: e.clone(),
+        })?;
+        Ok(known
+            .mentioned
+            .get(&(platform.as_str().to_string(), user_id.to_string()))
+            .copied())
+    }
 }
 
 /// What the store knows of a row's target, for the seam to route by.
@@ -568,6 +518,71 @@ fn destination(
         code: "no_target".into(),
         message: "push has neither group nor person".into(),
     })
+}
+
+/// The 1:1 pushes that follow a group message which had to name people
+/// instead of mentioning them: the same text to each of them, due now (the
+/// group message already waited out quiet hours), once per row and person
+/// whatever happens to the row later.
+fn direct_follow_ups(
+    row: &Claimed,
+    payload: &Payload,
+    reply: &Reply,
+    platform: Platform,
+    routes: &BatchRoutes,
+    now: i64,
+) -> Result<Vec<NewPush>, SendError> {
+    let mut people = Vec::with_capacity(reply.mentions.len());
+    for m in &reply.mentions {
+        if let Some(pid) = routes.mentioned(platform, &m.user_id)? {
+            people.push(pid);
+        }
+    }
+    let direct = Payload {
+        reply: Reply::text(reply.text.clone()),
+        ..payload.clone()
+    };
+    let message = super::to_json(&direct, false).map_err(|e| SendError::Retry {
+        code: "store".into(),
+        message: e.to_string(),
+    })?;
+    let mut out: Vec<NewPush> = Vec::with_capacity(people.len());
+    for pid in people {
+        if out.iter().any(|p| p.person_id == Some(pid)) {
+            continue;
+        }
+        out.push(NewPush {
+            dedupe_key: format!("direct-of:{}:u{pid}", row.id),
+            group_id: None,
+            person_id: Some(pid),
+            bot: row.bot.clone(),
+            robot_key: crate::platform::send::person_robot_key(&row.bot, pid),
+            message: message.clone(),
+            due_at: now,
+        });
+    }
+    Ok(out)
+}
+
+/// `reply` with only the mentions of people known on `platform`: a team may
+/// have groups on both platforms, and a user id of one means nothing on the
+/// other. The others stay in the text as `@名字`.
+fn own_mentions(
+    reply: &Reply,
+    platform: Platform,
+    routes: &BatchRoutes,
+) -> Result<Reply, SendError> {
+    if reply.mentions.is_empty() {
+        return Ok(reply.clone());
+    }
+    let mut out = reply.clone();
+    out.mentions = Vec::with_capacity(reply.mentions.len());
+    for m in &reply.mentions {
+        if routes.mentioned(platform, &m.user_id)?.is_some() {
+            out.mentions.push(m.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Exponential backoff with jitter: 5 s, 10 s, 20 s … capped at 10 minutes.

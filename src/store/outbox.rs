@@ -281,12 +281,23 @@ crate::row_struct! {
     }
 }
 
+crate::row_struct! {
+    /// A person a claimed push mentions, by platform and platform user id.
+    #[derive(Debug, Clone)]
+    pub struct Mentioned {
+        pub id: i64,
+        pub platform: String,
+        pub platform_user_id: String,
+    }
+}
+
 /// What a batch of claimed pushes needs to be routed: its groups (with their
-/// last sessionWebhook) and its people.
+/// last sessionWebhook), its people, and the people its pushes mention.
 #[derive(Debug, Clone, Default)]
 pub struct Routes {
     pub groups: Vec<GroupRoute>,
     pub people: Vec<PersonRoute>,
+    pub mentioned: Vec<Mentioned>,
 }
 
 /// The ids of a set, as the JSON array the set-based statements below read
@@ -296,9 +307,15 @@ fn id_list(ids: &[i64]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
 }
 
-/// The routes of a claimed batch: one statement for its groups and one for
-/// its people (none for a kind the batch lacks), in the caller's read.
-pub async fn routes(tx: &mut Tx, group_ids: &[i64], person_ids: &[i64]) -> StoreResult<Routes> {
+/// The routes of a claimed batch: one statement for its groups, one for its
+/// people and one for the people it mentions by platform user id (none for
+/// a kind the batch lacks), in the caller's read.
+pub async fn routes(
+    tx: &mut Tx,
+    group_ids: &[i64],
+    person_ids: &[i64],
+    mentioned_user_ids: &[String],
+) -> StoreResult<Routes> {
     let pg = tx.backend() == Backend::Postgres;
     let mut out = Routes::default();
     if !group_ids.is_empty() {
@@ -325,6 +342,18 @@ pub async fn routes(tx: &mut Tx, group_ids: &[i64], person_ids: &[i64]) -> Store
             "SELECT id, platform_user_id FROM people WHERE id IN (SELECT value FROM json_each($1))"
         })
         .bind(id_list(person_ids))
+        .fetch_all(tx)
+        .await?;
+    }
+    if !mentioned_user_ids.is_empty() {
+        out.mentioned = sql::query_as(if pg {
+            "SELECT id, platform, platform_user_id FROM people \
+             WHERE platform_user_id IN (SELECT value FROM json_array_elements_text($1::json))"
+        } else {
+            "SELECT id, platform, platform_user_id FROM people \
+             WHERE platform_user_id IN (SELECT value FROM json_each($1))"
+        })
+        .bind(serde_json::Value::from(mentioned_user_ids.to_vec()).to_string())
         .fetch_all(tx)
         .await?;
     }
