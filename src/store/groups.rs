@@ -117,14 +117,6 @@ pub async fn person_by_platform_id(
     Ok(r)
 }
 
-pub async fn person(tx: &mut Tx, id: i64) -> StoreResult<PersonRow> {
-    let r = sql::query_as("SELECT id, platform_user_id, display_name FROM people WHERE id = $1")
-        .bind(id)
-        .fetch_one(tx)
-        .await?;
-    Ok(r)
-}
-
 /// People seen in the group under `name`, plus the team's people of the
 /// group's team under that name (a member set up elsewhere counts too).
 pub async fn people_named_in_group(
@@ -534,16 +526,6 @@ pub async fn remember_session_webhook(
     .execute(tx)
     .await?;
     Ok(())
-}
-
-/// The group's last `sessionWebhook` and its expiry (epoch ms), if any.
-pub async fn session_webhook(tx: &mut Tx, group_id: i64) -> StoreResult<Option<(String, i64)>> {
-    let r: Option<(String, i64)> =
-        sql::query_as("SELECT url, expires_at FROM group_sessions WHERE group_id = $1")
-            .bind(group_id)
-            .fetch_optional(tx)
-            .await?;
-    Ok(r)
 }
 
 /// The township of this name's id, if any.

@@ -258,6 +258,213 @@ pub async fn pause_robot(tx: &mut Tx, robot_key: &str, until: i64) -> StoreResul
     Ok(())
 }
 
+crate::row_struct! {
+    /// Where a claimed group push goes: the group's own push robot, if any,
+    /// and its last `sessionWebhook`, if any.
+    #[derive(Debug, Clone)]
+    pub struct GroupRoute {
+        pub group_id: i64,
+        pub conversation_id: String,
+        pub push_webhook_token: Option<String>,
+        pub push_webhook_secret: Option<String>,
+        pub session_url: Option<String>,
+        pub session_expires_at: Option<i64>,
+    }
+}
+
+crate::row_struct! {
+    /// A person a claimed push goes to, by platform user id.
+    #[derive(Debug, Clone)]
+    pub struct PersonRoute {
+        pub id: i64,
+        pub platform_user_id: String,
+    }
+}
+
+crate::row_struct! {
+    /// A person a claimed push mentions, by platform and platform user id.
+    #[derive(Debug, Clone)]
+    pub struct Mentioned {
+        pub id: i64,
+        pub platform: String,
+        pub platform_user_id: String,
+    }
+}
+
+/// What a batch of claimed pushes needs to be routed: its groups (with their
+/// last sessionWebhook), its people, and the people its pushes mention.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    pub groups: Vec<GroupRoute>,
+    pub people: Vec<PersonRoute>,
+    pub mentioned: Vec<Mentioned>,
+}
+
+/// The ids of a set, as the JSON array the set-based statements below read
+/// (`json_array_elements_text` on PostgreSQL, `json_each` on SQLite): one
+/// statement text however many ids, so its prepared statement is reused.
+fn id_list(ids: &[i64]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
+}
+
+/// The routes of a claimed batch: one statement for its groups, one for its
+/// people and one for the people it mentions by platform user id (none for
+/// a kind the batch lacks), in the caller's read.
+pub async fn routes(
+    tx: &mut Tx,
+    group_ids: &[i64],
+    person_ids: &[i64],
+    mentioned_user_ids: &[String],
+) -> StoreResult<Routes> {
+    let pg = tx.backend() == Backend::Postgres;
+    let mut out = Routes::default();
+    if !group_ids.is_empty() {
+        out.groups = sql::query_as(if pg {
+            "SELECT g.id AS group_id, g.conversation_id, g.push_webhook_token, g.push_webhook_secret, \
+                    s.url AS session_url, s.expires_at AS session_expires_at \
+             FROM chat_groups g LEFT JOIN group_sessions s ON s.group_id = g.id \
+             WHERE g.id IN (SELECT value::bigint FROM json_array_elements_text($1::json))"
+        } else {
+            "SELECT g.id AS group_id, g.conversation_id, g.push_webhook_token, g.push_webhook_secret, \
+                    s.url AS session_url, s.expires_at AS session_expires_at \
+             FROM chat_groups g LEFT JOIN group_sessions s ON s.group_id = g.id \
+             WHERE g.id IN (SELECT value FROM json_each($1))"
+        })
+        .bind(id_list(group_ids))
+        .fetch_all(tx)
+        .await?;
+    }
+    if !person_ids.is_empty() {
+        out.people = sql::query_as(if pg {
+            "SELECT id, platform_user_id FROM people \
+             WHERE id IN (SELECT value::bigint FROM json_array_elements_text($1::json))"
+        } else {
+            "SELECT id, platform_user_id FROM people WHERE id IN (SELECT value FROM json_each($1))"
+        })
+        .bind(id_list(person_ids))
+        .fetch_all(tx)
+        .await?;
+    }
+    if !mentioned_user_ids.is_empty() {
+        out.mentioned = sql::query_as(if pg {
+            "SELECT id, platform, platform_user_id FROM people \
+             WHERE platform_user_id IN (SELECT value FROM json_array_elements_text($1::json))"
+        } else {
+            "SELECT id, platform, platform_user_id FROM people \
+             WHERE platform_user_id IN (SELECT value FROM json_each($1))"
+        })
+        .bind(serde_json::Value::from(mentioned_user_ids.to_vec()).to_string())
+        .fetch_all(tx)
+        .await?;
+    }
+    Ok(out)
+}
+
+/// What became of one send, to record.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The platform took it; the 1:1 pushes that follow it are queued.
+    Sent { follow: Vec<NewPush> },
+    /// Failed for now: tried again at `next_at`.
+    Retry { next_at: i64, error: String },
+    /// The platform throttled the robot: it rests until `until`, and so does
+    /// the push.
+    Throttled { until: i64, error: String },
+    /// Can never succeed as configured: a dead letter.
+    Dead { error: String },
+}
+
+/// The outcome of one leased row's send.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: i64,
+    pub robot_key: String,
+    pub outcome: Outcome,
+}
+
+/// Records the outcomes of several sends in the caller's transaction, with
+/// the same effect as [`mark_sent`], [`reschedule`], [`pause_robot`] and
+/// [`kill`] row by row. On PostgreSQL one statement per kind for the whole
+/// set (sent, rescheduled, dead); follow-up pushes and robot pauses (rare)
+/// go one by one. SQLite runs the row-by-row statements: on its writer they
+/// are calls on the writer's thread, not round trips.
+pub async fn record(tx: &mut Tx, now_ms: i64, records: &[Record]) -> StoreResult<()> {
+    let pg = tx.backend() == Backend::Postgres;
+    let mut sent: Vec<i64> = Vec::new();
+    let mut later: Vec<serde_json::Value> = Vec::new();
+    let mut dead: Vec<serde_json::Value> = Vec::new();
+    for r in records {
+        match &r.outcome {
+            Outcome::Sent { follow } => {
+                for p in follow {
+                    enqueue(tx, p, now_ms).await?;
+                }
+                if pg {
+                    sent.push(r.id);
+                } else {
+                    mark_sent(tx, r.id, now_ms).await?;
+                }
+            }
+            Outcome::Retry { next_at, error } => {
+                if pg {
+                    later.push(serde_json::json!({"id": r.id, "next_at": next_at, "error": error}));
+                } else {
+                    reschedule(tx, r.id, *next_at, error).await?;
+                }
+            }
+            Outcome::Throttled { until, error } => {
+                pause_robot(tx, &r.robot_key, *until).await?;
+                if pg {
+                    later.push(serde_json::json!({"id": r.id, "next_at": until, "error": error}));
+                } else {
+                    reschedule(tx, r.id, *until, error).await?;
+                }
+            }
+            Outcome::Dead { error } => {
+                if pg {
+                    dead.push(serde_json::json!({"id": r.id, "error": error}));
+                } else {
+                    kill(tx, r.id, error).await?;
+                }
+            }
+        }
+    }
+    if !sent.is_empty() {
+        sql::query(
+            "UPDATE outbox SET state = 'sent', sent_at = $2, attempts = attempts + 1, lease_until = NULL, \
+                    last_error = NULL \
+             WHERE id IN (SELECT value::bigint FROM json_array_elements_text($1::json))",
+        )
+        .bind(id_list(&sent))
+        .bind(now_ms)
+        .execute(tx)
+        .await?;
+    }
+    if !later.is_empty() {
+        sql::query(
+            "UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = u.next_at, lease_until = NULL, \
+                    last_error = u.error \
+             FROM json_to_recordset($1::json) AS u(id bigint, next_at bigint, error text) \
+             WHERE o.id = u.id AND o.state = 'pending'",
+        )
+        .bind(serde_json::Value::Array(later).to_string())
+        .execute(tx)
+        .await?;
+    }
+    if !dead.is_empty() {
+        sql::query(
+            "UPDATE outbox o SET state = 'dead', attempts = o.attempts + 1, lease_until = NULL, \
+                    last_error = u.error \
+             FROM json_to_recordset($1::json) AS u(id bigint, error text) \
+             WHERE o.id = u.id",
+        )
+        .bind(serde_json::Value::Array(dead).to_string())
+        .execute(tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Gives back the leases `worker` holds (graceful shutdown): another replica
 /// may send them at once instead of waiting for the leases to expire.
 pub async fn release(tx: &mut Tx, worker: &str) -> StoreResult<u64> {

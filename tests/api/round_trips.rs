@@ -146,3 +146,149 @@ async fn common_commands_stay_within_their_round_trips_on_postgres() {
     }
     assert!(over.is_empty(), "more round trips than allowed: {over:?}");
 }
+
+/// In an outbox step's `statements`: how many read a route (the only
+/// SELECTs; claims are `WITH …`) and how many write outcomes.
+fn outbox_parts(statements: &[String]) -> (usize, usize) {
+    let routes = statements
+        .iter()
+        .filter(|s| s.trim_start().to_ascii_uppercase().starts_with("SELECT"))
+        .count();
+    let recorded = statements
+        .iter()
+        .filter(|s| s.contains("UPDATE outbox SET state"))
+        .count();
+    (routes, recorded)
+}
+
+#[tokio::test]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
+async fn a_batch_of_pushes_costs_a_few_round_trips_not_a_dozen_each_on_postgres() {
+    use liancun::outbox::{Payload, Timing, enqueue_group};
+    use liancun::reply::Reply;
+    use liancun::store::{StoreError, groups, outbox};
+
+    const N: usize = 12;
+    let log = Statements::default();
+    let _guard = tracing::subscriber::set_default(Registry::default().with(log.clone()));
+    let mut app = TestApp::spawn(Backend::Postgres).await.expect(PG_UNSET);
+    let mut group_ids = Vec::new();
+    for i in 0..N {
+        app.in_group(&format!("cid-rt-{i}"));
+        let village = format!("往返{i}村");
+        app.ensure_village("凤林镇", &village).await;
+        let bound = app.say(&ADMIN, &format!("绑定 凤林镇 {village}")).await;
+        assert!(bound.contains("已绑定"), "{bound}");
+        group_ids.push(app.group_id().await);
+    }
+    // One push to each group (a robot each, so none waits for another's
+    // spacing), due now.
+    let enqueue = |round: usize| {
+        let (db, ids, now) = (app.db.clone(), group_ids.clone(), app.clock.now_ms());
+        async move {
+            db.write(move |tx| {
+                Box::pin(async move {
+                    for gid in ids {
+                        let t = groups::push_target(tx, gid).await?.expect("bound group");
+                        let payload = Payload {
+                            title: "通知".into(),
+                            markdown: false,
+                            reply: Reply::text(format!("第{round}轮通知")),
+                        };
+                        let timing = Timing {
+                            at_ms: now,
+                            spread_ms: 0,
+                            quiet: None,
+                        };
+                        let key = format!("rt-{round}");
+                        enqueue_group(tx, &t, None, &key, &payload, timing, now).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .await
+            .expect("enqueue");
+        }
+    };
+
+    // The first round warms the statement cache.
+    enqueue(1).await;
+    assert_eq!(app.deliver().await.sent, N as u64);
+    app.advance(chrono::Duration::seconds(4));
+    enqueue(2).await;
+    log.take();
+    let d = app.deliver().await;
+    let statements = log.take();
+    assert_eq!(d.sent, N as u64, "{d:?}");
+    let n = round_trips(&statements);
+    let (routes, recorded) = outbox_parts(&statements);
+    eprintln!(
+        "{N} pushes: {n} round trips; {routes} route read(s), {recorded} outcome write(s)\n    {}",
+        statements.join("\n    ")
+    );
+    // The claim (BEGIN, the claim, COMMIT), the batch's route (BEGIN, one
+    // SELECT, ROLLBACK), the claim that finds nothing more, and the outcome
+    // writes (BEGIN, one UPDATE for however many rows, COMMIT). Before: 12
+    // round trips for each push, its route read row by row.
+    assert_eq!(routes, 1, "one route read for the whole batch");
+    assert!(recorded <= N, "at most one outcome write per push");
+    assert_eq!(n, 9 + 3 * recorded, "nothing else per push");
+    assert!(n <= 9 + 3 * N, "{n} round trips for {N} pushes");
+    let received = app.fake.received().len();
+    assert_eq!(received, 2 * N, "each push sent once");
+
+    // Outcomes written together: one statement per kind, however many rows.
+    enqueue(3).await;
+    let ids: Vec<i64> = app
+        .db
+        .read(|tx| {
+            Box::pin(async move {
+                liancun::store::sql::query_as::<(i64,)>(
+                    "SELECT id FROM outbox WHERE state = 'pending' ORDER BY id",
+                )
+                .fetch_all(tx)
+                .await
+            })
+        })
+        .await
+        .expect("pending rows")
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    assert_eq!(ids.len(), N);
+    let records: Vec<outbox::Record> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| outbox::Record {
+            id,
+            robot_key: format!("rt-robot-{i}"),
+            outcome: match i % 3 {
+                0 => outbox::Outcome::Sent { follow: Vec::new() },
+                1 => outbox::Outcome::Retry {
+                    next_at: 1,
+                    error: "503: busy".into(),
+                },
+                _ => outbox::Outcome::Dead {
+                    error: "400: bad robot".into(),
+                },
+            },
+        })
+        .collect();
+    log.take();
+    let now = app.clock.now_ms();
+    app.db
+        .write(move |tx| Box::pin(async move { outbox::record(tx, now, &records).await }))
+        .await
+        .expect("record");
+    let n = round_trips(&log.take());
+    assert_eq!(n, 5, "BEGIN, sent, retried, dead, COMMIT for {N} rows");
+    let (pending, sent, dead) = app
+        .db
+        .read(|tx| Box::pin(async move { outbox::depth(tx).await }))
+        .await
+        .expect("depth");
+    assert_eq!(
+        (pending, sent, dead),
+        (N as i64 / 3, 2 * N as i64 + N as i64 / 3, N as i64 / 3)
+    );
+}
