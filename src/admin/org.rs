@@ -871,7 +871,7 @@ impl Admin {
 
     /// Registers a person by platform identity (before they ever chat).
     pub async fn create_person(&self, who: Principal, n: NewPerson) -> AdminResult<q::Person> {
-        if !matches!(n.platform.as_str(), "dingtalk" | "wecom") {
+        if n.platform.parse::<crate::platform::Platform>().is_err() {
             return Err(AdminError::invalid("platform", "must be dingtalk or wecom"));
         }
         let uid = n.platform_user_id.trim().to_string();
@@ -977,7 +977,7 @@ impl Admin {
         }
         .checked()?;
         if let Some(p) = &g.platform
-            && !matches!(p.as_str(), "dingtalk" | "wecom")
+            && p.parse::<crate::platform::Platform>().is_err()
         {
             return Err(AdminError::invalid("platform", "must be dingtalk or wecom"));
         }
