@@ -1729,33 +1729,8 @@ fn rank() {
 /// [`CommandKind::who_may`] checked by [`crate::domain::role::may`].
 mod who_may {
     use super::CommandKind::*;
-    use crate::domain::role::{Actor, Policy, TeamRole, WhoMay, may};
-
-    const LEADER: Actor = Actor {
-        role: Some(TeamRole::Leader),
-        group_admin: false,
-        admin: false,
-    };
-    const MEMBER: Actor = Actor {
-        role: Some(TeamRole::Member),
-        group_admin: false,
-        admin: false,
-    };
-    const VILLAGER: Actor = Actor {
-        role: None,
-        group_admin: false,
-        admin: false,
-    };
-    const GROUP_ADMIN: Actor = Actor {
-        role: None,
-        group_admin: true,
-        admin: false,
-    };
-    const ADMIN: Actor = Actor {
-        role: None,
-        group_admin: false,
-        admin: true,
-    };
+    use crate::domain::role::actors::{ADMIN, GROUP_ADMIN, LEADER, MEMBER, VILLAGER};
+    use crate::domain::role::{Policy, WhoMay, may};
 
     #[test]
     fn the_product_table() {

@@ -161,35 +161,31 @@ pub fn may_touch_task(actor: Actor, actor_id: i64, owners: &[i64]) -> bool {
     actor.admin || actor.role == Some(TeamRole::Leader) || owners.contains(&actor_id)
 }
 
+/// Who is who in the rules' tests (here, `domain::task`, the command table).
+#[cfg(test)]
+pub(crate) mod actors {
+    use super::{Actor, TeamRole};
+
+    const fn actor(role: Option<TeamRole>, group_admin: bool, admin: bool) -> Actor {
+        Actor {
+            role,
+            group_admin,
+            admin,
+        }
+    }
+
+    pub const LEADER: Actor = actor(Some(TeamRole::Leader), false, false);
+    pub const MEMBER: Actor = actor(Some(TeamRole::Member), false, false);
+    pub const VILLAGER: Actor = actor(None, false, false);
+    pub const GROUP_ADMIN: Actor = actor(None, true, false);
+    /// A bot admin.
+    pub const ADMIN: Actor = actor(None, false, true);
+}
+
 #[cfg(test)]
 mod tests {
+    use super::actors::*;
     use super::*;
-
-    const LEADER: Actor = Actor {
-        role: Some(TeamRole::Leader),
-        group_admin: false,
-        admin: false,
-    };
-    const MEMBER: Actor = Actor {
-        role: Some(TeamRole::Member),
-        group_admin: false,
-        admin: false,
-    };
-    const VILLAGER: Actor = Actor {
-        role: None,
-        group_admin: false,
-        admin: false,
-    };
-    const GROUP_ADMIN: Actor = Actor {
-        role: None,
-        group_admin: true,
-        admin: false,
-    };
-    const ADMIN: Actor = Actor {
-        role: None,
-        group_admin: false,
-        admin: true,
-    };
 
     #[test]
     fn who_is_among_whom() {

@@ -336,29 +336,10 @@ mod tests {
         assert!(!carried_over(w49, w49));
     }
 
+    use crate::domain::role::actors::{ADMIN as BOT_ADMIN, LEADER, MEMBER, VILLAGER};
     use crate::domain::week::local_to_utc;
 
     const SH: Tz = chrono_tz::Asia::Shanghai;
-    const LEADER: Actor = Actor {
-        role: Some(TeamRole::Leader),
-        group_admin: false,
-        admin: false,
-    };
-    const MEMBER: Actor = Actor {
-        role: Some(TeamRole::Member),
-        group_admin: false,
-        admin: false,
-    };
-    const VILLAGER: Actor = Actor {
-        role: None,
-        group_admin: false,
-        admin: false,
-    };
-    const BOT_ADMIN: Actor = Actor {
-        role: None,
-        group_admin: false,
-        admin: true,
-    };
     /// Person ids: 李四 owns the task, 王五 is a member who does not.
     const LISI: i64 = 7;
     const WANGWU: i64 = 8;
