@@ -1039,10 +1039,14 @@ async fn callbacks(args: BenchArgs, placement: Option<Placement>) -> anyhow::Res
             p.per_second / b.per_second
         );
         match pgbench_anchor(pg, args.connections).await {
-            Ok(Some(tps)) => println!(
-                "pgbench TPC-B-like, same server, -c {c} -j 2 -T {PGBENCH_SECONDS}: {tps:.0} tps; \
-                 full PostgreSQL/pgbench = {:.2} (target ≥ 1.0), p99 {:.2} ms (target ≤ 15 ms)",
-                p.per_second / tps,
+            Ok(Some(a)) => println!(
+                "pgbench TPC-B-like, same server, -c {c} -j 2 -T {PGBENCH_SECONDS}: {:.0} tps, \
+                 latency p50 {:.2} ms, p99 {:.2} ms; full PostgreSQL/pgbench = {:.2} (target ≥ 1.0), \
+                 p99 {:.2} ms (target ≤ 15 ms)",
+                a.tps,
+                a.p50_ms,
+                a.p99_ms,
+                p.per_second / a.tps,
                 p.p99_ms,
                 c = args.connections,
             ),
@@ -1057,11 +1061,22 @@ async fn callbacks(args: BenchArgs, placement: Option<Placement>) -> anyhow::Res
 /// How long the pgbench anchor runs.
 const PGBENCH_SECONDS: u64 = 10;
 
-/// pgbench's TPC-B-like transactions per second with `clients` clients and
-/// two threads (`pgbench -c clients -j 2 -T 10`, scale 1), on the server of
-/// `url`, in a scratch database made for it (`createdb`, `pgbench -i`) and
-/// dropped afterwards. `None` when `pgbench` is not installed.
-async fn pgbench_anchor(url: &str, clients: usize) -> anyhow::Result<Option<f64>> {
+/// What pgbench measured: its transactions per second and the latency of
+/// each transaction, from its per-transaction log.
+#[derive(Debug)]
+struct Anchor {
+    tps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// pgbench's TPC-B-like run with `clients` clients and two threads
+/// (`pgbench -c clients -j 2 -T 10 -l`, scale 1), on the server of `url`, in
+/// a scratch database made for it (`createdb`, `pgbench -i`) and dropped
+/// afterwards: its tps, and its own latency percentiles from the
+/// per-transaction log (the bound a closed loop of `clients` puts on any
+/// path through that server). `None` when `pgbench` is not installed.
+async fn pgbench_anchor(url: &str, clients: usize) -> anyhow::Result<Option<Anchor>> {
     use tokio::process::Command;
     let installed = Command::new("pgbench")
         .arg("--version")
@@ -1073,6 +1088,7 @@ async fn pgbench_anchor(url: &str, clients: usize) -> anyhow::Result<Option<f64>
     }
     let name = format!("liancun_pgbench_{}", fastrand::u32(..));
     let scratch = with_database(url, &name)?;
+    let logs = tempfile_dir()?;
     let run = |cmd: &mut Command, what: &str| {
         let what = what.to_string();
         let out = cmd.output();
@@ -1104,13 +1120,32 @@ async fn pgbench_anchor(url: &str, clients: usize) -> anyhow::Result<Option<f64>
             Command::new("pgbench")
                 .args(["-c", &clients.to_string(), "-j", "2", "-T"])
                 .arg(PGBENCH_SECONDS.to_string())
+                .arg("-l")
+                .arg(format!("--log-prefix={}", logs.join("pgbench").display()))
                 .arg(&scratch),
             "pgbench",
         )
         .await?;
-        pgbench_tps(&out).with_context(|| format!("no tps in pgbench's output: {out}"))
+        let tps =
+            pgbench_tps(&out).with_context(|| format!("no tps in pgbench's output: {out}"))?;
+        let mut us = Vec::new();
+        for entry in std::fs::read_dir(&logs).context("reading pgbench's logs")? {
+            let text = std::fs::read_to_string(entry?.path()).context("reading a pgbench log")?;
+            us.extend(pgbench_latencies_us(&text));
+        }
+        if us.is_empty() {
+            bail!("pgbench wrote no transaction log in {}", logs.display());
+        }
+        us.sort_unstable();
+        let pct = |q: f64| us[((us.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+        anyhow::Ok(Anchor {
+            tps,
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+        })
     }
     .await;
+    let _ = std::fs::remove_dir_all(&logs);
     let dropped = run(
         Command::new("dropdb")
             .arg(format!("--maintenance-db={url}"))
@@ -1118,9 +1153,9 @@ async fn pgbench_anchor(url: &str, clients: usize) -> anyhow::Result<Option<f64>
         "dropdb",
     )
     .await;
-    let tps = measured?;
+    let anchor = measured?;
     dropped?;
-    Ok(Some(tps))
+    Ok(Some(anchor))
 }
 
 /// The tps pgbench printed (`tps = 3087.1 (without initial connection time)`).
@@ -1128,6 +1163,13 @@ fn pgbench_tps(out: &str) -> Option<f64> {
     out.lines()
         .filter_map(|l| l.trim().strip_prefix("tps = "))
         .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+/// Each transaction's latency in µs from a pgbench `-l` log, whose lines
+/// read `client_id transaction_no time script_no time_epoch time_us`.
+fn pgbench_latencies_us(log: &str) -> impl Iterator<Item = u64> + '_ {
+    log.lines()
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
 }
 
 /// `url` (`postgres://…/db?…`) naming database `name` instead.
@@ -1432,6 +1474,8 @@ mod tests {
                    tps = 3087.123456 (without initial connection time)\n";
         assert_eq!(pgbench_tps(out), Some(3087.123456));
         assert_eq!(pgbench_tps("no figures"), None);
+        let log = "0 199 2481 0 1733580000 123456\n1 200 15020 0 1733580000 124000\nbroken\n";
+        assert_eq!(pgbench_latencies_us(log).collect::<Vec<_>>(), [2481, 15020]);
         assert_eq!(
             with_database(
                 "postgres://postgres@127.0.0.1:5432/liancun_bench",
