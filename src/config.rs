@@ -246,7 +246,8 @@ pub struct SchedulerSettings {
 pub struct OutboxSettings {
     /// Run the outbox worker in this process.
     pub enabled: bool,
-    /// Sends in flight at once.
+    /// Sends in flight at once (as many outcomes again may wait for their
+    /// write).
     pub concurrency: usize,
     /// Seconds a claimed push is leased before another replica may take it.
     pub lease_secs: i64,

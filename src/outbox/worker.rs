@@ -13,9 +13,10 @@
 //! last write in one transaction (group commit: an outcome waits at most for
 //! the write before it, never for a timer), so a send costs a fraction of a
 //! round trip on either side instead of a transaction of its own. A send's
-//! slot stays taken until its outcome is written, so a crash leaves no more
-//! rows sent but unrecorded (sent again after their lease) than there are
-//! slots, as when each send wrote its own outcome.
+//! slot frees up as soon as the platform answers, so the next send does not
+//! wait for the write; outcomes not yet written are bounded apart (as many
+//! as there are slots), so a crash leaves no more rows sent but unrecorded
+//! (sent again after their lease) than that, plus the sends in flight.
 //! A push meant to reach the people it mentions ([`super::Reach::People`])
 //! whose route could not notify them (it wrote them `@名字`) is followed by
 //! the same text 1:1 to each of them, queued as rows of their own.
@@ -135,6 +136,8 @@ impl Worker {
     pub async fn deliver_due(&self) -> anyhow::Result<Delivered> {
         let concurrency = self.config.concurrency.max(1);
         let sem = Arc::new(Semaphore::new(concurrency));
+        // Outcomes handed to the recorder and not yet written.
+        let unrecorded = Arc::new(Semaphore::new(concurrency));
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         let mut queue: std::collections::VecDeque<(Claimed, Arc<BatchRoutes>)> =
             std::collections::VecDeque::new();
@@ -162,12 +165,10 @@ impl Worker {
             };
             let me = self.clone();
             let records = records.clone();
+            let unrecorded = Arc::clone(&unrecorded);
             tasks.spawn(async move {
-                // The slot stays taken until the outcome is written (the
-                // recorder drops the permit then): a crash finds at most
-                // `concurrency` rows sent but not recorded, as when each
-                // send recorded its own outcome.
-                me.send_one(row, &routes, permit, &records).await
+                me.send_one(row, &routes, permit, &unrecorded, &records)
+                    .await
             });
         }
         while let Some(r) = tasks.join_next().await {
@@ -191,7 +192,7 @@ impl Worker {
                 .map(|r| (r.record, r.permit))
                 .unzip();
             self.record(batch).await;
-            // Written (or counted as unrecorded): the send slots free up.
+            // Written (or counted as unrecorded): room for more outcomes.
             drop(permits);
         }
     }
@@ -322,16 +323,24 @@ impl Worker {
 
     /// Sends one claimed row and records what happened. Never fails: every
     /// outcome is written back (or, if even that fails, the lease expires and
-    /// the row is tried again).
+    /// the row is tried again). `slot` is the send's; it is given back once
+    /// the outcome has a place among the `unrecorded`, whose permit the
+    /// recorder gives back when the outcome is written.
     async fn send_one(
         &self,
         row: Claimed,
         routes: &BatchRoutes,
-        permit: OwnedSemaphorePermit,
+        slot: OwnedSemaphorePermit,
+        unrecorded: &Arc<Semaphore>,
         records: &mpsc::UnboundedSender<Recording>,
     ) -> Outcome {
         let now = self.clock.now_ms();
         let result = self.try_send(&row, routes, now).await;
+        let permit = Arc::clone(unrecorded)
+            .acquire_owned()
+            .await
+            .expect("the step never closes its semaphores");
+        drop(slot);
         let (outcome, update) = match result {
             Ok(follow) => (Outcome::Sent, outbox::Outcome::Sent { follow }),
             Err(SendError::Throttled { code, message }) => {
@@ -436,7 +445,8 @@ impl Worker {
 /// flight, so a write rarely holds more than that).
 const RECORD_BATCH: usize = 1024;
 
-/// An outcome on its way to the recorder, with the send slot it holds.
+/// An outcome on its way to the recorder, with its place among the outcomes
+/// not yet written.
 struct Recording {
     record: Record,
     permit: OwnedSemaphorePermit,

@@ -170,3 +170,67 @@ scenario! {
         assert_eq!(cal["missing_years"], json!([]));
     }
 }
+
+/// Sends in flight at the platform never exceed `outbox.concurrency`, and a
+/// fan-out keeps that many going: a send's slot frees up when the platform
+/// answers (its outcome is written afterwards, bounded apart), and not before.
+mod sends_in_flight_stay_within_the_concurrency {
+    use super::*;
+    const CONCURRENCY: usize = 3;
+    const GROUPS: usize = 12;
+
+    async fn run(mut app: TestApp) {
+        for g in 0..GROUPS {
+            let village = format!("第{g}村");
+            app.ensure_village("凤林镇", &village).await;
+            app.in_group(&format!("cid-inflight-{g}"));
+            let said = app.say(&ADMIN, &format!("绑定 凤林镇 {village}")).await;
+            assert!(said.contains("已绑定"), "{said}");
+        }
+        run_job(&app, "plan_reminder").await;
+        app.fake.set_latency(std::time::Duration::from_millis(40));
+        let d = app.deliver().await;
+        assert_eq!(d.sent, GROUPS as u64, "{d:?}");
+        assert_eq!(app.fake.received().len(), GROUPS);
+        assert_eq!(
+            app.fake.peak_in_flight(),
+            CONCURRENCY,
+            "never more than the slots, and every slot kept busy"
+        );
+        let (sent,): (i64,) = app
+            .db
+            .read(|tx| {
+                Box::pin(async move {
+                    liancun::store::sql::query_as::<(i64,)>(
+                        "SELECT COUNT(*) FROM outbox WHERE state = 'sent'",
+                    )
+                    .fetch_one(tx)
+                    .await
+                })
+            })
+            .await
+            .expect("count");
+        assert_eq!(
+            sent, GROUPS as i64,
+            "every outcome written when the step returns"
+        );
+    }
+
+    fn toml() -> String {
+        format!("[outbox]\nenabled = false\nconcurrency = {CONCURRENCY}")
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(TestApp::spawn_with(Backend::Sqlite, &toml()).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    #[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
+    async fn postgres() {
+        run(TestApp::spawn_with(Backend::Postgres, &toml())
+            .await
+            .expect(PG_UNSET))
+        .await;
+    }
+}

@@ -1,7 +1,8 @@
 //! Three `liancun serve` replicas on one PostgreSQL database: callbacks spread
 //! over all three, a job firing every few seconds, one replica killed with
 //! SIGKILL mid fan-out. Every firing is claimed once, every push delivered
-//! (duplicates only for sends in flight at the kill, counted), nothing lost.
+//! (duplicates only for sends in flight or not yet recorded at the kill,
+//! counted), nothing lost.
 
 use std::time::{Duration, Instant};
 
@@ -201,8 +202,8 @@ admins = ["admin"]
         done.len()
     );
     assert!(
-        (0..=CONCURRENCY as i64).contains(&duplicates),
-        "duplicates only for sends in flight at the kill: {duplicates}"
+        (0..=2 * CONCURRENCY as i64).contains(&duplicates),
+        "duplicates only for sends in flight or unrecorded at the kill: {duplicates}"
     );
     let (groups,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM chat_groups")
         .fetch_one(&mut pg)

@@ -2,6 +2,8 @@
 //! injected failures, added latency, and serving on loopback.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -20,6 +22,7 @@ pub(crate) struct Knobs {
     fail_next: usize,
     fail_status: u16,
     latency: Duration,
+    in_flight: InFlight,
 }
 
 impl Default for Knobs {
@@ -29,6 +32,7 @@ impl Default for Knobs {
             fail_next: 0,
             fail_status: 503,
             latency: Duration::ZERO,
+            in_flight: InFlight::default(),
         }
     }
 }
@@ -70,6 +74,11 @@ impl Knobs {
         self.latency
     }
 
+    /// The requests now inside their added latency, and the most at once.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
+    }
+
     /// Consumes one injected failure, if any: the status to answer with.
     pub fn take_failure(&mut self) -> Option<StatusCode> {
         if self.fail_next == 0 {
@@ -80,8 +89,43 @@ impl Knobs {
     }
 }
 
-/// Waits `latency` of real time (nothing when zero).
-pub(crate) async fn delay(latency: Duration) {
+/// Requests being answered at once: how many clients' sends are in flight
+/// at the fake, seen from its side.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InFlight {
+    now: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl InFlight {
+    /// The most requests that were inside their latency at one time.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts one request in flight until dropped (also when the client gives
+/// up and the answer is never written).
+struct Entered(InFlight);
+
+impl Entered {
+    fn new(gauge: InFlight) -> Entered {
+        let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+        gauge.peak.fetch_max(now, Ordering::SeqCst);
+        Entered(gauge)
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits `latency` of real time (nothing when zero), counted in `gauge`
+/// meanwhile.
+pub(crate) async fn delay(latency: Duration, gauge: InFlight) {
+    let _entered = Entered::new(gauge);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

@@ -320,9 +320,17 @@ impl FakeDingtalk {
         self.lock().token_requests
     }
 
+    /// The most requests (all routes) this fake was answering at one time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.lock().knobs.in_flight().peak()
+    }
+
     async fn delay(&self) {
-        let latency = self.lock().knobs.latency();
-        common::delay(latency).await;
+        let (latency, gauge) = {
+            let inner = self.lock();
+            (inner.knobs.latency(), inner.knobs.in_flight())
+        };
+        common::delay(latency, gauge).await;
     }
 }
 
