@@ -2,7 +2,7 @@
 //! already said today, which firings were claimed.
 
 use super::sql;
-use super::{StoreResult, Tx};
+use super::{Backend, StoreResult, Tx};
 
 crate::row_struct! {
     /// A team in a job's scope, with its township's time zone.
@@ -219,7 +219,18 @@ pub async fn week_stats(tx: &mut Tx, team_id: i64, week: &str) -> StoreResult<We
     Ok(r)
 }
 
-/// Claims a firing. `true`: this replica runs it; `false`: someone did already.
+/// Claims a firing. `true`: this replica runs it; `false`: someone did
+/// already, or is running it now.
+///
+/// A firing runs in the transaction that claims it. On PostgreSQL a second
+/// replica's plain `INSERT … ON CONFLICT DO NOTHING` would wait for that
+/// transaction to end (a township's fan-out: up to a second under load),
+/// holding a pooled connection the callbacks need meanwhile. So the claim
+/// first takes a transaction-scoped advisory lock on the firing's key, without
+/// waiting: a replica that cannot have it returns `false` at once. If the
+/// running firing rolls back, its slot is still due at the next tick and is
+/// claimed then (a hash collision with another firing defers it one tick
+/// the same way). On SQLite the writer runs claims one after another.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim_firing(
     tx: &mut Tx,
@@ -231,20 +242,29 @@ pub async fn claim_firing(
     worker: &str,
     now_ms: i64,
 ) -> StoreResult<bool> {
-    let n = sql::query(
-        "INSERT INTO job_firings (job, scope, slot, fire_at, status, claimed_by, claimed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job, scope, slot) DO NOTHING",
-    )
-    .bind(job)
-    .bind(scope)
-    .bind(slot_ms)
-    .bind(fire_at_ms)
-    .bind(status)
-    .bind(worker)
-    .bind(now_ms)
-    .execute(tx)
-    .await?
-    .rows_affected();
+    let statement = match tx.backend() {
+        Backend::Postgres => {
+            "INSERT INTO job_firings (job, scope, slot, fire_at, status, claimed_by, claimed_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7 \
+             WHERE pg_try_advisory_xact_lock(hashtextextended($1 || ' ' || $2 || ' ' || CAST($3 AS TEXT), 0)) \
+             ON CONFLICT (job, scope, slot) DO NOTHING"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO job_firings (job, scope, slot, fire_at, status, claimed_by, claimed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job, scope, slot) DO NOTHING"
+        }
+    };
+    let n = sql::query(statement)
+        .bind(job)
+        .bind(scope)
+        .bind(slot_ms)
+        .bind(fire_at_ms)
+        .bind(status)
+        .bind(worker)
+        .bind(now_ms)
+        .execute(tx)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }
 

@@ -260,3 +260,98 @@ scenario! {
         assert!(!got.iter().any(|r| r.target == "user:lisi01"), "{got:?}");
     }
 }
+
+/// Claims `slot` of plan_missing for township 1 as `worker` in a transaction
+/// of its own.
+async fn claim_slot(db: &liancun::store::Db, worker: &'static str, slot: i64) -> bool {
+    db.write(move |tx| {
+        Box::pin(async move {
+            liancun::store::jobs::claim_firing(
+                tx,
+                "plan_missing",
+                "township:1",
+                slot,
+                slot,
+                "running",
+                worker,
+                slot,
+            )
+            .await
+        })
+    })
+    .await
+    .expect("claim")
+}
+
+/// A replica that finds a firing being run by another does not wait for that
+/// run's transaction (which holds a pooled connection the callbacks need):
+/// it is told at once that the firing is not its own. If the run rolls back,
+/// the slot can be claimed again.
+#[tokio::test]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
+async fn a_firing_being_run_is_passed_over_without_waiting_on_postgres() {
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn(Backend::Postgres).await.expect(PG_UNSET);
+    const SLOT: i64 = 1_796_000_000_000;
+    let (claimed_tx, claimed_rx) = tokio::sync::oneshot::channel::<bool>();
+    let (end_tx, end_rx) = tokio::sync::oneshot::channel::<()>();
+    let db = app.db.clone();
+    let running = tokio::spawn(async move {
+        db.write(move |tx| {
+            Box::pin(async move {
+                let won = liancun::store::jobs::claim_firing(
+                    tx,
+                    "plan_missing",
+                    "township:1",
+                    SLOT,
+                    SLOT,
+                    "running",
+                    "replica-a",
+                    SLOT,
+                )
+                .await?;
+                let _ = claimed_tx.send(won);
+                let _ = end_rx.await;
+                // The run fails: nothing of it is kept, its claim neither.
+                Err::<(), _>(liancun::store::StoreError::Conflict(
+                    "the run failed".into(),
+                ))
+            })
+        })
+        .await
+    });
+    assert!(
+        claimed_rx.await.expect("claimed"),
+        "replica A claims the free slot"
+    );
+
+    let started = Instant::now();
+    let b = tokio::time::timeout(
+        Duration::from_secs(10),
+        claim_slot(&app.db, "replica-b", SLOT),
+    )
+    .await
+    .expect("replica B is not held up by A's open run");
+    assert!(!b, "replica B does not take a slot A is running");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Another firing is not held up by A's either.
+    assert!(claim_slot(&app.db, "replica-b", SLOT + 60_000).await);
+
+    end_tx.send(()).expect("A waits");
+    assert!(
+        running.await.expect("A's task").is_err(),
+        "A's run rolled back"
+    );
+    assert!(
+        claim_slot(&app.db, "replica-b", SLOT).await,
+        "the slot is free again after A's rollback"
+    );
+    assert!(
+        !claim_slot(&app.db, "replica-a", SLOT).await,
+        "and claimed once"
+    );
+}
