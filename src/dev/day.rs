@@ -408,6 +408,9 @@ pub struct DayReport {
     /// Teams of the script's missing set without a nag row, and nag rows for
     /// teams whose plan was in well before 21:30.
     pub nag_missing: usize,
+    /// The first few of them: group, its plan posted and answered (if at
+    /// all), and by when its township's firing had ended (simulated ms).
+    pub nag_missing_examples: Vec<String>,
     pub nag_wrong: usize,
     /// Townships with a missing team whose admin got no row.
     pub admin_missing: usize,
@@ -515,6 +518,9 @@ impl DayReport {
             self.admin_missing,
             met(self.invariants_hold())
         );
+        for e in &self.nag_missing_examples {
+            println!("  not nagged: {e} (after 20:00, simulated)");
+        }
         println!(
             "outbox at {}: {} due and unsent, oldest waiting {:.1} s; worst lag 21:30–21:45 {:.1} s (simulated)",
             clock(self.at_nag.at),
@@ -723,8 +729,17 @@ struct Seen {
     examples: Vec<String>,
     behind: Duration,
     sent: BTreeMap<&'static str, u64>,
-    /// Groups whose plan was answered, and when (simulated ms after 20:00).
-    plans: Vec<(usize, i64)>,
+    /// Groups whose plan was answered: when it was sent and when answered
+    /// (simulated ms after 20:00).
+    plans: Vec<Plan>,
+}
+
+/// A plan the evening published and the bot confirmed.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    group: usize,
+    posted_at: i64,
+    answered_at: i64,
 }
 
 /// Plays `events` (one connection's share, in time order) against `addr`.
@@ -756,6 +771,7 @@ async fn play(
             &at,
         );
         let t = Instant::now();
+        let posted_at = clock.now_ms() - start_ms;
         let r = c.post(&b, &clock).await;
         seen.latencies.push(t.elapsed());
         *seen.sent.entry(e.kind.label()).or_default() += 1;
@@ -770,7 +786,11 @@ async fn play(
                     ))
                 } else {
                     if e.kind == Kind::Plan {
-                        seen.plans.push((e.group, clock.now_ms() - start_ms));
+                        seen.plans.push(Plan {
+                            group: e.group,
+                            posted_at,
+                            answered_at: clock.now_ms() - start_ms,
+                        });
                     }
                     None
                 }
@@ -1201,7 +1221,12 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
         .collect();
     let group_nags: Vec<_> = nags.iter().filter(|r| r.group_id.is_some()).collect();
     let admin_nags: Vec<_> = nags.iter().filter(|r| r.person_id.is_some()).collect();
-    let answered: HashMap<usize, i64> = seen.plans.iter().copied().collect();
+    let answered: HashMap<usize, i64> = seen
+        .plans
+        .iter()
+        .map(|p| (p.group, p.answered_at))
+        .collect();
+    let posted: HashMap<usize, i64> = seen.plans.iter().map(|p| (p.group, p.posted_at)).collect();
     // A plan answered after 21:30 (or not far before, while the firing ran)
     // may or may not be nagged: both are right.
     let settled = |g: usize| answered.get(&g).is_some_and(|&at| at < NAG_AT - min(1));
@@ -1214,11 +1239,13 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
         .filter_map(|r| by_group.get(&r.group_id.unwrap_or_default()))
         .filter_map(|c| c.strip_prefix("cidDAY").and_then(|n| n.parse().ok()))
         .collect();
-    // When each township's firing ran (its first nag row written): a team
-    // of the script's missing set whose late plan was answered before that
-    // was rightly not nagged (a slow tick can start a township's firing
-    // after 21:30).
-    let mut fired_at: HashMap<usize, i64> = HashMap::new();
+    // By when each township's firing had surely ended: its rows are sent
+    // only after its transaction commits, so before its first nag left. A
+    // team of the script's missing set whose late plan was posted before
+    // then may have been seen by the firing (it reads each team's plan in
+    // turn while it runs, and a slow tick can start it after 21:30), and
+    // then was rightly not nagged.
+    let mut ended_by: HashMap<usize, i64> = HashMap::new();
     for r in &group_nags {
         if let Some(g) = r
             .group_id
@@ -1226,23 +1253,40 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
             .and_then(|c| c.strip_prefix("cidDAY"))
             .and_then(|n| n.parse::<usize>().ok())
         {
-            let t = fired_at.entry(g / GROUPS_PER_TOWNSHIP).or_insert(i64::MAX);
-            *t = (*t).min(r.created_at - start_ms);
+            let t = ended_by.entry(g / GROUPS_PER_TOWNSHIP).or_insert(i64::MAX);
+            *t = (*t).min(r.sent_at.map_or(i64::MAX, |s| s - start_ms));
         }
     }
     let excused = |g: usize| {
-        answered.get(&g).is_some_and(|&at| {
-            at < fired_at
+        posted.get(&g).is_some_and(|&at| {
+            at < ended_by
                 .get(&(g / GROUPS_PER_TOWNSHIP))
                 .copied()
                 .unwrap_or(i64::MAX)
         })
     };
-    let nag_missing = script
+    let mut unnagged: Vec<usize> = script
         .missing
         .iter()
-        .filter(|g| !nagged_groups.contains(*g) && !excused(**g))
-        .count();
+        .copied()
+        .filter(|g| !nagged_groups.contains(g) && !excused(*g))
+        .collect();
+    unnagged.sort_unstable();
+    let nag_missing = unnagged.len();
+    let sim = |t: Option<i64>| t.map_or("-".to_string(), |t| format!("{:.1} s", t as f64 / 1e3));
+    let nag_missing_examples = unnagged
+        .iter()
+        .take(3)
+        .map(|&g| {
+            format!(
+                "group {g}: plan posted {} answered {}; township {} firing ended by {}",
+                sim(posted.get(&g).copied()),
+                sim(answered.get(&g).copied()),
+                g / GROUPS_PER_TOWNSHIP,
+                sim(ended_by.get(&(g / GROUPS_PER_TOWNSHIP)).copied()),
+            )
+        })
+        .collect();
     let nag_wrong = nagged_groups.iter().filter(|g| settled(**g)).count();
     let townships_missing: HashSet<usize> = script
         .missing
@@ -1298,6 +1342,7 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
         admin_rows: admin_nags.len(),
         admin_sent: admin_nags.iter().filter(|r| r.state == "sent").count(),
         nag_missing,
+        nag_missing_examples,
         nag_wrong,
         admin_missing,
         doubled,
