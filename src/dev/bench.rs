@@ -15,9 +15,6 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use futures_util::{StreamExt, TryStreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -1283,36 +1280,17 @@ fn callback_body(
     .to_string()
 }
 
-struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    addr: std::net::SocketAddr,
-}
+/// A keep-alive connection posting callbacks to the bench's bot.
+struct Conn(crate::dev::client::Conn);
 
 impl Conn {
     async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Conn> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(Conn { sender, addr })
+        crate::dev::client::Conn::open(addr).await.map(Conn)
     }
 
     async fn post(&mut self, body: String) -> anyhow::Result<(StatusCode, Bytes)> {
-        let ts = chrono::Utc::now().timestamp_millis().to_string();
-        let sig = sign::sign(&ts, SECRET);
-        let req = Request::post(format!("http://{}/webhook/dingtalk/bench", self.addr))
-            .header("content-type", "application/json")
-            .header("host", self.addr.to_string())
-            .header("timestamp", ts)
-            .header("sign", sig)
-            .body(Full::new(Bytes::from(body)))?;
-        self.sender.ready().await?;
-        let resp = self.sender.send_request(req).await?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        Ok((status, bytes))
+        let now = chrono::Utc::now().timestamp_millis();
+        self.0.post_callback("bench", SECRET, now, body).await
     }
 }
 

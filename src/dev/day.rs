@@ -58,19 +58,14 @@ use axum::body::Bytes;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::AsyncBufReadExt;
-use tokio::net::TcpStream;
 
 use crate::app::App;
 use crate::clock::{Clock, FixedClock};
 use crate::config::Settings;
 use crate::dev::fake::dingtalk::FakeDingtalk;
-use crate::platform::dingtalk::sign;
 
 const SECRET: &str = "day-app-secret";
 const APP_KEY: &str = "day-app-key";
@@ -611,44 +606,22 @@ fn body(
 
 /// One keep-alive connection to a replica, reopened when the server closes it.
 struct Conn {
-    sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
+    conn: Option<crate::dev::client::Conn>,
     addr: std::net::SocketAddr,
 }
 
 impl Conn {
     fn new(addr: std::net::SocketAddr) -> Conn {
-        Conn { sender: None, addr }
-    }
-
-    async fn open(&mut self) -> anyhow::Result<()> {
-        let stream = TcpStream::connect(self.addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        self.sender = Some(sender);
-        Ok(())
+        Conn { conn: None, addr }
     }
 
     async fn try_post(&mut self, body: &str, now_ms: i64) -> anyhow::Result<(StatusCode, Bytes)> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
-            self.open().await?;
-        }
-        let sender = self.sender.as_mut().context("no connection")?;
-        let ts = now_ms.to_string();
-        let sig = sign::sign(&ts, SECRET);
-        let req = Request::post(format!("http://{}/webhook/dingtalk/{BOT}", self.addr))
-            .header("content-type", "application/json")
-            .header("host", self.addr.to_string())
-            .header("timestamp", ts)
-            .header("sign", sig)
-            .body(Full::new(Bytes::from(body.to_owned())))?;
-        sender.ready().await?;
-        let resp = sender.send_request(req).await?;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        Ok((status, bytes))
+        let conn = match &mut self.conn {
+            Some(c) if !c.is_closed() => c,
+            slot => slot.insert(crate::dev::client::Conn::open(self.addr).await?),
+        };
+        conn.post_callback(BOT, SECRET, now_ms, body.to_owned())
+            .await
     }
 
     /// Posts a callback signed at `clock`'s time. A connection the server
@@ -658,7 +631,7 @@ impl Conn {
         match self.try_post(body, clock.now_ms()).await {
             Ok(r) => Ok(r),
             Err(_) => {
-                self.sender = None;
+                self.conn = None;
                 self.try_post(body, clock.now_ms()).await
             }
         }

@@ -6,6 +6,7 @@
 //! The bench data set's SQL stays in `store::generate` (all SQL lives in `store/`).
 
 pub mod bench;
+mod client;
 pub mod day;
 pub mod demo;
 pub mod fake;
