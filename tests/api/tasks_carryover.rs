@@ -27,6 +27,28 @@ fn push_with(app: &TestApp, needle: &str) -> String {
 }
 
 /// (week, no, text, state) of every task, by id.
+/// The week's task counts of the one team (as the airing and ranking read them).
+async fn week_stats(app: &TestApp, week: &'static str) -> liancun::store::jobs::WeekStats {
+    let team = app
+        .db
+        .read(|tx| {
+            Box::pin(async move {
+                liancun::store::sql::query_as::<(i64,)>("SELECT id FROM teams")
+                    .fetch_one(tx)
+                    .await
+            })
+        })
+        .await
+        .expect("the team")
+        .0;
+    app.db
+        .read(move |tx| {
+            Box::pin(async move { liancun::store::jobs::week_stats(tx, team, week).await })
+        })
+        .await
+        .expect("week stats")
+}
+
 async fn tasks(app: &TestApp) -> Vec<(String, i64, String, String)> {
     app.db
         .read(|tx| {
@@ -90,12 +112,7 @@ scenario! {
         // It stays in its own week's list, where it counts as closed, not on time.
         let t = tasks(&app).await;
         assert_eq!(t[0], ("2026-W49".to_string(), 1, "插花田政策处理".to_string(), "closed".to_string()));
-        let team = app.db.read(|tx| Box::pin(async move {
-            liancun::store::sql::query_as::<(i64,)>("SELECT id FROM teams").fetch_one(tx).await
-        })).await.expect("the team").0;
-        let w49 = app.db.read(move |tx| Box::pin(async move {
-            liancun::store::jobs::week_stats(tx, team, "2026-W49").await
-        })).await.expect("week stats");
+        let w49 = week_stats(&app, "2026-W49").await;
         assert_eq!((w49.total, w49.closed, w49.on_time), (2, 2, 1), "carried over, then closed: not on time");
     }
 }
@@ -118,12 +135,7 @@ scenario! {
         assert!(!r.contains("超过截止时间"), "#2 is on time: {r}");
         let list = app.say(&VILLAGERS[0], "清单").await;
         assert!(list.contains("#1 【红】插花田政策处理") && list.contains("✅已完成(逾期)"), "{list}");
-        let team = app.db.read(|tx| Box::pin(async move {
-            liancun::store::sql::query_as::<(i64,)>("SELECT id FROM teams").fetch_one(tx).await
-        })).await.expect("the team").0;
-        let w49 = app.db.read(move |tx| Box::pin(async move {
-            liancun::store::jobs::week_stats(tx, team, "2026-W49").await
-        })).await.expect("week stats");
+        let w49 = week_stats(&app, "2026-W49").await;
         assert_eq!((w49.total, w49.closed, w49.on_time), (2, 2, 1), "only #2 was on time");
     }
 }
