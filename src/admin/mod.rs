@@ -106,6 +106,15 @@ impl Admin {
         self.db.read(f).await
     }
 
+    /// Runs `f` as a read that may bring derived rows up to date
+    /// ([`Db::read_fresh`](crate::store::Db::read_fresh)).
+    pub async fn read_fresh<T, F>(&self, f: F) -> AdminResult<T>
+    where
+        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, AdminResult<T>>,
+    {
+        self.db.read_fresh(f).await
+    }
+
     /// Runs `f` in a write transaction; none of its writes stay if it fails.
     pub async fn write<T, F>(&self, f: F) -> AdminResult<T>
     where

@@ -187,7 +187,7 @@ impl Admin {
         let month = month_opt(month)?;
         self.may_touch(who, id).await?;
         let (tz, now) = (self.default_tz, self.clock.now_ms());
-        self.read(move |tx| {
+        self.read_fresh(move |tx| {
             Box::pin(async move { Ok(rk::township_ranking(tx, id, month, tz, now).await?) })
         })
         .await?

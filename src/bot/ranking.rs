@@ -43,7 +43,9 @@ pub(crate) async fn prefetch(
     let sender = msg.sender.id.clone();
     // Boxed: only 排名 gets here, and the read's future would otherwise
     // make every message's future several times larger.
-    Box::pin(db.read(move |tx| {
+    // A read that may write back the township's counts (store::ranking::
+    // current_team_months).
+    Box::pin(db.read_fresh(move |tx| {
         Box::pin(async move {
             let ctx = store::groups::context(tx, platform, &conversation, &sender).await?;
             let Some(team) = ctx.and_then(|c| c.team()) else {

@@ -288,7 +288,7 @@ pub async fn live_pass(
     for &id in townships {
         let t = Instant::now();
         let ranked = db
-            .read(move |tx| {
+            .read_fresh(move |tx| {
                 Box::pin(async move {
                     crate::store::ranking::township_ranking(tx, id, Some(month), tz, now_ms).await
                 })

@@ -390,22 +390,24 @@ impl Db {
                     .map_err(|_| E::from(StoreError::WriterGone))?;
                 done_rx.await.map_err(|_| E::from(StoreError::WriterGone))?
             }
-            Db::Pg(pool) => {
-                let t = pool.begin().await.map_err(StoreError::from)?;
-                let mut tx = Tx::Pg(t);
-                let borrowed = &mut tx;
-                // A panic fails this write alone (rolled back below), as on
-                // SQLite.
-                let out = match unwound(move || f(borrowed)).await {
-                    Ok(out) => out,
-                    Err(why) => {
-                        tracing::error!(panic = %why, "a write panicked; it is rolled back");
-                        Err(E::from(panicked_error("write", &why)))
-                    }
-                };
-                tx.finish(out.is_ok()).await?;
-                out
-            }
+            Db::Pg(pool) => pg_write(pool, f).await,
+        }
+    }
+
+    /// Runs `f` as a read that may bring derived rows up to date (排名's
+    /// `team_month_live`, see [`ranking::current_team_months`]): on
+    /// PostgreSQL a transaction of the pool, committed when `f` succeeds;
+    /// on SQLite a read, since nothing derived is kept there. The
+    /// transaction is READ COMMITTED, PostgreSQL's default, which the
+    /// refresh relies on: each statement sees what committed before it.
+    pub async fn read_fresh<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T, E>>,
+    {
+        match self {
+            Db::Sqlite { .. } => self.read(f).await,
+            Db::Pg(pool) => pg_write(pool, f).await,
         }
     }
 
@@ -831,6 +833,28 @@ pub mod faults {
             panic!("the turn of {msg_id} panics (test seam)");
         }
     }
+}
+
+/// One write transaction of the pool: committed when `f` succeeds, rolled
+/// back when it fails or panics (a panic fails this write alone, as on
+/// SQLite).
+async fn pg_write<T, E, F>(pool: &PgPool, f: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: for<'c> FnOnce(&'c mut Tx) -> BoxFuture<'c, Result<T, E>>,
+{
+    let t = pool.begin().await.map_err(StoreError::from)?;
+    let mut tx = Tx::Pg(t);
+    let borrowed = &mut tx;
+    let out = match unwound(move || f(borrowed)).await {
+        Ok(out) => out,
+        Err(why) => {
+            tracing::error!(panic = %why, "a write panicked; it is rolled back");
+            Err(E::from(panicked_error("write", &why)))
+        }
+    };
+    tx.finish(out.is_ok()).await?;
+    out
 }
 
 #[cfg(test)]

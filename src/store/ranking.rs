@@ -81,7 +81,7 @@ const TEAM_MONTH_SQL: &str = "WITH tm AS ( \
      (SELECT COUNT(*) FROM households h WHERE h.village_id = t.village_id) AS households, \
      (SELECT COUNT(DISTINCT x.household_id) FROM visits x WHERE x.team_id = t.id \
        AND x.week >= $10 AND x.at >= $4 AND x.at < $3 AND x.household_id IS NOT NULL) AS reached \
-   FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1), \
+   FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1{teams}), \
  due AS ( \
    SELECT k.team_id, COUNT(*) AS due, \
           SUM(CASE WHEN k.state = 'closed' AND k.closed_at <= k.deadline_at AND k.carried_over = 0 THEN 1 ELSE 0 END) AS on_time \
@@ -132,7 +132,7 @@ const TEAM_COLS: &str = "team_id, due, on_time, requests, requests_closed, house
 /// The members of one township's teams with their month. Parameters: $1
 /// township, $2 from, $3 until, $4/$5 overlapping weeks.
 const PERSON_MONTH_SQL: &str = "WITH tm AS ( \
-   SELECT t.id AS team_id FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1), \
+   SELECT t.id AS team_id FROM teams t JOIN villages v ON v.id = t.village_id WHERE v.township_id = $1{teams}), \
  sv AS ( \
    SELECT s.person_id, s.team_id, COUNT(*) AS n FROM services s JOIN tm ON tm.team_id = s.team_id \
    WHERE s.week >= $4 AND s.week <= $5 AND s.at >= $2 AND s.at < $3 GROUP BY s.person_id, s.team_id), \
@@ -153,12 +153,23 @@ const PERSON_MONTH_SQL: &str = "WITH tm AS ( \
    LEFT JOIN vi ON vi.person_id = r.person_id AND vi.team_id = r.team_id \
    LEFT JOIN ot ON ot.person_id = r.person_id AND ot.team_id = r.team_id";
 
-fn team_sql(extra: &str) -> String {
-    TEAM_MONTH_SQL.replace("{extra}", extra)
+/// The whole township's teams.
+const ALL_TEAMS: &str = "";
+/// Only the teams of a JSON array bound after the window's parameters
+/// (`$11` in the team query, `$6` in the person query; PostgreSQL).
+const TEAM_FILTER: &str =
+    " AND t.id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(${n} AS JSON)))";
+
+fn team_sql(extra: &str, teams: &str) -> String {
+    TEAM_MONTH_SQL
+        .replace("{extra}", extra)
+        .replace("{teams}", &teams.replace("{n}", "11"))
 }
 
-fn person_sql(extra: &str) -> String {
-    PERSON_MONTH_SQL.replace("{extra}", extra)
+fn person_sql(extra: &str, teams: &str) -> String {
+    PERSON_MONTH_SQL
+        .replace("{extra}", extra)
+        .replace("{teams}", &teams.replace("{n}", "6"))
 }
 
 macro_rules! bind_team_window {
@@ -192,7 +203,7 @@ pub async fn live_team_months(
     township_id: i64,
     w: &MonthWindow,
 ) -> StoreResult<Vec<TeamMonth>> {
-    let sql = team_sql("");
+    let sql = team_sql("", ALL_TEAMS);
     let r = bind_team_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
         .fetch_all(tx)
         .await?;
@@ -205,7 +216,7 @@ pub async fn live_person_months(
     township_id: i64,
     w: &MonthWindow,
 ) -> StoreResult<Vec<PersonMonth>> {
-    let sql = person_sql("");
+    let sql = person_sql("", ALL_TEAMS);
     let r = bind_person_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
         .fetch_all(tx)
         .await?;
@@ -235,7 +246,7 @@ pub async fn build_rollup(
         .rows_affected();
     let team_insert = format!(
         "INSERT INTO team_month_stats (township_id, month, built_at, {TEAM_COLS}) {}",
-        team_sql("$1, $11, $12,")
+        team_sql("$1, $11, $12,", ALL_TEAMS)
     );
     let n = bind_team_window!(sql::query(sql::Owned(team_insert.clone())), township_id, w)
         .bind(&month)
@@ -245,7 +256,7 @@ pub async fn build_rollup(
         .rows_affected();
     let person_insert = format!(
         "INSERT INTO person_month_stats (township_id, month, person_id, team_id, services, visits, on_time) {}",
-        person_sql("$1, $6,")
+        person_sql("$1, $6,", ALL_TEAMS)
     );
     bind_person_window!(
         sql::query(sql::Owned(person_insert.clone())),
@@ -330,6 +341,252 @@ pub async fn person_months(
     live_person_months(tx, township_id, w).await
 }
 
+crate::row_struct! {
+    /// A row of `team_month_live` (migration 0022): a team's counts of
+    /// `month` as of `built_at`.
+    #[derive(Debug, Clone)]
+    struct LiveRow {
+        team_id: i64,
+        month: String,
+        township_id: i64,
+        built_at: i64,
+        stale_at: Option<i64>,
+        dirty: i64,
+        due: i64,
+        on_time: i64,
+        requests: i64,
+        requests_closed: i64,
+        households: i64,
+        reached: i64,
+        rating_sum: i64,
+        rating_n: i64,
+        rated_weeks: i64,
+        projects: i64,
+        projects_done: i64,
+        projects_done_in_month: i64,
+        projects_updated: i64,
+        member_points: i64,
+    }
+}
+
+impl LiveRow {
+    /// Whether the row holds the township's month as of `until`: nothing
+    /// written for the team since it was counted, and nothing fallen due
+    /// (or stamped) between then and `until` (`stale_at`).
+    fn current(&self, township_id: i64, w: &MonthWindow, month: &str) -> bool {
+        self.dirty == 0
+            && self.township_id == township_id
+            && self.month == month
+            && self.built_at <= w.until_ms
+            && self.stale_at.is_none_or(|s| s >= w.until_ms)
+    }
+
+    fn counts(&self) -> TeamMonth {
+        TeamMonth {
+            team_id: self.team_id,
+            due: self.due,
+            on_time: self.on_time,
+            requests: self.requests,
+            requests_closed: self.requests_closed,
+            households: self.households,
+            reached: self.reached,
+            rating_sum: self.rating_sum,
+            rating_n: self.rating_n,
+            rated_weeks: self.rated_weeks,
+            projects: self.projects,
+            projects_done: self.projects_done,
+            projects_done_in_month: self.projects_done_in_month,
+            projects_updated: self.projects_updated,
+        }
+    }
+}
+
+/// The month so far of a township's teams, and those whose members have
+/// points (services, visits, on-time closures).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CurrentMonth {
+    pub teams: Vec<TeamMonth>,
+    pub busy: Vec<i64>,
+}
+
+/// The open month of the township's `teams` on PostgreSQL, read from
+/// `team_month_live` (migration 0022) where a team's row is current, else
+/// counted from the raw rows as [`live_team_months`] does; the rows counted
+/// again are written back when they could be claimed. Only in a READ
+/// COMMITTED transaction that commits ([`Db::read_fresh`](super::Db::read_fresh)):
+///
+/// 1. the stale rows are claimed, `FOR UPDATE SKIP LOCKED`: a row a write
+///    holds (its trigger's KEY SHARE lock, to its commit) is passed over,
+///    counted but not written back;
+/// 2. the claimed teams are counted: each statement sees every write that
+///    committed before the claim, and a write after it waits for this
+///    transaction before marking the row dirty again;
+/// 3. their rows are written, clean, with the next instant their counts
+///    change with no write (`stale_at`: a deadline, see [`NEXT_CHANGE_SQL`]).
+///
+/// Teams are returned in the order given.
+pub async fn current_team_months(
+    tx: &mut Tx,
+    township_id: i64,
+    teams: &[i64],
+    w: &MonthWindow,
+) -> StoreResult<CurrentMonth> {
+    let month = w.month.to_string();
+    let rows: Vec<LiveRow> = sql::query_as(
+        "SELECT team_id, month, township_id, built_at, stale_at, dirty, due, on_time, requests, \
+           requests_closed, households, reached, rating_sum, rating_n, rated_weeks, projects, \
+           projects_done, projects_done_in_month, projects_updated, member_points \
+         FROM team_month_live WHERE township_id = $1",
+    )
+    .bind(township_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut kept: HashMap<i64, (TeamMonth, i64)> = rows
+        .iter()
+        .filter(|r| r.current(township_id, w, &month))
+        .map(|r| (r.team_id, (r.counts(), r.member_points)))
+        .collect();
+    let stale: Vec<i64> = teams
+        .iter()
+        .copied()
+        .filter(|id| !kept.contains_key(id))
+        .collect();
+    if !stale.is_empty() {
+        for (team, points) in recount(tx, township_id, &stale, w).await? {
+            kept.insert(team.team_id, (team, points));
+        }
+    }
+    let mut out = CurrentMonth::default();
+    for id in teams {
+        // A team created since the labels were read is ranked next time.
+        if let Some((team, points)) = kept.remove(id) {
+            if points > 0 {
+                out.busy.push(team.team_id);
+            }
+            out.teams.push(team);
+        }
+    }
+    Ok(out)
+}
+
+/// When each team's counts next change with no write: the first instant at
+/// or after `$2` (the moment counted) that a count compares with it. Mostly
+/// a task's deadline; any other is a row stamped later than the moment
+/// counted (a replica whose clock runs ahead), counted once the moment passes
+/// it. NULL: none. Each lookup reads an index of migration 0019.
+/// Parameters: $1 the teams (JSON), $2 until, $3 from, $4 first rating week,
+/// $5 first week of the year, $6 first week of the month, $7 year.
+const NEXT_CHANGE_SQL: &str = "SELECT t.id, LEAST( \
+   (SELECT MIN(k.deadline_at) FROM tasks k WHERE k.team_id = t.id AND k.deadline_at >= $2 AND k.state <> 'cancelled'), \
+   (SELECT MIN(k.closed_at) FROM tasks k WHERE k.team_id = t.id AND k.deadline_at >= $3 AND k.closed_at >= $2), \
+   (SELECT LEAST(MIN(CASE WHEN k.created_at >= $2 THEN k.created_at END), MIN(CASE WHEN k.closed_at >= $2 THEN k.closed_at END)) \
+      FROM tasks k WHERE k.team_id = t.id AND k.source = 'request' AND k.created_at >= $3), \
+   (SELECT MIN(r.at) FROM ratings r WHERE r.team_id = t.id AND r.week >= $4 AND r.at >= $2), \
+   (SELECT MIN(x.at) FROM visits x WHERE x.team_id = t.id AND x.week >= $5 AND x.at >= $2), \
+   (SELECT MIN(s.at) FROM services s WHERE s.team_id = t.id AND s.week >= $6 AND s.at >= $2), \
+   (SELECT LEAST(MIN(CASE WHEN p.created_at >= $2 THEN p.created_at END), MIN(CASE WHEN p.done_at >= $2 THEN p.done_at END)) \
+      FROM projects p WHERE p.team_id = t.id AND p.year = $7), \
+   (SELECT MIN(u.at) FROM project_updates u JOIN projects p ON p.id = u.project_id \
+      WHERE p.team_id = t.id AND p.year = $7 AND u.at >= $2)) \
+ FROM teams t WHERE t.id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON)))";
+
+/// Steps 1–3 of [`current_team_months`] for the `stale` teams: their
+/// months with their members' points.
+async fn recount(
+    tx: &mut Tx,
+    township_id: i64,
+    stale: &[i64],
+    w: &MonthWindow,
+) -> StoreResult<Vec<(TeamMonth, i64)>> {
+    let ids = serde_json::to_string(stale).map_err(|e| super::StoreError::Other(e.into()))?;
+    let claimed: Vec<(i64,)> = sql::query_as(
+        "SELECT team_id FROM team_month_live \
+         WHERE team_id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS JSON))) \
+         ORDER BY team_id FOR UPDATE SKIP LOCKED",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let sql = team_sql("", TEAM_FILTER);
+    let months: Vec<TeamMonth> =
+        bind_team_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let sql = format!(
+        "SELECT team_id, CAST(SUM(services + visits + on_time) AS BIGINT) FROM ({}) p GROUP BY team_id",
+        person_sql("", TEAM_FILTER)
+    );
+    let points: HashMap<i64, i64> =
+        bind_person_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    if !claimed.is_empty() {
+        let next_change: HashMap<i64, Option<i64>> = sql::query_as(NEXT_CHANGE_SQL)
+            .bind(&ids)
+            .bind(w.until_ms)
+            .bind(w.from_ms)
+            .bind(&w.rating_first)
+            .bind(&w.year_first_week)
+            .bind(&w.week_first)
+            .bind(i64::from(w.month.year))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let claimed: std::collections::HashSet<i64> = claimed.into_iter().map(|c| c.0).collect();
+        let rows: Vec<serde_json::Value> = months
+            .iter()
+            .filter(|m| claimed.contains(&m.team_id))
+            .map(|m| {
+                serde_json::json!({
+                    "team_id": m.team_id, "stale_at": next_change.get(&m.team_id).copied().flatten(),
+                    "due": m.due, "on_time": m.on_time, "requests": m.requests,
+                    "requests_closed": m.requests_closed, "households": m.households,
+                    "reached": m.reached, "rating_sum": m.rating_sum, "rating_n": m.rating_n,
+                    "rated_weeks": m.rated_weeks, "projects": m.projects,
+                    "projects_done": m.projects_done,
+                    "projects_done_in_month": m.projects_done_in_month,
+                    "projects_updated": m.projects_updated,
+                    "member_points": points.get(&m.team_id).copied().unwrap_or(0),
+                })
+            })
+            .collect();
+        let rows = serde_json::to_string(&rows).map_err(|e| super::StoreError::Other(e.into()))?;
+        sql::query(
+            "UPDATE team_month_live AS c SET month = $2, township_id = $3, built_at = $4, \
+               stale_at = x.stale_at, dirty = 0, due = x.due, on_time = x.on_time, \
+               requests = x.requests, requests_closed = x.requests_closed, \
+               households = x.households, reached = x.reached, rating_sum = x.rating_sum, \
+               rating_n = x.rating_n, rated_weeks = x.rated_weeks, projects = x.projects, \
+               projects_done = x.projects_done, projects_done_in_month = x.projects_done_in_month, \
+               projects_updated = x.projects_updated, member_points = x.member_points \
+             FROM json_to_recordset(CAST($1 AS JSON)) AS x (team_id BIGINT, stale_at BIGINT, \
+               due BIGINT, on_time BIGINT, requests BIGINT, requests_closed BIGINT, \
+               households BIGINT, reached BIGINT, rating_sum BIGINT, rating_n BIGINT, \
+               rated_weeks BIGINT, projects BIGINT, projects_done BIGINT, \
+               projects_done_in_month BIGINT, projects_updated BIGINT, member_points BIGINT) \
+             WHERE c.team_id = x.team_id",
+        )
+        .bind(rows)
+        .bind(w.month.to_string())
+        .bind(township_id)
+        .bind(w.until_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(months
+        .into_iter()
+        .map(|m| {
+            let p = points.get(&m.team_id).copied().unwrap_or(0);
+            (m, p)
+        })
+        .collect())
+}
+
 /// A township's ranking for a month.
 #[derive(Debug, Clone)]
 pub struct TownshipRanking {
@@ -392,7 +649,9 @@ impl TownshipRanking {
 
 /// Ranks the township's teams for `month` (default: this month in the
 /// township), from the roll-up of a closed month when built, else from the
-/// raw rows up to now. `None`: no such township.
+/// raw rows up to now; on PostgreSQL the open month through
+/// [`current_team_months`], so the transaction should commit
+/// ([`Db::read_fresh`](super::Db::read_fresh)). `None`: no such township.
 pub async fn township_ranking(
     tx: &mut Tx,
     township_id: i64,
@@ -407,25 +666,29 @@ pub async fn township_ranking(
     let month = month.unwrap_or_else(|| Month::of(utc_ms_to_local(tz, now_ms).date()));
     let window = MonthWindow::new(month, tz, now_ms);
     let weights = weights(tx, township_id).await?;
-    let months = team_months(tx, township_id, &window).await?;
-    // Services and visits are counted per member: asked only when some
-    // team has nothing else in the month.
-    let busy: Vec<i64> = if months.iter().all(TeamMonth::has_activity) {
-        Vec::new()
+    let labels = team_labels(tx, township_id).await?;
+    let (months, busy) = if !window.closed() && tx.backend() == super::Backend::Postgres {
+        let ids: Vec<i64> = labels.iter().map(|l| l.team_id).collect();
+        let c = current_team_months(tx, township_id, &ids, &window).await?;
+        (c.teams, c.busy)
     } else {
-        person_months(tx, township_id, &window)
-            .await?
-            .into_iter()
-            .filter(|p| p.points() > 0)
-            .map(|p| p.team_id)
-            .collect()
+        let months = team_months(tx, township_id, &window).await?;
+        // Services and visits are counted per member: asked only when some
+        // team has nothing else in the month.
+        let busy: Vec<i64> = if months.iter().all(TeamMonth::has_activity) {
+            Vec::new()
+        } else {
+            person_months(tx, township_id, &window)
+                .await?
+                .into_iter()
+                .filter(|p| p.points() > 0)
+                .map(|p| p.team_id)
+                .collect()
+        };
+        (months, busy)
     };
     let (ranked, mut idle) = rules::rank_active(&months, &busy, month, &weights);
-    let labels: HashMap<i64, TeamLabel> = team_labels(tx, township_id)
-        .await?
-        .into_iter()
-        .map(|l| (l.team_id, l))
-        .collect();
+    let labels: HashMap<i64, TeamLabel> = labels.into_iter().map(|l| (l.team_id, l)).collect();
     idle.sort_by_cached_key(|id| (labels.get(id).map(TeamLabel::full), *id));
     Ok(Some(TownshipRanking {
         township_id,

@@ -495,3 +495,218 @@ scenario! {
         assert_eq!((pass.ms.len(), pass.teams), (1, 90), "{pass:?}");
     }
 }
+
+/// 排名 of township 1's November at `now_ms` as 排名 reads it (on
+/// PostgreSQL through `team_month_live`, migration 0022) must equal the same
+/// month counted from the raw rows: counts, places, scores and the teams
+/// without data.
+async fn kept_matches_raw(app: &TestApp, now_ms: i64) -> store::ranking::TownshipRanking {
+    use liancun::domain::ranking::{Month, rank_active};
+    let tz = chrono_tz::Asia::Shanghai;
+    let month = Month {
+        year: 2026,
+        month: 11,
+    };
+    let kept = app
+        .db
+        .read_fresh(move |tx| {
+            Box::pin(async move {
+                store::ranking::township_ranking(tx, 1, Some(month), tz, now_ms).await
+            })
+        })
+        .await
+        .unwrap()
+        .expect("township 1");
+    let w = kept.window.clone();
+    let (teams, people) = app
+        .db
+        .read(move |tx| {
+            Box::pin(async move {
+                let t = store::ranking::live_team_months(tx, 1, &w).await?;
+                let p = store::ranking::live_person_months(tx, 1, &w).await?;
+                Ok::<_, StoreError>((t, p))
+            })
+        })
+        .await
+        .unwrap();
+    let busy: Vec<i64> = people
+        .iter()
+        .filter(|p| p.points() > 0)
+        .map(|p| p.team_id)
+        .collect();
+    let (ranked, mut idle) = rank_active(&teams, &busy, month, &kept.weights);
+    assert_eq!(kept.ranked, ranked, "排名 at {now_ms}");
+    let mut kept_idle = kept.idle.clone();
+    kept_idle.sort_unstable();
+    idle.sort_unstable();
+    assert_eq!(kept_idle, idle, "teams without data at {now_ms}");
+    kept
+}
+
+/// Each team's row of `team_month_live` as (team, dirty), PostgreSQL only.
+async fn kept_rows(app: &TestApp) -> Vec<(i64, i64)> {
+    app.db
+        .read(|tx| {
+            Box::pin(async move {
+                liancun::store::sql::query_as::<(i64, i64)>(
+                    "SELECT team_id, dirty FROM team_month_live ORDER BY team_id",
+                )
+                .fetch_all(tx)
+                .await
+            })
+        })
+        .await
+        .unwrap()
+}
+
+fn on_postgres(app: &TestApp) -> bool {
+    app.db.backend() == liancun::store::Backend::Postgres
+}
+
+/// Checks 排名 against the raw rows; on PostgreSQL also that every team's
+/// row was written back clean by that read.
+async fn check(app: &TestApp, now_ms: i64) -> store::ranking::TownshipRanking {
+    let r = kept_matches_raw(app, now_ms).await;
+    if on_postgres(app) {
+        assert!(
+            kept_rows(app).await.iter().all(|(_, dirty)| *dirty == 0),
+            "every row written back: {:?}",
+            kept_rows(app).await
+        );
+    }
+    r
+}
+
+fn due_of(r: &store::ranking::TownshipRanking, team: i64) -> i64 {
+    r.of_team(team).map_or(0, |x| x.stats.due)
+}
+
+scenario! {
+    async fn the_kept_month_follows_every_write_and_every_deadline(app) {
+        // On PostgreSQL 排名 keeps each team's month so far and counts again
+        // only the teams whose rows a write marked, or whose next deadline
+        // has passed. After each kind of write a member, a villager or a
+        // clerk makes, 排名 must read what the raw rows say.
+        november(&mut app).await;
+        let at = |d, h| local_ms(11, d, h);
+        app.set_local(2026, 11, 20, 9, 0);
+        let first = check(&app, at(20, 9)).await;
+        if on_postgres(&app) {
+            // A write marks only its own team's row.
+            app.say(&LISI, "服务 帮李奶奶买药").await;
+            assert_eq!(kept_rows(&app).await, vec![(1, 1), (2, 0)]);
+        }
+        // A task added today, due today: not due at 9:00, due the next
+        // morning with no write in between.
+        let r = app.say(&ZHANGSAN, "加清单 修水渠 @李四 周五").await;
+        assert!(r.contains("已加入"), "{r}");
+        let morning = check(&app, at(20, 9)).await;
+        assert_eq!(due_of(&morning, 1), due_of(&first, 1));
+        let next_day = check(&app, at(21, 9)).await;
+        assert_eq!(due_of(&next_day, 1), due_of(&first, 1) + 1, "the deadline passed");
+        // Closed late, then 评价 from three villagers (a rated week).
+        app.set_local(2026, 11, 21, 9, 0);
+        let task_no = r.split('#').nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next()).unwrap().to_string();
+        assert!(app.say(&LISI, &format!("完成 #{task_no} 已修好")).await.contains("已销号"));
+        check(&app, at(21, 9)).await;
+        app.set_local(2026, 11, 21, 20, 0);
+        for (i, v) in VILLAGERS.iter().take(3).enumerate() {
+            app.say(v, &format!("评价 {}", 3 + i)).await;
+            check(&app, at(21, 21)).await;
+        }
+        // Visits, the registry, the link of a visit to its household.
+        app.say(&LISI, "走访 王伯家 聊了聊收成").await;
+        check(&app, at(21, 21)).await;
+        app.db.write(|tx| Box::pin(async move {
+            store::households::upsert(tx, 1, "钱家", "", None, local_ms(11, 21, 20)).await?;
+            let wang = liancun::store::sql::query_as::<(i64,)>(
+                "SELECT id FROM households WHERE village_id = 1 AND name = '王伯'").fetch_one(&mut *tx).await?.0;
+            store::ranking::link_visits_named(tx, 1, "王伯家", wang).await?;
+            Ok::<_, StoreError>(())
+        })).await.unwrap();
+        let linked = check(&app, at(21, 21)).await;
+        let a = linked.of_team(1).unwrap().stats;
+        assert_eq!((a.households, a.reached), (5, 3), "{a:?}");
+        // A hard project done, and a task handed to someone else.
+        app.db.write(|tx| Box::pin(async move {
+            let (p, by) = liancun::store::sql::query_as::<(i64, i64)>(
+                "SELECT id, created_by FROM projects WHERE team_id = 1").fetch_one(&mut *tx).await?;
+            assert!(store::projects::mark_done(tx, p, by, local_ms(11, 21, 20)).await?);
+            Ok::<_, StoreError>(())
+        })).await.unwrap();
+        check(&app, at(21, 21)).await;
+        let r = app.say(&ZHANGSAN, "加清单 修桥 @李四 周日").await;
+        let no = r.split('#').nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next()).unwrap().to_string();
+        let r = app.say(&ZHANGSAN, &format!("指派 #{no} @王五")).await;
+        assert!(r.contains("已指派给"), "{r}");
+        check(&app, at(21, 21)).await;
+        // A third team with no work yet, whose leader then serves: only the
+        // members' points (services) make it count.
+        app.in_group("cid-hecun");
+        app.ensure_village("凤林镇", "贺村").await;
+        assert!(app.say(&ADMIN, "绑定 凤林镇 贺村 贺村服务团").await.contains("已绑定"));
+        let r = check(&app, at(21, 21)).await;
+        assert!(r.is_idle(3), "贺村 has no data yet");
+        let r = app.say(&ADMIN, "设团长 @王五").await;
+        assert!(r.contains("已设团长"), "{r}");
+        check(&app, at(21, 21)).await;
+        app.say(&WANGWU, "服务 帮五保户修屋顶").await;
+        let r = check(&app, at(21, 21)).await;
+        assert!(!r.is_idle(3) && r.of_team(3).is_some(), "贺村 counts through its members");
+    }
+}
+
+/// A write in flight when 排名 recounts: 排名 does not wait for it, counts
+/// the team without it, and does not keep that count; once the write
+/// commits, the next 排名 has it.
+#[tokio::test]
+#[cfg_attr(not(liancun_pg), ignore = "PostgreSQL: set LIANCUN_TEST_PG to run")]
+async fn a_write_in_flight_is_counted_after_it_commits_on_postgres() {
+    use std::time::{Duration, Instant};
+    let mut app = TestApp::spawn(Backend::Postgres).await.expect(PG_UNSET);
+    november(&mut app).await;
+    let now = local_ms(11, 21, 9);
+    let before = check(&app, now).await.of_team(1).unwrap().stats;
+    // A committed write leaves team 1's row dirty.
+    app.set_local(2026, 11, 21, 9, 0);
+    app.say(&LISI, "服务 帮李奶奶买药").await;
+    assert_eq!(kept_rows(&app).await, vec![(1, 1), (2, 0)]);
+    // Another, a registry import, stays open.
+    let (added_tx, added_rx) = tokio::sync::oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = tokio::sync::oneshot::channel::<()>();
+    let db = app.db.clone();
+    let import = tokio::spawn(async move {
+        db.write(move |tx| {
+            Box::pin(async move {
+                store::households::upsert(tx, 1, "在途户", "", None, now).await?;
+                let _ = added_tx.send(());
+                let _ = commit_rx.await;
+                Ok::<_, StoreError>(())
+            })
+        })
+        .await
+    });
+    added_rx.await.expect("the import wrote its row");
+    let started = Instant::now();
+    let during = tokio::time::timeout(Duration::from_secs(10), kept_matches_raw(&app, now))
+        .await
+        .expect("排名 does not wait for the import");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        during.of_team(1).unwrap().stats.households,
+        before.households
+    );
+    assert_eq!(
+        kept_rows(&app).await,
+        vec![(1, 1), (2, 0)],
+        "team 1 counted without the import, and not kept"
+    );
+    commit_tx.send(()).expect("the import waits");
+    import.await.unwrap().unwrap();
+    let after = check(&app, now).await.of_team(1).unwrap().stats;
+    assert_eq!(after.households, before.households + 1);
+}
