@@ -385,6 +385,9 @@ pub struct DayReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// Callbacks by the rate their scripted minute offered: (real messages
+    /// per second, from, below), callbacks, p50 and p99 ms.
+    pub by_rate: Vec<RateBand>,
     /// The most any callback started behind its scheduled (real) time.
     pub behind_ms: f64,
     /// The busiest simulated minute (after 20:00) and its messages, and that
@@ -482,6 +485,17 @@ impl DayReport {
             met(self.errors == 0),
             self.behind_ms
         );
+        for b in &self.by_rate {
+            let band = if b.below.is_finite() {
+                format!("{:.0}–{:.0}/s", b.from, b.below)
+            } else {
+                format!("≥ {:.0}/s", b.from)
+            };
+            println!(
+                "  in minutes offering {band} real: {} callbacks, p50 {:.1} ms, p99 {:.1} ms",
+                b.callbacks, b.p50_ms, b.p99_ms
+            );
+        }
         for e in &self.error_examples {
             println!("  error: {e}");
         }
@@ -697,7 +711,8 @@ async fn setup_group(
 /// What one load connection saw.
 #[derive(Default)]
 struct Seen {
-    latencies: Vec<Duration>,
+    /// Each callback's scripted minute (after 20:00) and its latency.
+    latencies: Vec<(i64, Duration)>,
     errors: u64,
     examples: Vec<String>,
     behind: Duration,
@@ -746,7 +761,7 @@ async fn play(
         let t = Instant::now();
         let posted_at = clock.now_ms() - start_ms;
         let r = c.post(&b, &clock).await;
-        seen.latencies.push(t.elapsed());
+        seen.latencies.push((e.at / 60_000, t.elapsed()));
         *seen.sent.entry(e.kind.label()).or_default() += 1;
         let problem = match r {
             Ok((status, reply)) => {
@@ -854,6 +869,52 @@ async fn start_replica(
         }
     });
     Ok(Replica { child, addr, pid })
+}
+
+/// Callbacks whose scripted minute offered a real rate in `[from, below)`
+/// messages a second, and their latency.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RateBand {
+    pub from: f64,
+    pub below: f64,
+    pub callbacks: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The bands [`DayReport::by_rate`] reports, in real messages per second.
+const RATE_BANDS: [f64; 5] = [0.0, 250.0, 500.0, 1000.0, f64::INFINITY];
+
+/// Groups callbacks by the real rate their scripted minute offered (the
+/// minute's messages ÷ 60 × `speed`): whether the p99 comes from the
+/// minutes that offer more than the server does.
+fn latency_by_rate(seen: &[(i64, Duration)], speed: f64) -> Vec<RateBand> {
+    let mut per_minute: HashMap<i64, usize> = HashMap::new();
+    for (m, _) in seen {
+        *per_minute.entry(*m).or_default() += 1;
+    }
+    RATE_BANDS
+        .windows(2)
+        .filter_map(|b| {
+            let (from, below) = (b[0], b[1]);
+            let mut lat: Vec<Duration> = seen
+                .iter()
+                .filter(|(m, _)| {
+                    let rate = per_minute.get(m).copied().unwrap_or(0) as f64 / 60.0 * speed;
+                    rate >= from && rate < below
+                })
+                .map(|(_, d)| *d)
+                .collect();
+            lat.sort_unstable();
+            (!lat.is_empty()).then(|| RateBand {
+                from,
+                below,
+                callbacks: lat.len(),
+                p50_ms: percentile(&lat, 0.50),
+                p99_ms: percentile(&lat, 0.99),
+            })
+        })
+        .collect()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -1289,7 +1350,8 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
         .max()
         .unwrap_or(0);
 
-    let mut lat = seen.latencies;
+    let by_rate = latency_by_rate(&seen.latencies, speed);
+    let mut lat: Vec<Duration> = seen.latencies.into_iter().map(|(_, d)| d).collect();
     lat.sort_unstable();
     let report = DayReport {
         groups: opts.groups,
@@ -1304,6 +1366,7 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
         error_examples: seen.examples,
         p50_ms: percentile(&lat, 0.50),
         p99_ms: percentile(&lat, 0.99),
+        by_rate,
         max_ms: lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         behind_ms: seen.behind.as_secs_f64() * 1e3,
         peak_minute,
@@ -1339,6 +1402,27 @@ async fn rehearse(opts: &DayOptions, dir: &Path) -> anyhow::Result<DayReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_is_grouped_by_the_rate_its_minute_offered() {
+        // At ×20, minute 0 offers 3 messages (1/s real), minute 1 offers
+        // 900 (300/s real): slow answers in the busy minute show in its band.
+        let ms = Duration::from_millis;
+        let mut seen: Vec<(i64, Duration)> = (1..=3).map(|i| (0, ms(i))).collect();
+        seen.extend((0..900).map(|i| (1, ms(if i < 20 { 200 } else { 5 }))));
+        let bands = latency_by_rate(&seen, 20.0);
+        assert_eq!(bands.len(), 2, "{bands:?}");
+        assert_eq!(
+            (bands[0].from, bands[0].below, bands[0].callbacks),
+            (0.0, 250.0, 3)
+        );
+        assert_eq!(bands[0].p99_ms, 3.0);
+        assert_eq!(
+            (bands[1].from, bands[1].below, bands[1].callbacks),
+            (250.0, 500.0, 900)
+        );
+        assert_eq!((bands[1].p50_ms, bands[1].p99_ms), (5.0, 200.0));
+    }
 
     #[test]
     fn the_script_is_an_evening_with_its_bursts_and_its_missing_teams() {
