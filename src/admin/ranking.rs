@@ -230,7 +230,7 @@ impl Admin {
         self.may_touch(who, id).await?;
         let (tz, now) = (self.default_tz, self.clock.now_ms());
         let (r, c, confirmed) = self
-            .read(move |tx| {
+            .read_fresh(move |tx| {
                 Box::pin(async move {
                     let Some((r, c)) = ranking_and_candidates(tx, id, month, tz, now).await? else {
                         return Ok(None);

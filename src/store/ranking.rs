@@ -348,7 +348,6 @@ crate::row_struct! {
     struct LiveRow {
         team_id: i64,
         month: String,
-        township_id: i64,
         built_at: i64,
         stale_at: Option<i64>,
         dirty: i64,
@@ -373,9 +372,8 @@ impl LiveRow {
     /// Whether the row holds the township's month as of `until`: nothing
     /// written for the team since it was counted, and nothing fallen due
     /// (or stamped) between then and `until` (`stale_at`).
-    fn current(&self, township_id: i64, w: &MonthWindow, month: &str) -> bool {
+    fn current(&self, w: &MonthWindow, month: &str) -> bool {
         self.dirty == 0
-            && self.township_id == township_id
             && self.month == month
             && self.built_at <= w.until_ms
             && self.stale_at.is_none_or(|s| s >= w.until_ms)
@@ -432,8 +430,10 @@ pub async fn current_team_months(
     w: &MonthWindow,
 ) -> StoreResult<CurrentMonth> {
     let month = w.month.to_string();
+    // By the township the rows were counted for: a team moved here since is
+    // missing from them, and counted again below.
     let rows: Vec<LiveRow> = sql::query_as(
-        "SELECT team_id, month, township_id, built_at, stale_at, dirty, due, on_time, requests, \
+        "SELECT team_id, month, built_at, stale_at, dirty, due, on_time, requests, \
            requests_closed, households, reached, rating_sum, rating_n, rated_weeks, projects, \
            projects_done, projects_done_in_month, projects_updated, member_points \
          FROM team_month_live WHERE township_id = $1",
@@ -443,7 +443,7 @@ pub async fn current_team_months(
     .await?;
     let mut kept: HashMap<i64, (TeamMonth, i64)> = rows
         .iter()
-        .filter(|r| r.current(township_id, w, &month))
+        .filter(|r| r.current(w, &month))
         .map(|r| (r.team_id, (r.counts(), r.member_points)))
         .collect();
     let stale: Vec<i64> = teams
