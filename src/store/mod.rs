@@ -411,7 +411,13 @@ impl Db {
         }
     }
 
-    /// Runs `f` in a read transaction (a consistent snapshot on both backends).
+    /// Runs `f` in a read transaction: one consistent snapshot on both
+    /// backends, so a view read in several statements (a week's totals and
+    /// its list, say) never mixes before and after a write that commits
+    /// between them. SQLite's read transaction is a snapshot already; on
+    /// PostgreSQL, whose default (READ COMMITTED) takes a new snapshot per
+    /// statement, it is REPEATABLE READ, and READ ONLY, so a write slipped
+    /// into a read fails instead of being rolled back unseen.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         E: From<StoreError>,
@@ -421,7 +427,7 @@ impl Db {
             Db::Sqlite { readers, .. } => {
                 Tx::Sqlite(readers.begin().await.map_err(StoreError::from)?)
             }
-            Db::Pg(pool) => Tx::Pg(pool.begin().await.map_err(StoreError::from)?),
+            Db::Pg(pool) => Tx::Pg(pool.begin_with(PG_READ).await.map_err(StoreError::from)?),
         };
         let out = f(&mut tx).await;
         // Read-only: ending with a rollback releases the snapshot either way.
@@ -834,6 +840,10 @@ pub mod faults {
         }
     }
 }
+
+/// How [`Db::read`] begins on PostgreSQL. A read-only transaction under
+/// REPEATABLE READ never fails to serialize; it only keeps its snapshot.
+const PG_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
 /// One write transaction of the pool: committed when `f` succeeds, rolled
 /// back when it fails or panics (a panic fails this write alone, as on

@@ -26,6 +26,7 @@ mod outbox;
 mod push_wecom;
 mod ranking;
 mod rating_week;
+mod reads;
 mod replicas;
 mod round_trips;
 mod scheduler;

@@ -460,7 +460,7 @@ scenario! {
         let month = liancun::domain::ranking::Month { year: 2026, month: 11 };
         // Mid-month (some of the month's tasks not yet due), and 排名's moment in the bench.
         for now_ms in [local_ms(11, 18, 12), local_ms(11, 29, 20)] {
-            let live = app.db.read(move |tx| Box::pin(async move {
+            let live = app.db.read_fresh(move |tx| Box::pin(async move {
                 store::ranking::township_ranking(tx, 1, Some(month), tz, now_ms).await
             })).await.unwrap().expect("township 1");
             assert!(!live.window.closed(), "the month so far");
