@@ -12,6 +12,7 @@ use super::{Admin, name};
 use crate::domain::calendar::{HolidayRange, YearData};
 use crate::jobs::schedule::Schedule;
 use crate::jobs::{self, Job, Scope};
+use crate::platform::Platform;
 use crate::store::admin::{self as q, Owned};
 use crate::store::{audit, groups, jobs as stored, outbox};
 
@@ -53,7 +54,7 @@ pub struct PushRobot {
 pub struct TownshipAdmin {
     /// `dingtalk` or `wecom`.
     #[schema(value_type = String)]
-    pub platform: crate::platform::Platform,
+    pub platform: Platform,
     pub user_id: String,
     #[serde(default)]
     pub name: String,
@@ -120,9 +121,9 @@ pub fn job_named(name: &str) -> AdminResult<Job> {
 
 /// What a push robot body means for a group of `platform`: (token, secret),
 /// or invalid naming the field.
-fn push_robot_for(platform: &str, r: PushRobot) -> AdminResult<(String, Option<String>)> {
+fn push_robot_for(platform: Platform, r: PushRobot) -> AdminResult<(String, Option<String>)> {
     match platform {
-        "wecom" => {
+        Platform::Wecom => {
             if r.access_token.is_some() || r.secret.is_some() {
                 let field = if r.access_token.is_some() {
                     "access_token"
@@ -159,7 +160,7 @@ fn push_robot_for(platform: &str, r: PushRobot) -> AdminResult<(String, Option<S
             }
             Ok((key.to_string(), None))
         }
-        _ => {
+        Platform::Dingtalk => {
             if r.key.is_some() {
                 return Err(AdminError::invalid(
                     "key",
@@ -256,7 +257,11 @@ impl Admin {
     pub async fn set_push_robot(&self, who: Principal, id: i64, r: PushRobot) -> AdminResult<()> {
         // A group's platform never changes, so reading it first is safe.
         let group = self.group(who, id).await?;
-        let (token, secret) = push_robot_for(&group.platform, r)?;
+        let platform = group
+            .platform
+            .parse::<Platform>()
+            .map_err(AdminError::internal)?;
+        let (token, secret) = push_robot_for(platform, r)?;
         let stamp = self.stamp(who);
         let found = self
             .write(move |tx| {
