@@ -204,7 +204,7 @@ pub async fn live_team_months(
     w: &MonthWindow,
 ) -> StoreResult<Vec<TeamMonth>> {
     let sql = team_sql("", ALL_TEAMS);
-    let r = bind_team_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+    let r = bind_team_window!(sql::query_as(sql::Owned(sql)), township_id, w)
         .fetch_all(tx)
         .await?;
     Ok(r)
@@ -217,7 +217,7 @@ pub async fn live_person_months(
     w: &MonthWindow,
 ) -> StoreResult<Vec<PersonMonth>> {
     let sql = person_sql("", ALL_TEAMS);
-    let r = bind_person_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+    let r = bind_person_window!(sql::query_as(sql::Owned(sql)), township_id, w)
         .fetch_all(tx)
         .await?;
     Ok(r)
@@ -279,7 +279,7 @@ pub async fn rollup_team_months(
     let sql = format!(
         "SELECT {TEAM_COLS} FROM team_month_stats WHERE township_id = $1 AND month = $2 ORDER BY team_id"
     );
-    let rows: Vec<TeamMonth> = sql::query_as(sql::Owned(sql.clone()))
+    let rows: Vec<TeamMonth> = sql::query_as(sql::Owned(sql))
         .bind(township_id)
         .bind(month.to_string())
         .fetch_all(tx)
@@ -508,17 +508,16 @@ async fn recount(
     .fetch_all(&mut *tx)
     .await?;
     let sql = team_sql("", TEAM_FILTER);
-    let months: Vec<TeamMonth> =
-        bind_team_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
+    let months: Vec<TeamMonth> = bind_team_window!(sql::query_as(sql::Owned(sql)), township_id, w)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
     let sql = format!(
         "SELECT team_id, CAST(SUM(services + visits + on_time) AS BIGINT) FROM ({}) p GROUP BY team_id",
         person_sql("", TEAM_FILTER)
     );
     let points: HashMap<i64, i64> =
-        bind_person_window!(sql::query_as(sql::Owned(sql.clone())), township_id, w)
+        bind_person_window!(sql::query_as(sql::Owned(sql)), township_id, w)
             .bind(&ids)
             .fetch_all(&mut *tx)
             .await?
